@@ -1,0 +1,118 @@
+# clawhost -- build, test, demo, bench, install.
+#
+#   make            build build/clawhost (installs missing Debian packages)
+#   make test       C unit tests, Lua tests and end-to-end tests, one count
+#   make demo       run the real recipes against the local servers
+#   make sanitize   ASan+UBSan build in build/asan/clawhost
+#   make bench      cold start, HTTP and SSE throughput, with baselines
+#   make install    PREFIX=/usr/local DESTDIR= (staged installs)
+#
+# Components keep their own rules in mk/*.mk (unit tests, fuzz targets).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share/clawhost
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR    := /usr/lib/$(MULTIARCH)
+LUA_INC   := /usr/include/lua5.4
+LUA_A     := $(LIBDIR)/liblua5.4.a
+CJSON_A   := $(LIBDIR)/liblua5.4-cjson.a
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+OPT     ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-missing-field-initializers
+CPPFLAGS_ALL = -D_GNU_SOURCE -I$(LUA_INC) -Ihost \
+               -DCLAWHOST_VERSION='"$(VERSION)"' $(CPPFLAGS)
+CFLAGS_ALL   = -std=c11 $(OPT) $(WARN) $(CFLAGS)
+LDLIBS_ALL   = $(CJSON_A) $(LUA_A) -lcurl -lm -ldl $(LDLIBS)
+SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=undefined
+
+# The host, one primitive per file (see docs/hacking.md).
+HOST_MODS := main
+
+UNIT_TESTS :=
+-include mk/*.mk
+
+OBJS      := $(HOST_MODS:%=build/obj/%.o)
+ASAN_OBJS := $(HOST_MODS:%=build/asan/obj/%.o)
+
+.PHONY: all deps deps-test test unit sanitize demo bench install \
+        uninstall clean fuzz
+.DEFAULT_GOAL := all
+.SECONDEXPANSION:
+
+all: build/clawhost
+
+deps: build/.deps-build
+deps-test: build/.deps-test
+
+build/.deps-build: vendor/packages.txt vendor/deps.sh
+	@mkdir -p build && ./vendor/deps.sh build && touch $@
+build/.deps-test: vendor/packages.txt vendor/deps.sh
+	@mkdir -p build && ./vendor/deps.sh build test && touch $@
+
+build/clawhost: $(OBJS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(OBJS) $(LDLIBS_ALL)
+
+build/asan/clawhost: $(ASAN_OBJS)
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $(ASAN_OBJS) $(LDLIBS_ALL)
+
+build/obj/%.o: host/%.c $$(wildcard host/*.h) | build/.deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+build/asan/obj/%.o: host/%.c $$(wildcard host/*.h) | build/.deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+
+# C unit tests: mk/NAME.mk adds NAME to UNIT_TESTS and lists the host
+# modules it links in UNIT_MODS_NAME.
+build/tests/test_%: tests/c/test_%.c tests/c/unit.h \
+    $$(UNIT_MODS_$$*:%=build/obj/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) -o $@ $< \
+	    $(UNIT_MODS_$*:%=build/obj/%.o) $(LDLIBS_ALL)
+
+build/asan/tests/test_%: tests/c/test_%.c tests/c/unit.h \
+    $$(UNIT_MODS_$$*:%=build/asan/obj/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) $(SAN) -o $@ $< \
+	    $(UNIT_MODS_$*:%=build/asan/obj/%.o) $(LDLIBS_ALL)
+
+UNIT_BINS      := $(UNIT_TESTS:%=build/tests/test_%)
+UNIT_ASAN_BINS := $(UNIT_TESTS:%=build/asan/tests/test_%)
+
+# Runs every unit test, plain and under ASan+UBSan.
+unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
+	@./tests/run_units.sh $(UNIT_BINS) $(UNIT_ASAN_BINS)
+
+sanitize: build/asan/clawhost $(UNIT_ASAN_BINS)
+
+test: build/.deps-test build/clawhost build/asan/clawhost \
+      $(UNIT_BINS) $(UNIT_ASAN_BINS)
+	@PYTHON=$(PYTHON) ./tests/run_all.sh $(UNIT_BINS) $(UNIT_ASAN_BINS)
+
+demo: build/.deps-test build/clawhost
+	@PYTHON=$(PYTHON) ./tests/demo.sh
+
+bench: build/.deps-test build/clawhost
+	@./bench/run.sh
+
+install: build/clawhost
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 build/clawhost $(DESTDIR)$(BINDIR)/clawhost
+	cp -R lua recipes $(DESTDIR)$(DATADIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/clawhost
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build/obj build/asan build/tests build/fuzz build/clawhost \
+	    build/bench
