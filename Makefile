@@ -36,7 +36,9 @@ SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # The host, one primitive per file (see docs/hacking.md).
 HOST_MODS := main
 
-UNIT_TESTS :=
+UNIT_TESTS   :=
+FUZZ_TARGETS :=
+BENCH_BINS   :=
 -include mk/*.mk
 
 OBJS      := $(HOST_MODS:%=build/obj/%.o)
@@ -94,6 +96,22 @@ unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 
 sanitize: build/asan/clawhost $(UNIT_ASAN_BINS)
 
+# libFuzzer targets: mk/NAME.mk adds NAME to FUZZ_TARGETS and lists the
+# host modules in FUZZ_MODS_NAME; tests/fuzz/fuzz_NAME.c is the target.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I$(LUA_INC) -Ihost \
+                -fsanitize=fuzzer,address,undefined
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_MODS_$$*:%=host/%.c) \
+    | build/.deps-test
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    ./tests/fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done
+
 test: build/.deps-test build/clawhost build/asan/clawhost \
       $(UNIT_BINS) $(UNIT_ASAN_BINS)
 	@PYTHON=$(PYTHON) ./tests/run_all.sh $(UNIT_BINS) $(UNIT_ASAN_BINS)
@@ -101,7 +119,7 @@ test: build/.deps-test build/clawhost build/asan/clawhost \
 demo: build/.deps-test build/clawhost
 	@PYTHON=$(PYTHON) ./tests/demo.sh
 
-bench: build/.deps-test build/clawhost
+bench: build/.deps-test build/clawhost $(BENCH_BINS)
 	@./bench/run.sh
 
 install: build/clawhost
