@@ -3,7 +3,8 @@
 Every server in this folder follows one contract: started with
 ``--port 0`` it binds a free loopback port and prints, as its first line
 on stdout, ``READY <base-url>`` followed by optional ``key=value`` words
-(for example ``ca=/path/ca.pem``). SIGTERM stops it cleanly.
+(for example ``ca=/path/ca.pem``), and after that writes nothing more
+to stdout (logs go to stderr). SIGTERM stops it cleanly.
 """
 import os
 import signal
