@@ -76,13 +76,13 @@ build/asan/obj/%.o: host/%.c $$(wildcard host/*.h) | build/.deps-build
 # C unit tests: mk/NAME.mk adds NAME to UNIT_TESTS and lists the host
 # modules it links in UNIT_MODS_NAME.
 build/tests/test_%: tests/c/test_%.c tests/c/unit.h \
-    $$(UNIT_MODS_$$*:%=build/obj/%.o)
+    $$(addprefix build/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*)))
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) -o $@ $< \
 	    $(UNIT_MODS_$*:%=build/obj/%.o) $(LDLIBS_ALL)
 
 build/asan/tests/test_%: tests/c/test_%.c tests/c/unit.h \
-    $$(UNIT_MODS_$$*:%=build/asan/obj/%.o)
+    $$(addprefix build/asan/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*)))
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) $(SAN) -o $@ $< \
 	    $(UNIT_MODS_$*:%=build/asan/obj/%.o) $(LDLIBS_ALL)
@@ -103,8 +103,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c11 -g -O1 -D_GNU_SOURCE -I$(LUA_INC) -Ihost \
                 -fsanitize=fuzzer,address,undefined
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_MODS_$$*:%=host/%.c) \
-    | build/.deps-test
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
+    $$(addprefix host/,$$(addsuffix .c,$$(FUZZ_MODS_$$*))) | build/.deps-test
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
