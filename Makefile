@@ -34,7 +34,9 @@ SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 
 # The host, one primitive per file (see docs/hacking.md).
-HOST_MODS := main
+HOST_MODS := main run runtime loop task sandbox sbcoro require hostmt \
+             errors log out clock config dotenv params recipe ctx \
+             result suggest json
 
 UNIT_TESTS   :=
 FUZZ_TARGETS :=
@@ -59,32 +61,41 @@ build/.deps-build: vendor/packages.txt vendor/deps.sh
 build/.deps-test: vendor/packages.txt vendor/deps.sh
 	@mkdir -p build && ./vendor/deps.sh build test && touch $@
 
+# `make V=1` shows the full commands.
+Q := $(if $(V),,@)
+
 build/clawhost: $(OBJS)
-	$(CC) $(CFLAGS_ALL) -o $@ $(OBJS) $(LDLIBS_ALL)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(OBJS) $(LDLIBS_ALL)
 
 build/asan/clawhost: $(ASAN_OBJS)
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $(ASAN_OBJS) $(LDLIBS_ALL)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $(ASAN_OBJS) $(LDLIBS_ALL)
 
 build/obj/%.o: host/%.c $$(wildcard host/*.h) | build/.deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 build/asan/obj/%.o: host/%.c $$(wildcard host/*.h) | build/.deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+	@echo "  CC    $< (asan)"
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
 
 # C unit tests: mk/NAME.mk adds NAME to UNIT_TESTS and lists the host
 # modules it links in UNIT_MODS_NAME.
 build/tests/test_%: tests/c/test_%.c tests/c/unit.h \
     $$(addprefix build/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) -o $@ $< \
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) -o $@ $< \
 	    $(UNIT_MODS_$*:%=build/obj/%.o) $(LDLIBS_ALL)
 
 build/asan/tests/test_%: tests/c/test_%.c tests/c/unit.h \
     $$(addprefix build/asan/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) $(SAN) -o $@ $< \
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) $(SAN) -o $@ $< \
 	    $(UNIT_MODS_$*:%=build/asan/obj/%.o) $(LDLIBS_ALL)
 
 UNIT_BINS      := $(UNIT_TESTS:%=build/tests/test_%)

@@ -1,0 +1,29 @@
+/*
+** config.h -- non-secret settings: the environment, then .env.local in
+** the working directory (the real environment wins, as with dotenv).
+*/
+#ifndef CLAWHOST_CONFIG_H
+#define CLAWHOST_CONFIG_H
+
+#include <lua.h>
+
+/*
+** The value of `name` and where it came from ("env" or ".env.local"),
+** or NULL. Empty and blank values count as unset. `err` is set when
+** .env.local exists but is refused (permissions, syntax).
+*/
+const char *config_lookup(const char *name, const char **source,
+                          const char **err);
+
+/* Does the name look like a credential (..._SECRET, ..._TOKEN, ...)? */
+int config_is_secret_name(const char *name);
+
+/* Parse a boolean setting: 1/true/yes/on, 0/false/no/off. -1: neither. */
+int config_parse_bool(const char *s);
+
+/* Free the cached .env.local (its values are wiped). */
+void config_close(void);
+
+int luaopen_clawhost_config(lua_State *L);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+** json.h -- the `json` module: encode Lua values, decode JSON text.
+**
+** Encoding is our own (sorted keys, empty arrays, no metamethods, paths
+** in errors); decoding runs lua-cjson 2.1.0's parser behind size caps and
+** a pre-scan, then marks arrays so they re-encode as arrays. docs/json.md
+** is the full contract.
+**
+**     json_encode_value(L, idx, JSON_PRETTY);   pushes the text or raises
+**     if (json_decode_buffer(L, body, len))     pushes the value, or an
+**         return error;                         error and returns nonzero
+**
+** Errors are clawhost.Error values with code "json" whose message starts
+** with "json.encode:" or "json.decode:" and names where it happened.
+** Running out of memory is raised as Lua's own memory error, never turned
+** into a "json" error, so no pcall-like wrapper can swallow it.
+*/
+#ifndef CLAWHOST_JSON_H
+#define CLAWHOST_JSON_H
+
+#include <stddef.h>
+#include <lua.h>
+
+/* The metatable that marks a table as a JSON array (locked). */
+#define JSON_ARRAY_MT "clawhost.json.array"
+
+/* Deepest nesting of arrays and objects, both ways. */
+#define JSON_MAX_DEPTH 128
+
+/* Default caps on encoded output and on decoder input, in bytes. */
+#define JSON_DEFAULT_MAX_ENCODE ((size_t)64 << 20)
+#define JSON_DEFAULT_MAX_DECODE ((size_t)64 << 20)
+
+/* Flags for json_encode_value. */
+enum {
+    JSON_PRETTY = 1     /* two-space indent, one member per line */
+};
+
+/*
+** Encode the value at idx and push the text; returns 1. On failure
+** raises a clawhost.Error (code "json"). Runs no metamethods.
+*/
+int json_encode_value(lua_State *L, int idx, int flags);
+
+/*
+** Decode len bytes at s. On success pushes the value and returns 0; on
+** failure pushes a clawhost.Error (code "json") and returns 1. Raises
+** only on out-of-memory. s need not be NUL-terminated.
+*/
+int json_decode_buffer(lua_State *L, const char *s, size_t len);
+
+/*
+** Set the caps of this Lua state: max_encode bounds encoded output,
+** max_decode bounds decoder input (and what lua-cjson is handed after
+** empty arrays are expanded). 0 leaves a cap as it is.
+*/
+void json_set_limits(lua_State *L, size_t max_encode, size_t max_decode);
+
+/* The module table: encode, decode, safe, null, array, is_array. */
+int luaopen_clawhost_json(lua_State *L);
+
+#endif

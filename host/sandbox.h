@@ -1,0 +1,39 @@
+/*
+** sandbox.h -- the environment recipes and lua/ modules run in.
+**
+** Recipes see only the safe parts of the standard library, host
+** modules through require, and host types whose metatables they can
+** neither read nor replace. docs/security.md lists every removed or
+** changed global and why.
+*/
+#ifndef CLAWHOST_SANDBOX_H
+#define CLAWHOST_SANDBOX_H
+
+#include <lua.h>
+
+/*
+** Register a host module for require(name); `open` is a luaopen_*
+** function. Host modules are opened once and handed out read-only.
+*/
+void sandbox_preload(lua_State *L, const char *name, lua_CFunction open);
+
+/*
+** Build the shared read-only base environment: safe globals, frozen
+** library tables, the replaced functions. Call once per state, after
+** the host modules are preloaded.
+*/
+void sandbox_open(lua_State *L);
+
+/* Push a fresh global table for one chunk (a recipe or a module). */
+void sandbox_new_env(lua_State *L);
+
+/*
+** Load a text chunk into a fresh environment (binary chunks refused)
+** and push the function, or push an error message and return nonzero.
+*/
+int sandbox_load_file(lua_State *L, const char *path, const char *chunkname);
+
+/* A read-only view of the table at idx (writes are policy errors). */
+void sandbox_push_frozen(lua_State *L, int idx);
+
+#endif
