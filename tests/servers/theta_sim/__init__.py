@@ -1,0 +1,1 @@
+"""theta_sim -- local HTTPS simulator of Theta EdgeCloud (see README.md)."""

@@ -1,0 +1,484 @@
+"""theta_sim.state -- everything the simulator remembers.
+
+Configuration, fault switches, inference jobs, the billing ledger, quota
+counters, presigned uploads and the request log.  All of it lives in one
+``Sim`` object on the event loop thread (no locks needed).
+
+Pricing (reference section 7):
+  usd       = (usage.input * prediction_cost.input
+               + usage.output * prediction_cost.output)
+              / prediction_cost_divisor / 100
+  cost_usd  = {input:  prediction_cost.input ** 2  / 100 / divisor,
+               output: prediction_cost.output ** 2 / 100 / divisor}
+The second is what the real service puts in ``cost_usd``: a constant that
+does not depend on usage (GLM-5.2's 154/484 cents gave 0.00023716 /
+0.00234256 for every call).  For one-unit image/audio prices (cost 1,
+divisor 1) it happens to equal the right $0.01, as observed for SDXL.
+"""
+import copy
+import datetime
+import json
+import secrets
+import time
+from collections import deque
+from decimal import Decimal
+
+from . import catalog
+
+PROFILES = {
+    # Small delays so test suites stay quick.
+    "fast": {
+        "time_scale": 0.05,
+        "first_byte_delay": 0.3,
+        "first_byte_delay_by_service": {},
+        "token_interval": 0.005,
+        "reasoning_token_interval": 0.001,
+    },
+    # Close to what the live service was seen doing: Qwen3/Parallax took
+    # 30-50 s before its first byte (seed), images several seconds.
+    "realistic": {
+        "time_scale": 1.0,
+        "first_byte_delay": 1.5,
+        "first_byte_delay_by_service": {"qwen3": 35.0},
+        "token_interval": 0.03,
+        "reasoning_token_interval": 0.01,
+    },
+}
+
+DEFAULT_CONFIG = {
+    "profile": "fast",
+    # Job timing: (queued, processing) seconds per service = catalog
+    # base_times * time_scale, unless job_times[alias] = [q, p].
+    "time_scale": 0.05,
+    "job_times": {},
+    # Chat timing.
+    "first_byte_delay": 0.3,
+    "first_byte_delay_by_service": {},
+    "first_byte_mode": "before_headers",    # or "after_headers"
+    "token_interval": 0.005,
+    "reasoning_token_interval": 0.001,
+    # Answer shape.
+    "answer_tokens": 24,
+    "qwen3_reasoning": False,               # think even w/o enable_thinking
+    "qwen3_reasoning_tokens": 24,
+    "gpt_oss_reasoning_tokens": {"low": 200, "medium": 800, "high": 2000},
+    "reasoning_field": "reasoning",          # or "reasoning_content"
+    # SSE wire.
+    "sse_line_ending": "lf",                 # "lf" | "crlf" | "cr"
+    "sse_framing": "chunked",                # "chunked" | "close"
+    "stream_usage": True,
+    # Requests.
+    "max_wait": 60,
+    "quota_10min": 50,
+    "quota_daily": 1000,
+    "quotas": {},                            # alias -> {ten_min, daily}
+    "quota_retry_after": False,
+    "lenient_auth": False,                   # also accept x-api-key
+    "idle_timeout": 120,                     # close idle keep-alive conns
+    # Uploads.
+    "presign_shape": "field",                # "field" | "mcp"
+    "upload_auth_policy": "reject",          # "reject" | "accept"
+    "upload_url_ttl": 900,
+    "upload_bucket": "theta-ondemand-inputs",
+}
+
+FAULT_DEFAULTS = {
+    "capacity": {"routes": ["infer", "chat"], "retry_after": None},
+    "http_error": {"status": 503, "routes": None, "body": "json",
+                   "message": None, "retry_after": None},
+    "latency": {"seconds": 0.5, "routes": None},
+    "truncate_json": {"mode": "short", "keep": 0.5, "routes": None},
+    "drop_stream": {"after_events": 3, "how": "rst"},
+    "split_sse": {"piece_delay": 0.01, "line_ending": "crlf"},
+    "endless_stream": {"mode": "tokens", "interval": 0.02},
+    "stall_stream": {"seconds": 3600},
+    "job_error": {"message": "inference failed (simulated)"},
+}
+
+API_ROUTES = ("list", "service", "infer", "chat", "status", "presign",
+              "project_list")
+
+
+def iso(ts):
+    if ts is None:
+        return None
+    dt = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (dt.microsecond
+                                                         // 1000)
+
+
+def new_id(prefix, n):
+    return prefix + "".join(secrets.choice(catalog.ALPHABET)
+                            for _ in range(n))
+
+
+def usd_decimal(usage, pcost, divisor):
+    cents = (Decimal(usage["input"]) * Decimal(pcost["input"])
+             + Decimal(usage["output"]) * Decimal(pcost["output"]))
+    return cents / Decimal(divisor) / Decimal(100)
+
+
+def wrong_cost_usd(pcost, divisor):
+    return {k: pcost[k] ** 2 / 100 / divisor for k in ("input", "output")}
+
+
+def price_of(svc, pred_name):
+    p = svc["predictions"][pred_name]
+    return dict(p["cost"]), p["cost_divisor"]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+CHOICES = {
+    "first_byte_mode": ("before_headers", "after_headers"),
+    "reasoning_field": ("reasoning", "reasoning_content"),
+    "sse_line_ending": ("lf", "crlf", "cr"),
+    "sse_framing": ("chunked", "close"),
+    "presign_shape": ("field", "mcp"),
+    "upload_auth_policy": ("reject", "accept"),
+}
+
+
+def _check_type(key, value, default):
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)\
+            and value >= 0
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError("config %r: expected %s" % (
+            key, "a number >= 0" if isinstance(default, (int, float))
+            and not isinstance(default, bool) else type(default).__name__))
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError("config %r: one of %s" % (key, CHOICES[key]))
+
+
+class Job:
+    """One inference request.  Its state is a function of time: pending
+    for ``queue_s``, processing for ``process_s``, then ``outcome``."""
+
+    def __init__(self, sim, svc, pred_name, variant, webhook, inp,
+                 queue_s, process_s, output, usage, outcome="success",
+                 error_message=None, kind="job"):
+        self.id = new_id("infr_rqst_", 22)
+        self.svc = svc
+        self.prediction = pred_name
+        self.variant = variant
+        self.webhook = webhook
+        self.input = inp
+        self.created = time.time()
+        self.t0 = time.monotonic()
+        self.queue_s = queue_s
+        self.process_s = process_s
+        self.output = output
+        self.usage = usage
+        self.outcome = outcome
+        self.error_message = error_message
+        self.kind = kind
+        self.live_state = None      # set for streams: overrides the clock
+        self.ledger = None
+
+    def finish_in(self):
+        return max(0.0, self.t0 + self.queue_s + self.process_s
+                   - time.monotonic())
+
+    def state(self):
+        if self.live_state is not None:
+            return self.live_state
+        el = time.monotonic() - self.t0
+        if el < self.queue_s:
+            return "pending"
+        if el < self.queue_s + self.process_s:
+            return "processing"
+        return self.outcome
+
+    def to_json(self):
+        st = self.state()
+        t_assign = self.created + self.queue_s
+        t_done = t_assign + self.process_s
+        now = time.time()
+        pcost, div = price_of(self.svc, self.prediction)
+        done = st in ("success", "error")
+        usage = self.usage if st == "success" else {"input": 0, "output": 0}
+        out = {
+            "id": self.id,
+            "org_id": catalog.ORG_ID,
+            "project_id": catalog.PROJECT_ID,
+            "service_id": self.svc["id"],
+            "template_id": self.svc["template_id"],
+            "prediction": self.prediction,
+            "variant": self.variant,
+            "webhook": self.webhook,
+            "community_worker_only": None,
+            "state": st,
+            "infer_endpoint_id": None,
+            "input": self.input,
+            "output": self.output if st == "success" else {},
+            "usage": dict(usage),
+            "prediction_cost": pcost,
+            "prediction_cost_divisor": div,
+            "cost_usd": (wrong_cost_usd(pcost, div) if st == "success"
+                         else {"input": 0, "output": 0}),
+            "create_time": iso(self.created),
+            "update_time": iso(min(now, t_done) if done else
+                               (t_assign if st == "processing"
+                                else self.created)),
+            "assigned_time": iso(t_assign) if st != "pending" else None,
+            "process_time": iso(t_assign) if st != "pending" else None,
+            "success_time": iso(t_done) if st == "success" else None,
+            "error_message": self.error_message if st == "error" else None,
+            "error_time": iso(t_done) if st == "error" else None,
+            "is_new": False,
+        }
+        if st == "error":
+            out["error"] = self.error_message
+        return out
+
+
+class Sim:
+    def __init__(self, token, config=None, faults=None):
+        self.token = token
+        self.signing_key = secrets.token_bytes(32)
+        self.start_config = self._build_config(config or {})
+        self.start_faults = copy.deepcopy(faults or {})
+        self.reset()
+
+    # -- config and faults ----------------------------------------------
+    @staticmethod
+    def _build_config(overrides, base=None):
+        cfg = copy.deepcopy(base if base is not None else DEFAULT_CONFIG)
+        prof = overrides.get("profile")
+        if prof is not None:
+            if prof not in PROFILES:
+                raise ConfigError("unknown profile %r" % prof)
+            cfg.update(copy.deepcopy(PROFILES[prof]))
+            cfg["profile"] = prof
+        for k, v in overrides.items():
+            if k == "profile":
+                continue
+            if k not in DEFAULT_CONFIG:
+                raise ConfigError("unknown config key %r" % k)
+            _check_type(k, v, DEFAULT_CONFIG[k])
+            cfg[k] = v
+        return cfg
+
+    def update_config(self, overrides):
+        if not isinstance(overrides, dict):
+            raise ConfigError("config must be a JSON object")
+        self.config = self._build_config(overrides, self.config)
+
+    def set_faults(self, spec):
+        """Merge ``{name: {...} | null}``; null or count 0 clears."""
+        if not isinstance(spec, dict):
+            raise ConfigError("faults must be a JSON object")
+        if spec.get("clear") is True:
+            self.faults = {}
+        for name, val in spec.items():
+            if name == "clear":
+                continue
+            if name not in FAULT_DEFAULTS:
+                raise ConfigError("unknown fault %r" % name)
+            if val is None or val is False or (isinstance(val, dict)
+                                               and val.get("count") == 0):
+                self.faults.pop(name, None)
+                continue
+            if val is True:
+                val = {}
+            if not isinstance(val, dict):
+                raise ConfigError("fault %r must be an object" % name)
+            f = copy.deepcopy(FAULT_DEFAULTS[name])
+            unknown = set(val) - set(f) - {"count", "service"}
+            if unknown:
+                raise ConfigError("fault %r: unknown keys %s"
+                                  % (name, sorted(unknown)))
+            f.update(val)
+            f.setdefault("count", 1)
+            f.setdefault("service", None)
+            if not isinstance(f["count"], int):
+                raise ConfigError("fault %r: count must be an integer"
+                                  % name)
+            f["fired"] = 0
+            self.faults[name] = f
+
+    def take_fault(self, name, route=None, service=None):
+        """The fault spec if ``name`` is armed for this call, consuming one
+        of its count; None otherwise."""
+        f = self.faults.get(name)
+        if f is None:
+            return None
+        routes = f.get("routes")
+        if routes is None and "routes" in f:
+            routes = API_ROUTES
+        if routes is not None and route not in routes:
+            return None
+        if f.get("service") and f["service"] != service:
+            return None
+        f["fired"] += 1
+        if f["count"] > 0:
+            f["count"] -= 1
+            if f["count"] == 0:
+                del self.faults[name]
+        return f
+
+    def reset(self):
+        self.config = copy.deepcopy(self.start_config)
+        self.faults = {}
+        self.set_faults(copy.deepcopy(self.start_faults))
+        self.jobs = {}
+        self.ledger = []
+        self.requests = []
+        self.uploads = {}           # object path -> upload record
+        self.by_filename = {}       # filename -> object path
+        self.quota_hits = {}        # alias -> deque of monotonic times
+        self.outputs = {}           # output path -> (job id, field)
+
+    # -- timing -----------------------------------------------------------
+    def job_times(self, svc):
+        own = self.config["job_times"].get(svc["alias"])
+        if own:
+            return float(own[0]), float(own[1])
+        q, p = svc["base_times"]
+        s = float(self.config["time_scale"])
+        return q * s, p * s
+
+    def first_byte_delay(self, alias):
+        by = self.config["first_byte_delay_by_service"] or {}
+        return float(by.get(alias, self.config["first_byte_delay"]))
+
+    # -- quotas -----------------------------------------------------------
+    def quota_limits(self, alias):
+        own = self.config["quotas"].get(alias, {})
+        return (int(own.get("ten_min", self.config["quota_10min"])),
+                int(own.get("daily", self.config["quota_daily"])))
+
+    def quota_take(self, svc):
+        """(ok, message, retry_after, model_quotas)."""
+        alias = svc["alias"]
+        hits = self.quota_hits.setdefault(alias, deque())
+        now = time.monotonic()
+        while hits and now - hits[0] >= 86400:
+            hits.popleft()
+        ten = sum(1 for t in hits if now - t < 600)
+        q10, qd = self.quota_limits(alias)
+        if ten >= q10:
+            first = next(t for t in hits if now - t < 600)
+            return False, "10 minute quota reached", 600 - (now - first), None
+        if len(hits) >= qd:
+            return False, "daily quota reached", 86400 - (now - hits[0]), None
+        hits.append(now)
+        mq = [{"template_id": svc["template_id"],
+               "ten_min_quota": q10, "ten_min_remaining": q10 - ten - 1,
+               "daily_quota": qd, "daily_remaining": qd - len(hits)}]
+        return True, None, None, mq
+
+    # -- ledger -----------------------------------------------------------
+    def ledger_add(self, svc, pred_name, route, request_id, usage, *,
+                   stream=False, infer_request_id=None, job=None):
+        pcost, div = price_of(svc, pred_name)
+        entry = {
+            "seq": len(self.ledger) + 1,
+            "time": iso(time.time()),
+            "service": svc["alias"],
+            "prediction": pred_name,
+            "route": route,
+            "request_id": request_id,
+            "infer_request_id": infer_request_id,
+            "stream": stream,
+            "stream_completed": False if stream else None,
+            "usage": dict(usage),
+            "prediction_cost": pcost,
+            "prediction_cost_divisor": div,
+        }
+        self.ledger.append(entry)
+        if job is not None:
+            job.ledger = entry
+            entry["_job"] = job
+        return entry
+
+    def ledger_view(self):
+        out = []
+        total = Decimal(0)
+        wrong = 0.0
+        for e in self.ledger:
+            v = {k: val for k, val in e.items() if not k.startswith("_")}
+            job = e.get("_job")
+            if e["stream"]:
+                v["state"] = e.get("_stream_state", "streaming")
+            else:
+                v["state"] = job.state() if job else "success"
+            if not e["stream"] and v["state"] == "error":
+                continue            # failed jobs are not billed
+            usd = usd_decimal(e["usage"], e["prediction_cost"],
+                              e["prediction_cost_divisor"])
+            v["usd"] = float(usd)
+            v["usd_decimal"] = str(usd)
+            v["cost_usd_field"] = wrong_cost_usd(
+                e["prediction_cost"], e["prediction_cost_divisor"])
+            total += usd
+            wrong += sum(v["cost_usd_field"].values())
+            out.append(v)
+        return {"entries": out, "count": len(out), "total_usd": float(total),
+                "total_usd_decimal": str(total),
+                "total_cost_usd_field": wrong,
+                "formula": "usd = (usage.input*prediction_cost.input + "
+                           "usage.output*prediction_cost.output) / "
+                           "prediction_cost_divisor / 100"}
+
+    # -- request log ------------------------------------------------------
+    def redact(self, text):
+        if self.token and self.token in text:
+            return text.replace(self.token, "[REDACTED]"), True
+        return text, False
+
+    def log_request(self, req):
+        auth = req.hdr.get("authorization")
+        scheme = auth.split(" ", 1)[0] if auth else None
+        token_valid = None
+        if auth is not None:
+            token_valid = (scheme.lower() == "bearer"
+                           and auth[len(scheme):].strip() == self.token)
+        target, in_url = self.redact(req.target)
+        others = [k for k, v in req.headers
+                  if k.lower() != "authorization" and self.token
+                  and self.token in v]
+        entry = {
+            "seq": len(self.requests) + 1,
+            "time": iso(req.received),
+            "method": req.method,
+            "host": req.host,
+            "sni": req.sni,
+            "path": self.redact(req.path)[0],
+            "target": target,
+            "authorization_present": auth is not None,
+            "auth_scheme": scheme,
+            "token_valid": token_valid,
+            "x_api_key_present": "x-api-key" in req.hdr,
+            "token_in_url": in_url,
+            "token_in_headers": others,
+            "token_in_body": bool(self.token) and
+            self.token.encode() in req.body,
+            "content_type": req.hdr.get("content-type"),
+            "user_agent": req.hdr.get("user-agent"),
+            "body_bytes": len(req.body),
+            "body": None,
+            "status": None,
+            "route": None,
+            "service": None,
+        }
+        if req.body and req.host != "storage.googleapis.com":
+            text = req.body[:8192].decode("utf-8", "replace")
+            entry["body"] = self.redact(text)[0]
+        self.requests.append(entry)
+        return entry
+
+    def prune(self, limit=20000):
+        if len(self.requests) > limit:
+            del self.requests[:len(self.requests) - limit]
+
+
+def dumps(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
