@@ -535,11 +535,12 @@ void params_parse(lua_State *L, int idx, int inputs_idx, int argc,
 static void add_option_line(lua_State *L, int list, const struct specs *s,
                             const struct spec *p)
 {
-    char tmp[128], left[160];
+    char tmp[128], left[160], padded[200];
     const char *a = arg_name(L, s, p, tmp, sizeof tmp);
     snprintf(left, sizeof left, "  --%s%s%s%s", p->type == P_BOOLEAN ?
              "[no-]" : "", p->flag, *a ? " " : "", a);
-    lua_pushfstring(L, "%-28s %s%s%s%s", left, p->help ? p->help : "",
+    snprintf(padded, sizeof padded, "%-28s", left);
+    lua_pushfstring(L, "%s %s%s%s%s", padded, p->help ? p->help : "",
                     p->required ? " (required)" : "",
                     p->type == P_LIST ? " (repeatable)" : "",
                     p->type == P_TIME ? " (RFC 3339 with offset, e.g. "

@@ -141,7 +141,7 @@ static int all_collect(lua_State *L)
     int n = (int)lua_rawlen(L, 2), raised = 0;
     lua_settop(L, 3);                       /* fns, handles, join */
     lua_pushnil(L);                         /* 4: first raised error */
-    lua_createtable(L, n, 1);               /* 5: results */
+    lua_createtable(L, n, 0);               /* 5: results */
     lua_createtable(L, 0, 0);               /* 6: errs */
     for (int i = 1; i <= n; i++) {
         int ok, k;
@@ -168,8 +168,6 @@ static int all_collect(lua_State *L)
         lua_pushvalue(L, 4);
         return lua_error(L);
     }
-    lua_pushinteger(L, n);
-    lua_setfield(L, 5, "n");
     return 2;
 }
 

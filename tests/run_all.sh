@@ -1,0 +1,43 @@
+#!/bin/sh
+# run_all.sh UNIT_BIN... -- what `make test` runs: C unit tests (plain
+# and ASan+UBSan), Lua suites through the host (plain and ASan), the
+# end-to-end pytest suites, and a short run of every fuzz target. The
+# last line sums them all: "N passed, N failed".
+py=${PYTHON:-/usr/bin/python3}
+total_p=0 total_f=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Add the counts of a stage's closing line "...: N passed, N failed".
+tally() {
+    line=$(grep -E '[0-9]+ passed' "$log" | tail -n 1)
+    p=$(printf '%s' "$line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed.*/\1/p')
+    f=$(printf '%s' "$line" | sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p')
+    e=$(printf '%s' "$line" | sed -n 's/.* \([0-9][0-9]*\) error.*/\1/p')
+    [ -n "$p" ] || p=0
+    [ -n "$f" ] || f=0
+    [ -n "$e" ] || e=0
+    if [ "$1" -ne 0 ] && [ "$f" -eq 0 ] && [ "$e" -eq 0 ]; then
+        f=1     # a stage that failed without counting a failure
+    fi
+    total_p=$((total_p + p)); total_f=$((total_f + f + e))
+}
+
+stage() {
+    echo "== $1"
+    shift
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    tally $rc
+}
+
+stage "C unit tests" ./tests/run_units.sh "$@"
+stage "Lua suites" ./tests/run_lua.sh build/clawhost
+stage "Lua suites (ASan+UBSan)" ./tests/run_lua.sh build/asan/clawhost
+stage "end-to-end (pytest)" "$py" -m pytest -q -p no:cacheprovider \
+    tests/e2e tests/servers
+stage "fuzz (short runs)" ./tests/fuzz/run_all.sh 10
+echo
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]
