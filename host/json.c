@@ -314,13 +314,19 @@ static struct jstate *state_push(lua_State *L)
     return state_create(L);
 }
 
+/*
+** cjson 2.1.0 sizes its decode buffer with an int (strbuf_new(int len),
+** then len + 1), the kind of arithmetic CVE-2022-24834 was made of, so
+** the decode cap never goes above JSON_MAX_DECODE_CEILING.
+*/
 void json_set_limits(lua_State *L, size_t max_encode, size_t max_decode)
 {
     struct jstate *st = state_push(L);
     if (max_encode)
         st->max_encode = max_encode;
     if (max_decode)
-        st->max_decode = max_decode;
+        st->max_decode = max_decode < JSON_MAX_DECODE_CEILING
+                         ? max_decode : JSON_MAX_DECODE_CEILING;
     lua_pop(L, 1);
 }
 
@@ -344,7 +350,8 @@ static int is_marked(lua_State *L, int idx)
 ** stack between writes. This box does what luaL_Buffer's does: memory
 ** comes from the state's allocator (so the host's memory cap counts it),
 ** and it is freed by __close as soon as an error unwinds the encoder.
-** It also holds the scratch array of object keys being sorted.
+** It also holds the scratch array of object keys being sorted, and
+** restarts the garbage collector the encoder stopped (see encode_core).
 */
 struct key {
     const char *s;
@@ -358,8 +365,10 @@ struct outbuf {
     size_t nkeys, keycap;
     lua_Alloc af;
     void *ud;
+    int gc_stopped;
 };
 
+/* __gc: free the memory (a finalizer must not touch the collector). */
 static int outbuf_release(lua_State *L)
 {
     struct outbuf *b = lua_touserdata(L, 1);
@@ -373,6 +382,17 @@ static int outbuf_release(lua_State *L)
     return 0;
 }
 
+/* __close: the encoder is done, by returning or by an error. */
+static int outbuf_close(lua_State *L)
+{
+    struct outbuf *b = lua_touserdata(L, 1);
+    if (b->gc_stopped) {
+        b->gc_stopped = 0;
+        lua_gc(L, LUA_GCRESTART);
+    }
+    return outbuf_release(L);
+}
+
 static struct outbuf *outbuf_push(lua_State *L)
 {
     struct outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -382,7 +402,7 @@ static struct outbuf *outbuf_push(lua_State *L)
     if (luaL_newmetatable(L, BUF_TYPE)) {
         lua_pushcfunction(L, outbuf_release);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, outbuf_release);
+        lua_pushcfunction(L, outbuf_close);
         lua_setfield(L, -2, "__close");
         hostmt_lock(L, -1);
     }
@@ -476,7 +496,6 @@ static void newline(struct enc *e, int level)
     memset(p + 1, ' ', 2 * (size_t)level);
     e->b->n += 1 + 2 * (size_t)level;
 }
-
 
 static void put_escape(struct enc *e, unsigned char c)
 {
@@ -825,7 +844,14 @@ static void enc_value(struct enc *e, int idx)
     }
 }
 
-/* encode_core(value, flags) -> text; the buffer is closed on return. */
+/*
+** encode_core(value, flags) -> text; the buffer is closed on return.
+** The collector is stopped while encoding: a GC step can run __gc
+** finalizers, which are recipe code, and that code could change a table
+** under the encoder, leaving the sorted key pointers dangling. With it
+** stopped no Lua code runs until the text is done; the encoder creates
+** almost no garbage (long keys re-pushed, error messages).
+*/
 static int encode_core(lua_State *L)
 {
     struct enc e;
@@ -840,6 +866,10 @@ static int encode_core(lua_State *L)
     e.array_mt = lua_topointer(L, -1);
     lua_pop(L, 2);
     e.b = outbuf_push(L);
+    if (lua_gc(L, LUA_GCISRUNNING) == 1) {
+        lua_gc(L, LUA_GCSTOP);
+        e.b->gc_stopped = 1;
+    }
     enc_value(&e, 1);
     lua_pushlstring(L, e.b->p ? e.b->p : "", e.b->n);
     return 1;
@@ -1276,8 +1306,7 @@ static int l_decode(lua_State *L)
     check_text(L);
     lua_pushcfunction(L, decode_core);
     lua_pushvalue(L, 1);
-    if (call_json(L, 1))
-        return lua_error(L);
+    lua_call(L, 1, 1);
     return 1;
 }
 

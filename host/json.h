@@ -12,8 +12,9 @@
 **
 ** Errors are clawhost.Error values with code "json" whose message starts
 ** with "json.encode:" or "json.decode:" and names where it happened.
-** Running out of memory is raised as Lua's own memory error, never turned
-** into a "json" error, so no pcall-like wrapper can swallow it.
+** Running out of memory is raised as Lua raises it (a plain "not enough
+** memory"), never turned into a "json" error, so the safe variants and
+** json_decode_buffer cannot swallow the host's memory cap.
 */
 #ifndef CLAWHOST_JSON_H
 #define CLAWHOST_JSON_H
@@ -31,6 +32,9 @@
 #define JSON_DEFAULT_MAX_ENCODE ((size_t)64 << 20)
 #define JSON_DEFAULT_MAX_DECODE ((size_t)64 << 20)
 
+/* The decode cap is never set above this (lua-cjson sizes with int). */
+#define JSON_MAX_DECODE_CEILING ((size_t)1 << 30)
+
 /* Flags for json_encode_value. */
 enum {
     JSON_PRETTY = 1     /* two-space indent, one member per line */
@@ -38,7 +42,8 @@ enum {
 
 /*
 ** Encode the value at idx and push the text; returns 1. On failure
-** raises a clawhost.Error (code "json"). Runs no metamethods.
+** raises a clawhost.Error (code "json"). Runs no metamethods, and pauses
+** the garbage collector meanwhile so no __gc finalizer runs either.
 */
 int json_encode_value(lua_State *L, int idx, int flags);
 
@@ -52,7 +57,8 @@ int json_decode_buffer(lua_State *L, const char *s, size_t len);
 /*
 ** Set the caps of this Lua state: max_encode bounds encoded output,
 ** max_decode bounds decoder input (and what lua-cjson is handed after
-** empty arrays are expanded). 0 leaves a cap as it is.
+** empty arrays are expanded; clamped to JSON_MAX_DECODE_CEILING). 0
+** leaves a cap as it is.
 */
 void json_set_limits(lua_State *L, size_t max_encode, size_t max_decode);
 

@@ -22,11 +22,18 @@
 #include "rt.h"
 #include "sandbox_int.h"
 
-/* A memory error anywhere is fatal: the state is near its cap. */
+/*
+** A memory error anywhere is fatal: the state is near its cap. Some C
+** code re-raises Lua's memory error as a plain error, so the message
+** object (a preallocated "not enough memory") counts too.
+*/
 static void rethrow_if_fatal(lua_State *L, int status)
 {
     struct rt *r = rt_get();
-    if (status == LUA_ERRMEM && !r->fatal)
+    if (!r->fatal && (status == LUA_ERRMEM ||
+                      (lua_type(L, -1) == LUA_TSTRING &&
+                       strcmp(lua_tostring(L, -1), "not enough memory") ==
+                       0)))
         rt_memory_exhausted();
     if (r->fatal)
         rt_raise_fatal(L);

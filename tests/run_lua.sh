@@ -5,8 +5,8 @@
 bin=${1:-build/clawhost}
 py=${PYTHON:-/usr/bin/python3}
 passed=0 failed=0
-for f in tests/lua/*_test.lua; do
-    out=$("$bin" run "$f" --json 2>/tmp/clawhost-lua-err.$$)
+for suite in tests/lua/*_test.lua; do
+    out=$("$bin" run "$suite" --json 2>/tmp/clawhost-lua-err.$$)
     rc=$?
     counts=$(printf '%s' "$out" | "$py" -c '
 import json, sys
@@ -20,11 +20,11 @@ except Exception:
     p=${counts% *} f=${counts#* }
     if [ "$p" = x ] || { [ $rc -ne 0 ] && [ "$f" = 0 ]; }; then
         tail -n 20 /tmp/clawhost-lua-err.$$
-        echo "$f: the suite did not run to the end (exit $rc)"
+        echo "$suite: the suite did not run to the end (exit $rc)"
         failed=$((failed + 1))
         continue
     fi
-    echo "$(basename "$f" .lua): $p passed, $f failed   [$bin]"
+    echo "$(basename "$suite" .lua): $p passed, $f failed   [$bin]"
     passed=$((passed + p)); failed=$((failed + f))
 done
 rm -f /tmp/clawhost-lua-err.$$
