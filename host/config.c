@@ -41,6 +41,14 @@ static const char *blank_to_null(const char *v)
     return NULL;
 }
 
+static void load_dotenv(void)
+{
+    if (!cf.loaded) {
+        cf.loaded = 1;
+        cf.status = dotenv_load(ENV_FILE, &cf.env, cf.err, sizeof cf.err);
+    }
+}
+
 const char *config_lookup(const char *name, const char **source,
                           const char **err)
 {
@@ -50,10 +58,7 @@ const char *config_lookup(const char *name, const char **source,
         *source = "env";
         return v;
     }
-    if (!cf.loaded) {
-        cf.loaded = 1;
-        cf.status = dotenv_load(ENV_FILE, &cf.env, cf.err, sizeof cf.err);
-    }
+    load_dotenv();
     if (cf.status == DOTENV_ERROR) {
         *err = cf.err;
         return NULL;
@@ -62,6 +67,30 @@ const char *config_lookup(const char *name, const char **source,
                                : NULL;
     *source = v ? ENV_FILE : NULL;
     return v;
+}
+
+extern char **environ;
+
+void config_each(int (*fn)(const char *name, const char *value, void *ud),
+                 void *ud)
+{
+    char name[256];
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || (size_t)(eq - *e) >= sizeof name)
+            continue;
+        memcpy(name, *e, (size_t)(eq - *e));
+        name[eq - *e] = '\0';
+        if (blank_to_null(eq + 1) && fn(name, eq + 1, ud))
+            return;
+    }
+    load_dotenv();
+    if (cf.status != DOTENV_OK)
+        return;
+    for (size_t i = 0; i < cf.env.n; i++)
+        if (!getenv(cf.env.keys[i]) && blank_to_null(cf.env.values[i]) &&
+            fn(cf.env.keys[i], cf.env.values[i], ud))
+            return;
 }
 
 void config_close(void)

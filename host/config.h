@@ -21,6 +21,13 @@ int config_is_secret_name(const char *name);
 /* Parse a boolean setting: 1/true/yes/on, 0/false/no/off. -1: neither. */
 int config_parse_bool(const char *s);
 
+/*
+** Call fn for every setting (environment first, then .env.local names
+** the environment does not set); stops when fn returns nonzero.
+*/
+void config_each(int (*fn)(const char *name, const char *value, void *ud),
+                 void *ud);
+
 /* Free the cached .env.local (its values are wiped). */
 void config_close(void);
 

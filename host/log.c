@@ -112,6 +112,32 @@ void log_msgf(int level, const char *fmt, ...)
              sizeof buf - 1);
 }
 
+void log_fields(int level, const char *msg, const struct log_field *f,
+                int n)
+{
+    if (level < lg.min_level)
+        return;
+    line_start(level);
+    if (lg.json)
+        put_json_string(msg, strlen(msg));
+    else
+        out_puts(OUT_STDERR, msg);
+    for (int i = 0; i < n; i++) {
+        if (lg.json) {
+            out_printf(OUT_STDERR, ",\"%s\":", f[i].key);
+            if (f[i].str)
+                put_json_string(f[i].str, strlen(f[i].str));
+            else
+                out_printf(OUT_STDERR, "%lld", f[i].num);
+        } else if (f[i].str) {
+            out_printf(OUT_STDERR, " %s=%s", f[i].key, f[i].str);
+        } else {
+            out_printf(OUT_STDERR, " %s=%lld", f[i].key, f[i].num);
+        }
+    }
+    out_puts(OUT_STDERR, lg.json ? "}\n" : "\n");
+}
+
 void log_print(const char *s, size_t len)
 {
     log_progress_clear();

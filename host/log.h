@@ -18,6 +18,15 @@ void log_msgf(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_text(int level, const char *msg, size_t len);
 
+/* A structured line: text "msg k=v ...", or the fields as JSON. */
+struct log_field {
+    const char *key;
+    const char *str;        /* NULL: use num */
+    long long num;
+};
+void log_fields(int level, const char *msg, const struct log_field *f,
+                int n);
+
 /* A recipe's print(): the text as it is, one line. */
 void log_print(const char *s, size_t len);
 

@@ -539,3 +539,8 @@ int task_on_done(struct task *t, void (*fn)(struct task *, void *),
     t->on_done_ud = ud;
     return 0;
 }
+
+void rt_set_io(const struct rt_io *io)
+{
+    rt_get()->io = io;
+}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "out.h"
+#include "redact.h"
 
 #define OUT_BUF 8192
 
@@ -25,6 +26,11 @@ struct stream {
 };
 
 static struct stream streams[3] = {{.tty = -1}, {.tty = -1}, {.tty = -1}};
+
+/* Every loaded secret is registered here; stdout and stderr each pass
+** through a redact stream, so a secret split over writes is masked. */
+static redact_t *redactor;
+static redact_stream_t *masks[3];
 
 static void write_all(int fd, const char *p, size_t n)
 {
@@ -39,17 +45,38 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-void out_flush(int fd)
+static int emit(void *ctx, const char *buf, size_t len)
+{
+    write_all((int)(size_t)ctx, buf, len);
+    return 0;
+}
+
+/* The buffered bytes go out through the mask; `all` also releases
+** what the mask holds back (a possible start of a secret). */
+static void drain(int fd, int all)
 {
     struct stream *s = &streams[fd];
-    write_all(fd, s->buf, s->len);
+    if (masks[fd]) {
+        redact_stream_write(masks[fd], s->buf, s->len);
+        if (all)
+            redact_stream_flush(masks[fd]);
+    } else {
+        write_all(fd, s->buf, s->len);
+    }
     s->len = 0;
+}
+
+/* Through the mask, which keeps back only what could still become a
+** secret; the rest of a secret split across writes arrives later. */
+void out_flush(int fd)
+{
+    drain(fd, 0);
 }
 
 void out_flush_all(void)
 {
-    out_flush(OUT_STDOUT);
-    out_flush(OUT_STDERR);
+    drain(OUT_STDOUT, 1);
+    drain(OUT_STDERR, 1);
 }
 
 void out_write(int fd, const char *buf, size_t len)
@@ -59,9 +86,12 @@ void out_write(int fd, const char *buf, size_t len)
         return;
     s = &streams[fd];
     if (s->len + len > OUT_BUF) {
-        out_flush(fd);
+        drain(fd, 0);
         if (len > OUT_BUF) {
-            write_all(fd, buf, len);
+            if (masks[fd])
+                redact_stream_write(masks[fd], buf, len);
+            else
+                write_all(fd, buf, len);
             return;
         }
     }
@@ -106,4 +136,38 @@ int out_isatty(int fd)
     if (streams[fd].tty < 0)
         streams[fd].tty = isatty(fd);
     return streams[fd].tty;
+}
+
+int out_add_secret(const char *name, const void *bytes, size_t len,
+                   const void *user, size_t ulen)
+{
+    int rc;
+    if (!redactor && !(redactor = redact_new()))
+        return REDACT_ENOMEM;
+    for (int fd = 1; fd <= 2; fd++)
+        if (!masks[fd] && !(masks[fd] = redact_stream_new(redactor, emit,
+                                                         (void *)(size_t)fd)))
+            return REDACT_ENOMEM;
+    rc = user ? redact_add_basic(redactor, name, user, ulen, bytes, len)
+              : redact_add(redactor, name, bytes, len);
+    return rc;
+}
+
+char *out_redact(const char *in, size_t len, size_t *outlen)
+{
+    char *out = NULL;
+    if (!redactor || redact_buf(redactor, in, len, &out, outlen) != 0)
+        return NULL;
+    return out;
+}
+
+void out_close(void)
+{
+    out_flush_all();
+    for (int fd = 1; fd <= 2; fd++) {
+        redact_stream_free(masks[fd]);
+        masks[fd] = NULL;
+    }
+    redact_free(redactor);
+    redactor = NULL;
 }

@@ -17,9 +17,24 @@ void out_puts(int fd, const char *s);
 void out_printf(int fd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Push everything held back to the terminal or pipe (line ends, exit). */
+/* Write what is buffered; the redactor may keep back a few bytes that
+** could begin a secret. out_flush_all releases everything (at exit). */
 void out_flush(int fd);
 void out_flush_all(void);
+
+/*
+** Register a secret with the redactor every output passes through
+** (with `user`: Basic credentials user:password). Returns redact.h's
+** code; a secret that cannot be registered must not be used.
+*/
+int out_add_secret(const char *name, const void *bytes, size_t len,
+                   const void *user, size_t ulen);
+
+/* A masked copy of `in` (free() it), or NULL when nothing is loaded. */
+char *out_redact(const char *in, size_t len, size_t *outlen);
+
+/* Flush and free the redactor (its copies are wiped). */
+void out_close(void);
 
 /* Is fd a terminal? Cached at first use. */
 int out_isatty(int fd);

@@ -27,7 +27,10 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "http.h"
 #include "json.h"
+#include "secret.h"
+#include "transfer.h"
 #include "log.h"
 #include "out.h"
 #include "rt.h"
@@ -282,6 +285,9 @@ static const struct {
     {"log", luaopen_clawhost_log},
     {"config", luaopen_clawhost_config},
     {"json", luaopen_clawhost_json},
+    {"http", luaopen_clawhost_http},
+    {"sse", luaopen_clawhost_sse},
+    {"secret", luaopen_clawhost_secret},
     {NULL, NULL}
 };
 
@@ -323,6 +329,8 @@ void rt_close(void)
     if (r->L)
         lua_close(r->L);
     r->L = NULL;
+    transfer_shutdown();
+    out_close();
     config_close();
     for (int i = 0; i < 2; i++)
         if (r->wake_pipe[i] >= 0)

@@ -1,0 +1,37 @@
+/*
+** http.h -- the `http` module and what its neighbours plug into it:
+** secret.c reads a clawhost.Secret into a header, lsse.c adds
+** response:events() to streams.
+*/
+#ifndef CLAWHOST_HTTP_H
+#define CLAWHOST_HTTP_H
+
+#include <stddef.h>
+#include <lua.h>
+
+int luaopen_clawhost_http(lua_State *L);
+
+/*
+** If the value at idx is a clawhost.Secret that may be sent to host:port,
+** point *bytes and *len at the header text and push what a dry-run plan may
+** show instead ("<secret NAME>"); return 1. Return 0 when the value is
+** not a secret (nothing pushed), -1 when the secret is bound to other
+** hosts (a message is pushed). Defined in secret.c.
+*/
+int http_secret_header(lua_State *L, int idx, const char *host,
+                       unsigned port, const char **bytes, size_t *len);
+
+/*
+** For lsse.c: the next body piece of the stream at index self: 1 with
+** a string pushed, 0 at the end (s.error says why, if it failed), or a
+** wait whose continuation is k(ctx).
+*/
+int http_stream_piece(lua_State *L, int self, lua_KFunction k,
+                      lua_KContext ctx);
+
+/* Add the SSE methods (events) to the stream methods table at idx. */
+void lsse_add_methods(lua_State *L, int idx);
+
+int luaopen_clawhost_sse(lua_State *L);
+
+#endif

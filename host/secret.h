@@ -1,0 +1,32 @@
+/*
+** secret.h -- credentials: where they come from, and the opaque
+** clawhost.Secret that carries them to an HTTP header and nowhere else.
+*/
+#ifndef CLAWHOST_SECRET_H
+#define CLAWHOST_SECRET_H
+
+#include <stddef.h>
+#include <lua.h>
+
+#define SECRET_MAX 4096         /* bytes of one value */
+
+/*
+** Find `name`: $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential),
+** then $CLAWHOST_SECRETS_DIR/NAME (refused when group or others may read
+** it), then the environment, then .env.local. The value is trimmed; an
+** empty one counts as unset. Returns a malloc'd copy (wipe and free it)
+** and its source ("provider", "folder", "env", ".env.local"), or NULL:
+** then *err is NULL for "not set" or says what was refused.
+*/
+char *secret_lookup(const char *name, size_t *len, const char **source,
+                    char *err, size_t errlen);
+
+/* Wipe and free a value from secret_lookup. */
+void secret_wipe(char *value, size_t len);
+
+/* Names tried, in order, for one setting (the seed's alias lists). */
+const char *const *secret_aliases(const char *name);
+
+int luaopen_clawhost_secret(lua_State *L);
+
+#endif
