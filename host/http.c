@@ -27,6 +27,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "out.h"
 #include "rt.h"
 #include "transfer.h"
 
@@ -664,6 +665,24 @@ static int dry_run(lua_State *L, struct req *r, int shown)
     return 2;
 }
 
+/*
+** Push text from the server, masked: a server that echoes a secret
+** (an error page quoting the Authorization header) must not hand it to
+** the recipe as a plain string.
+*/
+static void push_masked(lua_State *L, const char *s, size_t len)
+{
+    size_t n;
+    char *masked = out_redact(s, len, &n);
+    if (masked) {
+        lua_pushlstring(L, masked, n);
+        explicit_bzero(masked, n);
+        free(masked);
+    } else {
+        lua_pushlstring(L, s, len);
+    }
+}
+
 /* headers[name] with any case: the table keeps lower-case names. */
 static int headers_index(lua_State *L)
 {
@@ -688,17 +707,23 @@ static void push_headers(lua_State *L, struct transfer *t)
     lua_createtable(L, 0, (int)n);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
-        if (lua_getfield(L, -2, h[i].name) == LUA_TSTRING)
-            lua_pushfstring(L, "%s, %s", lua_tostring(L, -1), h[i].value);
-        else
-            lua_pushstring(L, h[i].value);
-        lua_setfield(L, -4, h[i].name);
+        push_masked(L, h[i].value, strlen(h[i].value));
+        int v = lua_gettop(L);
+        if (lua_getfield(L, -3, h[i].name) == LUA_TSTRING) {
+            lua_pushfstring(L, "%s, %s", lua_tostring(L, -1),
+                            lua_tostring(L, v));
+            lua_setfield(L, -5, h[i].name);
+        } else {
+            lua_pushvalue(L, v);
+            lua_setfield(L, -5, h[i].name);
+        }
         lua_pop(L, 1);
         lua_createtable(L, 2, 0);
         lua_pushstring(L, h[i].name);
         lua_rawseti(L, -2, 1);
-        lua_pushstring(L, h[i].value);
+        lua_pushvalue(L, v);
         lua_rawseti(L, -2, 2);
+        lua_remove(L, v);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_insert(L, -2);
@@ -730,7 +755,7 @@ static int push_response(lua_State *L, struct req *r)
     const char *body = transfer_body(r->t, &len);
     lua_createtable(L, 0, 10);
     set_common(L, lua_gettop(L), r);
-    lua_pushlstring(L, body, len);
+    push_masked(L, body, len);
     lua_setfield(L, -2, "body");
     luaL_setmetatable(L, RESPONSE_TYPE);
     transfer_free(r->t);
@@ -915,7 +940,7 @@ static int next_piece(lua_State *L, struct stream *s, int self,
         return 0;
     char *buf = transfer_take(r->t, &len);
     if (len > 0) {
-        lua_pushlstring(L, buf, len);
+        push_masked(L, buf, len);
         free(buf);
         return 1;
     }
