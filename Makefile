@@ -36,7 +36,8 @@ SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # The host, one primitive per file (see docs/hacking.md).
 HOST_MODS := main run runtime loop task sandbox sbcoro require hostmt \
              errors log out clock config dotenv params recipe ctx \
-             result suggest json retry transfer http lsse secret
+             result suggest json retry transfer http lsse secret \
+             budget ledgercmd
 
 UNIT_TESTS   :=
 FUZZ_TARGETS :=

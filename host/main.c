@@ -16,6 +16,7 @@
 #include "config.h"
 #include "errors.h"
 #include "json.h"
+#include "ledgercmd.h"
 #include "ledger.h"
 #include "log.h"
 #include "netpolicy.h"
@@ -35,6 +36,7 @@ static const char usage_text[] =
 "  clawhost run RECIPE [--param value ...] [global options]\n"
 "  clawhost list [--json]        recipes with one-line descriptions\n"
 "  clawhost help RECIPE          params, what it calls, whether it spends\n"
+"  clawhost ledger [--open]      spend so far, per service and per run\n"
 "  clawhost version\n"
 "\n"
 "RECIPE is a name from `clawhost list` or a path to a .lua file.\n"
@@ -391,6 +393,7 @@ static int cmd_version(void)
 static int unknown_command(const char *cmd)
 {
     static const char *const cmds[] = {"run", "list", "help", "version",
+                                       "ledger",
                                        NULL};
     const char *best = NULL;
     size_t dist = 0;
@@ -407,6 +410,8 @@ static int dispatch(const char *root, int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return cmd_run(root, argc - 2, argv + 2, 0);
+    if (strcmp(cmd, "ledger") == 0)
+        return cmd_ledger(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(root, argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 && argc > 2)

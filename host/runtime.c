@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "budget.h"
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
@@ -288,6 +289,7 @@ static const struct {
     {"http", luaopen_clawhost_http},
     {"sse", luaopen_clawhost_sse},
     {"secret", luaopen_clawhost_secret},
+    {"budget", luaopen_clawhost_budget},
     {NULL, NULL}
 };
 
@@ -329,6 +331,7 @@ void rt_close(void)
     if (r->L)
         lua_close(r->L);
     r->L = NULL;
+    budget_finish();
     transfer_shutdown();
     out_close();
     config_close();
