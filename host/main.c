@@ -76,15 +76,22 @@ static int usage_error(const char *fmt, const char *a, const char *b)
     return EXIT_USAGE;
 }
 
+static int has_recipes(const char *dir)
+{
+    char cand[PATH_MAX + 160];
+    struct stat st;
+    snprintf(cand, sizeof cand, "%s/recipes", dir);
+    return stat(cand, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /*
-** The installation: $CLAWHOST_HOME, else next to the binary
-** (build/clawhost in a checkout has lua/ and recipes/ one level up),
-** else PREFIX/share/clawhost for an installed binary.
+** The installation: $CLAWHOST_HOME, else the nearest folder above the
+** binary that holds recipes/ (build/clawhost and build/asan/clawhost in
+** a checkout), else PREFIX/share/clawhost for an installed binary.
 */
 static int find_root(char *out, size_t size)
 {
     char exe[PATH_MAX], cand[PATH_MAX + 32];
-    struct stat st;
     const char *home = getenv("CLAWHOST_HOME");
     if (home && *home) {
         snprintf(out, size, "%s", home);
@@ -95,15 +102,16 @@ static int find_root(char *out, size_t size)
         return -1;
     exe[n] = '\0';
     *strrchr(exe, '/') = '\0';
-    const char *tails[] = {"/..", "/../share/clawhost"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(cand, sizeof cand, "%s%s/recipes", exe, tails[i]);
-        if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
-            snprintf(cand, sizeof cand, "%s%s", exe, tails[i]);
-            if (!realpath(cand, out))
-                return -1;
-            return 0;
-        }
+    snprintf(cand, sizeof cand, "%s/../share/clawhost", exe);
+    if (has_recipes(cand))
+        return realpath(cand, out) ? 0 : -1;
+    for (int up = 0; up < 3; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        if (has_recipes(exe[0] ? exe : "/"))
+            return realpath(exe[0] ? exe : "/", out) ? 0 : -1;
     }
     return -1;
 }
