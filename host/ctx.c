@@ -17,6 +17,7 @@
 
 #include "ctx.h"
 #include "errors.h"
+#include "hostmt.h"
 #include "log.h"
 #include "out.h"
 #include "rt.h"
@@ -27,12 +28,7 @@ static const char inputs_key = 0;
 
 static void push_list(lua_State *L, const void *key)
 {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE)
-        return;
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+    hostmt_registry_table(L, key, 0);
 }
 
 /* Index of the first real argument, skipping ctx in ctx:f(...). */

@@ -2,7 +2,8 @@
 ** hostmt.c -- host metatables: lock them and recognise them.
 **
 ** The set of locked metatables is a weak-keyed registry table, so a
-** lookup is one rawget and nothing is kept alive by being in it.
+** lookup is one rawget and nothing is kept alive by being in it. The
+** registry-table helper serves the other host files too.
 */
 #include <lauxlib.h>
 
@@ -10,18 +11,25 @@
 
 static const char locked_key = 0;
 
-static void push_locked_set(lua_State *L)
+void hostmt_registry_table(lua_State *L, const void *key, int weak_keys)
 {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &locked_key) == LUA_TTABLE)
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE)
         return;
     lua_pop(L, 1);
     lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
+    if (weak_keys) {
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+    }
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &locked_key);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
+static void push_locked_set(lua_State *L)
+{
+    hostmt_registry_table(L, &locked_key, 1);
 }
 
 void hostmt_lock(lua_State *L, int idx)

@@ -17,4 +17,11 @@ void hostmt_lock(lua_State *L, int idx);
 /* Is the table at idx a metatable locked by hostmt_lock? */
 int hostmt_is_locked(lua_State *L, int idx);
 
+/*
+** Push the registry table stored under `key` (the address of a static
+** of the caller, which cannot collide with string keys), creating it
+** the first time; `weak_keys` makes it a set that keeps nothing alive.
+*/
+void hostmt_registry_table(lua_State *L, const void *key, int weak_keys);
+
 #endif

@@ -1029,23 +1029,17 @@ static int read_k(lua_State *L, int status, lua_KContext ctx)
                      (int)(ctx & 1));
 }
 
-static int s_read(lua_State *L)
+static int read_body(lua_State *L, int decode)
 {
     struct stream *s = check_stream(L, 1);
     lua_settop(L, 1);
     rt_check(L);
     lua_newtable(L);
-    return read_rest(L, s, 0);
+    return read_rest(L, s, decode);
 }
 
-static int s_json(lua_State *L)
-{
-    struct stream *s = check_stream(L, 1);
-    lua_settop(L, 1);
-    rt_check(L);
-    lua_newtable(L);
-    return read_rest(L, s, 1);
-}
+static int s_read(lua_State *L) { return read_body(L, 0); }
+static int s_json(lua_State *L) { return read_body(L, 1); }
 
 static int s_close(lua_State *L)
 {

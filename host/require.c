@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "hostmt.h"
 #include "rt.h"
 #include "sandbox.h"
 #include "sandbox_int.h"
@@ -26,12 +27,7 @@ static const char loading = 0;      /* sentinel while a module loads */
 
 static void push_registry_table(lua_State *L, const void *key)
 {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE)
-        return;
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+    hostmt_registry_table(L, key, 0);
 }
 
 void sandbox_preload(lua_State *L, const char *name, lua_CFunction open)

@@ -60,16 +60,7 @@ static int frozen_len(lua_State *L)
 static void mark_frozen(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &frozen_key) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_createtable(L, 0, 1);
-        lua_pushliteral(L, "k");
-        lua_setfield(L, -2, "__mode");
-        lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
-    }
+    hostmt_registry_table(L, &frozen_key, 1);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);
@@ -94,6 +85,24 @@ static int is_frozen(lua_State *L, int idx)
 ** A proxy, not the table itself: writes go to __newindex (refused) and
 ** reads through __index. `name` shows in error messages.
 */
+/*
+** Below the top: a new empty proxy table; on top: its metatable with
+** __index set. Adds what every read-only proxy shares (writes refused,
+** pairs over `target`), locks it and leaves the proxy on top.
+*/
+static void finish_proxy(lua_State *L, const char *name, int target)
+{
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, frozen_newindex, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, target);
+    lua_pushcclosure(L, frozen_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    hostmt_lock(L, -1);
+    lua_setmetatable(L, -2);
+    mark_frozen(L, -1);
+}
+
 static void push_frozen_named(lua_State *L, int idx, const char *name)
 {
     idx = lua_absindex(L, idx);
@@ -101,18 +110,10 @@ static void push_frozen_named(lua_State *L, int idx, const char *name)
     lua_createtable(L, 0, 5);               /* its metatable */
     lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
-    lua_pushstring(L, name);
-    lua_pushcclosure(L, frozen_newindex, 1);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushvalue(L, idx);
-    lua_pushcclosure(L, frozen_pairs, 1);
-    lua_setfield(L, -2, "__pairs");
     lua_pushvalue(L, idx);
     lua_pushcclosure(L, frozen_len, 1);
     lua_setfield(L, -2, "__len");
-    hostmt_lock(L, -1);
-    lua_setmetatable(L, -2);
-    mark_frozen(L, -1);
+    finish_proxy(L, name, idx);
 }
 
 void sandbox_push_frozen(lua_State *L, int idx)
@@ -204,15 +205,7 @@ static void push_partial(lua_State *L, const char *lib,
     lua_pushvalue(L, allowed);
     lua_pushcclosure(L, partial_index, 2);
     lua_setfield(L, -2, "__index");
-    lua_pushstring(L, lib);
-    lua_pushcclosure(L, frozen_newindex, 1);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushvalue(L, allowed);
-    lua_pushcclosure(L, frozen_pairs, 1);
-    lua_setfield(L, -2, "__pairs");
-    hostmt_lock(L, -1);
-    lua_setmetatable(L, -2);
-    mark_frozen(L, -1);
+    finish_proxy(L, lib, allowed);
     lua_remove(L, allowed);
 }
 
