@@ -113,17 +113,21 @@ static int l_parser(lua_State *L)
     return 1;
 }
 
+/* p:feed(bytes) -> events, or nil, err, events (those completed before
+** the error, which are not lost). */
 static int p_feed(lua_State *L)
 {
     struct lparser *lp = luaL_checkudata(L, 1, PARSER_TYPE);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
     lua_Integer count = 0;
-    lua_newtable(L);
+    lua_createtable(L, n / 64 < 4096 ? (int)(n / 64) : 4096, 0);
     int rc = feed(L, lp, s, n, lua_gettop(L), &count);
-    if (rc < 0)
-        return err_fail(L, error_code(rc), "sse: %s",
-                        sse_errmsg(&lp->p));
+    if (rc < 0) {
+        err_fail(L, error_code(rc), "sse: %s", sse_errmsg(&lp->p));
+        lua_rotate(L, -3, -1);              /* nil, err, events */
+        return 3;
+    }
     return 1;
 }
 
@@ -221,9 +225,14 @@ static int s_events(lua_State *L)
     return 4;
 }
 
+static void make_parser_type(lua_State *L);
+
+/* res:events() makes parsers even when the recipe never required sse,
+** so the parser type (with its __gc) is made here too. */
 void lsse_add_methods(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
+    make_parser_type(L);
     lua_pushcfunction(L, s_events);
     lua_setfield(L, idx, "events");
 }
@@ -239,15 +248,21 @@ static const luaL_Reg sse_funcs[] = {
     {NULL, NULL}
 };
 
+static void make_parser_type(lua_State *L)
+{
+    if (luaL_newmetatable(L, PARSER_TYPE)) {
+        luaL_newlib(L, parser_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, p_gc);
+        lua_setfield(L, -2, "__gc");
+        hostmt_lock(L, -1);
+    }
+    lua_pop(L, 1);
+}
+
 int luaopen_clawhost_sse(lua_State *L)
 {
-    luaL_newmetatable(L, PARSER_TYPE);
-    luaL_newlib(L, parser_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, p_gc);
-    lua_setfield(L, -2, "__gc");
-    hostmt_lock(L, -1);
-    lua_pop(L, 1);
+    make_parser_type(L);
     luaL_newlib(L, sse_funcs);
     return 1;
 }

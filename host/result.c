@@ -29,7 +29,10 @@ static void put(const char *s)
 static void indent_by(int n)
 {
     static const char spaces[] = "                                ";
-    out_write(OUT_STDOUT, spaces, (size_t)(n < 32 ? n : 32));
+    while (n > 0) {
+        out_write(OUT_STDOUT, spaces, (size_t)(n < 32 ? n : 32));
+        n -= 32;
+    }
 }
 
 /* Keys 1..n and nothing else (n >= 1). */
@@ -69,7 +72,27 @@ static int is_rows(lua_State *L, int t)
     return 1;
 }
 
-/* A scalar's text, shortened for a table cell when max > 0. */
+/* Characters on screen: UTF-8 lead bytes (wide glyphs count as one). */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+/* Byte offset where character number n starts (or the end). */
+static size_t char_offset(const char *s, size_t len, size_t n)
+{
+    size_t i = 0;
+    for (; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80 && n-- == 0)
+            break;
+    return i;
+}
+
+/* A scalar's text; at most max characters in a cell (max > 0), cut on
+** a character boundary so the output stays valid UTF-8. */
 static const char *cell(lua_State *L, int idx, size_t max)
 {
     size_t len;
@@ -79,10 +102,11 @@ static const char *cell(lua_State *L, int idx, size_t max)
     if (lua_istable(L, idx) && !has_tostring(L, idx))
         return lua_pushliteral(L, "{...}");
     s = luaL_tolstring(L, idx, &len);
-    if (max && len > max) {
-        lua_pushfstring(L, "%s...", lua_pushlstring(L, s, max - 3));
-        lua_replace(L, -3);
-        lua_pop(L, 1);
+    if (max && text_width(s) > max) {
+        lua_pushlstring(L, s, char_offset(s, len, max - 3));
+        lua_pushliteral(L, "...");
+        lua_concat(L, 2);
+        lua_replace(L, -2);
         s = lua_tostring(L, -1);
     }
     return s;
@@ -153,12 +177,13 @@ static void render_rows(lua_State *L, int t, int indent, int columns)
     int ncols = row_columns(L, t, columns, cols);
     lua_Integer nrows = (lua_Integer)lua_rawlen(L, t);
     for (int c = 0; c < ncols; c++)
-        width[c] = strlen(cols[c]);
+        width[c] = text_width(cols[c]);
     for (lua_Integer r = 1; r <= nrows; r++) {
         lua_rawgeti(L, t, r);
         for (int c = 0; c < ncols; c++) {
             lua_getfield(L, -1, cols[c]);
-            size_t w = lua_isnil(L, -1) ? 0 : strlen(cell(L, -1, MAX_CELL));
+            size_t w = lua_isnil(L, -1) ? 0 :
+                       text_width(cell(L, -1, MAX_CELL));
             if (w > width[c])
                 width[c] = w;
             lua_settop(L, -2 - !lua_isnil(L, -1));
@@ -175,10 +200,11 @@ static void render_rows(lua_State *L, int t, int indent, int columns)
                 lua_getfield(L, -1, cols[c]);
                 text = lua_isnil(L, -1) ? "" : cell(L, -1, MAX_CELL);
             }
+            out_puts(OUT_STDOUT, text);
             if (c + 1 < ncols)
-                out_printf(OUT_STDOUT, "%-*s  ", (int)width[c], text);
+                indent_by((int)(width[c] - text_width(text)) + 2);
             else
-                out_printf(OUT_STDOUT, "%s\n", text);
+                put("\n");
             if (r > 0)
                 lua_settop(L, lua_gettop(L) - 1 -
                            (lua_isnil(L, -1) ? 0 : 1));

@@ -52,8 +52,11 @@ static const char *refusal(const struct retry_attempt *a)
     case 425: return "425 too early";
     case 429: return "429 too many requests";
     case 409:
-        return retry_is_capacity(a->body, a->body_len) ?
-               "409 no instances available" : NULL;
+        if (retry_is_capacity(a->body, a->body_len))
+            return "409 no instances available";
+        /* with an idempotency key, 409 means the first request with
+        ** that key is still running (IETF idempotency-key draft) */
+        return a->has_key ? "409 request with this key in flight" : NULL;
     default: return NULL;
     }
 }

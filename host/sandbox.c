@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <lauxlib.h>
@@ -483,10 +484,28 @@ static void set_string_lib(lua_State *L, int base)
     lua_settop(L, real - 1);
 }
 
+/*
+** Lua 5.4.4 seeds math.random from time() and an address, which repeat
+** across runs started in the same second without address randomization;
+** recipes make idempotency keys from it, so seed from the kernel.
+*/
+static void seed_random(lua_State *L, int math)
+{
+    lua_Integer seed[2] = {0, 0};
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed[0] = (lua_Integer)(rt_now() * 1e9);
+    lua_getfield(L, math, "randomseed");
+    lua_pushinteger(L, seed[0]);
+    lua_pushinteger(L, seed[1]);
+    lua_call(L, 2, 0);
+}
+
 static void set_lib(lua_State *L, int base, const char *name,
                     lua_CFunction open)
 {
     luaL_requiref(L, name, open, 0);
+    if (open == luaopen_math)
+        seed_random(L, lua_gettop(L));
     push_frozen_named(L, -1, name);
     lua_setfield(L, base, name);
     lua_pop(L, 1);

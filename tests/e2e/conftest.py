@@ -14,7 +14,8 @@ import time
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = os.environ.get("CLAWHOST_BIN", str(ROOT / "build" / "clawhost"))
+BIN = os.path.abspath(os.environ.get("CLAWHOST_BIN",
+                                     str(ROOT / "build" / "clawhost")))
 
 # Variables of the outer environment that must not leak into a test.
 _SCRUB_PREFIXES = ("THETA_", "THREADS_", "CLAWHOST_", "CREDENTIALS_",
