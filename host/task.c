@@ -183,10 +183,12 @@ static int l_all(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     int n = (int)luaL_len(L, 1);
-    for (int i = 1; i <= n; i++)
+    for (int i = 1; i <= n; i++) {
         if (lua_rawgeti(L, 1, i) != LUA_TFUNCTION)
             return luaL_error(L, "task.all: element %d is a %s, expected "
                               "a function", i, luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
     lua_settop(L, 1);
     rt_check(L);
     if (n > 0)

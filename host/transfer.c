@@ -525,7 +525,10 @@ static void set_io(CURL *e, struct transfer *t)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, o->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "clawhost/" CLAWHOST_VERSION);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* waiting for a connection to multiplex on only pays with HTTP/2,
+    ** which libcurl negotiates over TLS; on http it stalls bursts */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT,
+                     strncmp(o->url, "https:", 6) == 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

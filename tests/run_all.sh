@@ -1,7 +1,7 @@
 #!/bin/sh
 # run_all.sh UNIT_BIN... -- what `make test` runs: C unit tests (plain
-# and ASan+UBSan), Lua suites through the host (plain and ASan), the
-# end-to-end pytest suites, and a short run of every fuzz target. The
+# and ASan+UBSan), Lua suites through the host (plain, ASan, valgrind),
+# the end-to-end pytest suites, and a short run of every fuzz target. The
 # last line sums them all: "N passed, N failed".
 py=${PYTHON:-/usr/bin/python3}
 total_p=0 total_f=0
@@ -35,6 +35,11 @@ stage() {
 stage "C unit tests" ./tests/run_units.sh "$@"
 stage "Lua suites" ./tests/run_lua.sh build/clawhost
 stage "Lua suites (ASan+UBSan)" ./tests/run_lua.sh build/asan/clawhost
+# Debian's Lua has its API checks compiled out and is not instrumented,
+# so a C function that overruns its Lua stack slots is only seen here.
+stage "Lua suites (valgrind)" ./tests/run_lua.sh build/clawhost \
+    valgrind -q --error-exitcode=9 --leak-check=full \
+    --errors-for-leak-kinds=definite
 stage "end-to-end (pytest)" "$py" -m pytest -q -p no:cacheprovider \
     tests/e2e tests/servers
 stage "fuzz (short runs)" ./tests/fuzz/run_all.sh 10

@@ -1,12 +1,16 @@
 #!/bin/sh
-# run_lua.sh CLAWHOST -- run every tests/lua/*_test.lua through the host
-# itself (each is a recipe returning {suite, passed, failed, failures})
-# and print one closing line "lua: N passed, N failed".
+# run_lua.sh CLAWHOST [WRAPPER...] -- run every tests/lua/*_test.lua
+# through the host itself (each is a recipe returning {suite, passed,
+# failed, failures}) and print one closing line "lua: N passed, N failed".
+# A wrapper (valgrind ...) runs each suite under it.
 bin=${1:-build/clawhost}
+shift 2>/dev/null
+wrap="$*"
 py=${PYTHON:-/usr/bin/python3}
 passed=0 failed=0
 for suite in tests/lua/*_test.lua; do
-    out=$("$bin" run "$suite" --json 2>/tmp/clawhost-lua-err.$$)
+    # shellcheck disable=SC2086
+    out=$($wrap "$bin" run "$suite" --json 2>/tmp/clawhost-lua-err.$$)
     rc=$?
     counts=$(printf '%s' "$out" | "$py" -c '
 import json, sys
