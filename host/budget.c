@@ -186,10 +186,21 @@ static struct reservation *push_reservation(lua_State *L, int64_t id,
     return r;
 }
 
+static void totals(lua_State *L, ledger_totals *run, ledger_totals *day);
+
+/* A dry run writes nothing, but is held to both caps: the day's real
+** spend (read from the ledger) plus what this plan would reserve. */
 static int dry_reserve(lua_State *L, int64_t amount, const char *label)
 {
+    ledger_totals run, day;
     if (B.cap != LEDGER_NO_CAP && B.dry_committed + amount > B.cap)
         return exceeded(L, label, "run", B.cap, B.dry_committed, amount);
+    if (B.daily != LEDGER_NO_CAP) {
+        totals(L, &run, &day);
+        if (day.committed + B.dry_committed + amount > B.daily)
+            return exceeded(L, label, "daily", B.daily,
+                            day.committed + B.dry_committed, amount);
+    }
     B.dry_committed += amount;
     push_reservation(L, 0, amount, label, 1);
     return 1;

@@ -631,14 +631,20 @@ static int fail(lua_State *L, struct req *r, const char *code,
     return 2;
 }
 
+/* err.sent says whether the server may have seen the request, so a
+** caller can release a budget reservation for what never left. */
 static int fail_transfer(lua_State *L, struct req *r)
 {
     enum xfer_error e = transfer_error(r->t);
+    int sent = transfer_outcome(r->t) != RETRY_NOT_SENT &&
+               e != XE_BLOCKED;
     lua_pushstring(L, transfer_message(r->t));
     transfer_free(r->t);
     r->t = NULL;
     fail(L, r, transfer_error_code(e), lua_tostring(L, -1));
     lua_remove(L, -3);
+    lua_pushboolean(L, sent);
+    lua_setfield(L, -2, "sent");
     return 2;
 }
 

@@ -357,8 +357,12 @@ static void classify(struct transfer *t, CURLcode rc)
     else if (is_tls_trust(rc))
         fail(t, XE_TLS, RETRY_FINAL, "the TLS certificate of %s is not "
              "trusted (%s)", d);
+    else if (sent == RETRY_NOT_SENT)
+        fail(t, XE_PROTOCOL, sent, "the connection to %s failed before "
+             "the request was sent (%s)", d);
     else
-        fail(t, XE_PROTOCOL, sent, "the connection to %s failed (%s)", d);
+        fail(t, XE_PROTOCOL, sent, "the connection to %s broke after the "
+             "request was sent (%s)", d);
 }
 
 /* ---- the multi handle and the loop's I/O ---- */
