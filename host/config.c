@@ -71,8 +71,8 @@ const char *config_lookup(const char *name, const char **source,
 
 extern char **environ;
 
-void config_each(int (*fn)(const char *name, const char *value, void *ud),
-                 void *ud)
+const char *config_each(int (*fn)(const char *name, const char *value,
+                                  void *ud), void *ud)
 {
     char name[256];
     for (char **e = environ; e && *e; e++) {
@@ -82,15 +82,16 @@ void config_each(int (*fn)(const char *name, const char *value, void *ud),
         memcpy(name, *e, (size_t)(eq - *e));
         name[eq - *e] = '\0';
         if (blank_to_null(eq + 1) && fn(name, eq + 1, ud))
-            return;
+            return NULL;
     }
     load_dotenv();
     if (cf.status != DOTENV_OK)
-        return;
+        return cf.status == DOTENV_ERROR ? cf.err : NULL;
     for (size_t i = 0; i < cf.env.n; i++)
         if (!getenv(cf.env.keys[i]) && blank_to_null(cf.env.values[i]) &&
             fn(cf.env.keys[i], cf.env.values[i], ud))
-            return;
+            break;
+    return NULL;
 }
 
 void config_close(void)

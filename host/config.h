@@ -23,10 +23,11 @@ int config_parse_bool(const char *s);
 
 /*
 ** Call fn for every setting (environment first, then .env.local names
-** the environment does not set); stops when fn returns nonzero.
+** the environment does not set); stops when fn returns nonzero. Returns
+** why .env.local was refused, or NULL.
 */
-void config_each(int (*fn)(const char *name, const char *value, void *ud),
-                 void *ud);
+const char *config_each(int (*fn)(const char *name, const char *value,
+                                  void *ud), void *ud);
 
 /* Free the cached .env.local (its values are wiped). */
 void config_close(void);

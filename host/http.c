@@ -174,8 +174,8 @@ static long opt_int(lua_State *L, int t, const char *k, long def, long lo,
             luaL_error(L, "http: %s must be a whole number", k);
         v = (long)lua_tointeger(L, -1);
         if (v < lo || v > hi)
-            luaL_error(L, "http: %s must be between %ld and %ld", k, lo,
-                       hi);
+            luaL_error(L, "http: %s must be between %I and %I", k,
+                       (lua_Integer)lo, (lua_Integer)hi);
     }
     lua_pop(L, 1);
     return v;
@@ -398,6 +398,10 @@ static void set_body(lua_State *L, int opts, struct req *r, int shown)
     int has_body = lua_getfield(L, opts, "body") != LUA_TNIL;
     if (has_json && has_body)
         luaL_error(L, "http: give json or body, not both");
+    if ((has_json || has_body) && (strcmp(r->method, "GET") == 0 ||
+                                   strcmp(r->method, "HEAD") == 0))
+        luaL_error(L, "http: a %s request cannot carry a body; use POST "
+                   "or PUT", r->method);
     if (has_json) {
         json_encode_value(L, -2, 0);
         add_host_header(L, r, shown, "Content-Type", "application/json");
@@ -868,8 +872,9 @@ static int attempt_k(lua_State *L, int status, lua_KContext ctx)
     ** say "No instances available" */
     if (r->stream && !transfer_done(r->t) && transfer_status(r->t) >= 300)
         return wait_for(L, r, WANT_DONE, attempt_k);
-    log_attempt(r);
     long delay = retry_delay(r, &why);
+    if (delay >= 0 || transfer_error(r->t) || !r->stream)
+        log_attempt(r);     /* a stream handed over logs at its end */
     if (delay >= 0) {
         log_msgf(LOG_INFO, "retrying %s %s in %ld ms (%s; attempt %d of "
                  "%d)", r->method, r->shown, delay, why, r->attempt + 1,
@@ -1047,16 +1052,33 @@ static int read_body(lua_State *L, int decode)
 static int s_read(lua_State *L) { return read_body(L, 0); }
 static int s_json(lua_State *L) { return read_body(L, 1); }
 
+/*
+** Stop the transfer. What the stream says afterwards: complete = false
+** and error = cancelled. A task waiting on the stream (another task
+** reading it) is woken and sees the end.
+*/
 static int s_close(lua_State *L)
 {
     struct stream *s = check_stream(L, 1);
-    if (!s->closed && s->r->t && !transfer_done(s->r->t)) {
-        transfer_abort(s->r->t);
+    struct req *r = s->r;
+    if (!s->closed && r->t && !transfer_done(r->t)) {
+        transfer_abort(r->t);
         lua_getiuservalue(L, 1, 1);
         lua_pushboolean(L, 0);
         lua_setfield(L, -2, "complete");
+        err_push(L, "cancelled", "%s %s: the stream was closed before "
+                 "its end", r->method, r->shown);
+        lua_setfield(L, -2, "error");
+        lua_pop(L, 1);
+        log_attempt(r);
     }
     s->closed = 1;
+    if (r->waiter) {
+        struct task *w = r->waiter;
+        r->waiter = NULL;
+        r->want = WANT_NOTHING;
+        rt_wake(w);
+    }
     return 0;
 }
 
@@ -1177,6 +1199,7 @@ static int request(lua_State *L)
     r->o.body = r->body;
     r->o.body_len = r->body_len;
     r->o.stream = r->stream;
+    r->o.fresh_connection = !r->idempotent && !r->has_key;
     r->o.on_event = on_event;
     r->o.ud = r;
     loop_can_wait(L, "http.request");

@@ -116,8 +116,16 @@ long retry_after_ms(const char *value, time_t now)
         return s > MAX_RETRY_AFTER_MS / 1000 ? MAX_RETRY_AFTER_MS :
                s * 1000;
     }
-    memset(&tm, 0, sizeof tm);
-    end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    /* IMF-fixdate, then the obsolete RFC 850 and asctime forms that
+    ** RFC 9110 5.6.7 says recipients must accept */
+    static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S GMT",
+                                        "%A, %d-%b-%y %H:%M:%S GMT",
+                                        "%a %b %e %H:%M:%S %Y", NULL};
+    end = NULL;
+    for (int i = 0; forms[i] && !(end && !*end); i++) {
+        memset(&tm, 0, sizeof tm);
+        end = strptime(value, forms[i], &tm);
+    }
     if (!end || *end)
         return -1;
     time_t at = timegm(&tm);

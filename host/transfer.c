@@ -114,7 +114,9 @@ const struct netpolicy *transfer_policy(void)
         return &X.np;
     X.policy_ready = 1;
     netpolicy_init(&X.np);
-    config_each(add_base_url, NULL);
+    const char *refused = config_each(add_base_url, NULL);
+    if (refused)
+        snprintf(X.policy_err, sizeof X.policy_err, "%s", refused);
     for (int i = 0; i < r->opt.nallow_hosts; i++)
         if (netpolicy_allow_host_arg(&X.np, r->opt.allow_hosts[i], err,
                                      sizeof err) != 0 && !X.policy_err[0])
@@ -493,6 +495,11 @@ static void set_method(CURL *e, const struct transfer_opts *o)
     if (strcmp(o->method, "GET") != 0 &&
         !(strcmp(o->method, "POST") == 0 && o->body))
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
+    /* libcurl silently sends a request again when a reused connection
+    ** dies before any reply: for a POST the server may already have
+    ** acted on (no idempotency key), a new connection avoids that */
+    if (o->fresh_connection)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 }
 
 /* The checklist: every option that keeps a request inside policy. */

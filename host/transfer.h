@@ -37,6 +37,7 @@ struct transfer_opts {
     long idle_ms;                   /* streams: 0 = none */
     size_t max_bytes;               /* body cap */
     int stream;                     /* deliver the body in pieces */
+    int fresh_connection;           /* never on a reused connection */
     void (*on_event)(struct transfer *, enum xfer_event, void *);
     void *ud;
 };
