@@ -981,8 +981,8 @@ local function check_id(id)
   return true
 end
 
--- One item (GET /api/v1/threads/queue/{id}).
-function _M.queue_show(ctx, id)
+-- One queue item: GET shows it, DELETE cancels it (6.4).
+local function queue_item(method, id)
   local ok, err = check_id(id)
   if not ok then return nil, err end
   local s
@@ -992,30 +992,7 @@ function _M.queue_show(ctx, id)
   local info = { base_url = s.base_url, path = path, what = "queue",
                  item_id = id }
   local res, attempts
-  res, err, attempts = send(queue_request(s, "GET", path))
-  if not res then return nil, explain_transport(err, info) end
-  info.attempts = attempts
-  if res.status ~= 200 then return nil, _M.explain(res, info) end
-  local d = decode(res)
-  if type(d) ~= "table" then
-    return fail("protocol", "the backend answered without JSON: " ..
-                short(res.body or "", 200))
-  end
-  return item_result(d)
-end
-
--- Cancel one queued or scheduled item (DELETE, 6.4).
-function _M.queue_cancel(ctx, id)
-  local ok, err = check_id(id)
-  if not ok then return nil, err end
-  local s
-  s, err = _M.settings { secret = true }
-  if not s then return nil, err end
-  local path = _M.QUEUE_PATH .. "/" .. id
-  local info = { base_url = s.base_url, path = path, what = "queue",
-                 item_id = id }
-  local res, attempts
-  res, err, attempts = send(queue_request(s, "DELETE", path))
+  res, err, attempts = send(queue_request(s, method, path))
   if not res then
     if err.code == "dry_run" then return plan_result(err) end
     return nil, explain_transport(err, info)
@@ -1027,9 +1004,20 @@ function _M.queue_cancel(ctx, id)
     return fail("protocol", "the backend answered without JSON: " ..
                 short(res.body or "", 200))
   end
-  local r = item_result(d)
-  r.summary = fmt("canceled %s", tostring(d.id))
-  return r
+  return item_result(d), d
+end
+
+function _M.queue_show(ctx, id)
+  local r, err = queue_item("GET", id)
+  return r, (r == nil and err or nil)
+end
+
+function _M.queue_cancel(ctx, id)
+  local r, d = queue_item("DELETE", id)
+  if r and not r.dry_run then
+    r.summary = fmt("canceled %s", tostring(d.id))
+  end
+  return r, (r == nil and d or nil)
 end
 
 return _M

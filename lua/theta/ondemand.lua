@@ -258,6 +258,21 @@ end
 -- poll_until_done(ctx, {request_id, interval = 3, timeout = 120,
 -- on_state = fn(state, elapsed)}) -> job, info {attempts, elapsed,
 -- state}, or nil, err (code timeout with err.job, or the GET's error).
+-- GET /infer_request/{id}: the job, or nil, err.
+local function fetch_job(ctx, id)
+  local res, err = client.request(ctx, { path = "/infer_request/" .. id,
+                                         what = "status of " .. id })
+  if not res then return nil, err end
+  local v, derr = client.decode(res, "status of " .. id)
+  if not v then return nil, derr end
+  local job = first_job(v.body)
+  if not job then
+    return nil, errors.new("protocol", "status of " .. id .. ": no " ..
+                           "infer_requests in the answer")
+  end
+  return job
+end
+
 function _M.poll_until_done(ctx, args)
   local id = client.check_request_id(args.request_id)
   local interval = args.interval or 3
@@ -271,16 +286,8 @@ function _M.poll_until_done(ctx, args)
   local attempts, last = 0, nil
   while true do
     attempts = attempts + 1
-    local res, err = client.request(ctx, { path = "/infer_request/" .. id,
-                                           what = "status of " .. id })
-    if not res then return nil, err end
-    local v, derr = client.decode(res, "status of " .. id)
-    if not v then return nil, derr end
-    local job = first_job(v.body)
-    if not job then
-      return nil, errors.new("protocol", "status of " .. id .. ": no " ..
-                             "infer_requests in the answer")
-    end
+    local job, err = fetch_job(ctx, id)
+    if not job then return nil, err end
     last = job
     local elapsed = clock.monotonic() - start
     if args.on_state then args.on_state(job.state, elapsed, job) end
@@ -302,16 +309,8 @@ end
 -- status(ctx, {request_id}) -> the job's summary, or nil, err.
 function _M.status(ctx, args)
   local id = client.check_request_id(args.request_id or args.requestId)
-  local res, err = client.request(ctx, { path = "/infer_request/" .. id,
-                                         what = "status of " .. id })
-  if not res then return nil, err end
-  local v, derr = client.decode(res, "status of " .. id)
-  if not v then return nil, derr end
-  local job = first_job(v.body)
-  if not job then
-    return nil, errors.new("protocol", "status of " .. id .. ": no " ..
-                           "infer_requests in the answer")
-  end
+  local job, err = fetch_job(ctx, id)
+  if not job then return nil, err end
   return _M.summary(job)
 end
 
