@@ -3,7 +3,6 @@
 --
 --   clawhost run chat --message "Name three rivers"
 --   clawhost run chat --service gpt_oss_120b --message "..." --show-reasoning
-local log = require "log"
 local chat = require "theta.chat"
 
 return {
@@ -35,60 +34,6 @@ return {
   spends = "yes: tokens at the service's price; prompt estimate x input " ..
            "price + max_tokens x output price is reserved first",
   run = function(ctx, args)
-    local shown_reasoning, shown_answer = false, false
-    local opts = {
-      service = args.service, message = args.message, system = args.system,
-      max_tokens = args.max_tokens, temperature = args.temperature,
-      reasoning_effort = args.reasoning_effort, stream = args.stream,
-    }
-    if args.stream then
-      opts.on_request = function()
-        log.progress(args.service, "waiting for the first token")
-      end
-      local thinking = false
-      opts.on_reasoning = function(text)
-        if not args.show_reasoning then
-          if not thinking then
-            thinking = true
-            log.progress(args.service, "reasoning (not shown; " ..
-                         "--show-reasoning shows it)")
-          end
-          return
-        end
-        if not shown_reasoning then
-          shown_reasoning = true
-          ctx.write("[reasoning]\n")
-        end
-        ctx.write(text)
-      end
-      opts.on_content = function(text)
-        if not shown_answer then
-          shown_answer = true
-          if shown_reasoning then ctx.write("\n[answer]\n") end
-        end
-        ctx.write(text)
-      end
-    end
-    local r, err = chat.chat(ctx, opts)
-    if shown_answer or shown_reasoning then ctx.write("\n") end
-    if not r then
-      if err.result and not args.show_reasoning then
-        err.result.reasoning = nil
-      end
-      return nil, err
-    end
-    if r.dry_run then return r end
-    if args.stream then
-      r.answer_chars = utf8.len(r.answer) or #r.answer
-      r.answer = nil
-    end
-    if args.show_reasoning and not args.stream then
-      r.reasoning = r.reasoning ~= "" and r.reasoning or nil
-    else
-      r.reasoning_chars = #r.reasoning > 0 and
-                          (utf8.len(r.reasoning) or #r.reasoning) or nil
-      r.reasoning = nil
-    end
-    return r
+    return chat.to_terminal(ctx, args)
   end,
 }

@@ -35,6 +35,7 @@
 -- reservation.
 local clock = require "clock"
 local errors = require "errors"
+local log = require "log"
 local json = require "json"
 local chatstream = require "chatstream"
 local client = require "theta.client"
@@ -370,6 +371,67 @@ function _M.chat(ctx, args)
                            out.spent_usd .. " USD", { result = out })
   end
   return out
+end
+
+-- The chat recipe's behaviour: the answer streams to the terminal through
+-- ctx.write as it arrives; reasoning only with show_reasoning (otherwise
+-- a progress line says the model is thinking); the result keeps counts
+-- instead of repeating text that was already shown.
+function _M.to_terminal(ctx, args)
+  local shown_reasoning, shown_answer, thinking = false, false, false
+  local opts = {
+    service = args.service, message = args.message, system = args.system,
+    max_tokens = args.max_tokens, temperature = args.temperature,
+    reasoning_effort = args.reasoning_effort, stream = args.stream,
+  }
+  if args.stream then
+    opts.on_request = function()
+      log.progress(args.service, "waiting for the first token")
+    end
+    opts.on_reasoning = function(text)
+      if not args.show_reasoning then
+        if not thinking then
+          thinking = true
+          log.progress(args.service, "reasoning (not shown; " ..
+                       "--show-reasoning shows it)")
+        end
+        return
+      end
+      if not shown_reasoning then
+        shown_reasoning = true
+        ctx.write("[reasoning]\n")
+      end
+      ctx.write(text)
+    end
+    opts.on_content = function(text)
+      if not shown_answer then
+        shown_answer = true
+        if shown_reasoning then ctx.write("\n[answer]\n") end
+      end
+      ctx.write(text)
+    end
+  end
+  local r, err = _M.chat(ctx, opts)
+  if shown_answer or shown_reasoning then ctx.write("\n") end
+  if not r then
+    if err.result and not args.show_reasoning then
+      err.result.reasoning = nil
+    end
+    return nil, err
+  end
+  if r.dry_run then return r end
+  if args.stream then
+    r.answer_chars = utf8.len(r.answer) or #r.answer
+    r.answer = nil
+  end
+  if args.show_reasoning and not args.stream then
+    r.reasoning = r.reasoning ~= "" and r.reasoning or nil
+  else
+    r.reasoning_chars = #r.reasoning > 0 and
+                        (utf8.len(r.reasoning) or #r.reasoning) or nil
+    r.reasoning = nil
+  end
+  return r
 end
 
 return _M
