@@ -21,6 +21,7 @@
 #include "config.h"
 #include "dotenv.h"
 #include "errors.h"
+#include "secret.h"
 
 #define ENV_FILE ".env.local"
 
@@ -139,10 +140,12 @@ static const char *lookup(lua_State *L, const char *fn, const char **src)
     const char *name = luaL_checkstring(L, 1), *err;
     if (!dotenv_valid_key(name, strlen(name)))
         luaL_argerror(L, 1, "not a variable name");
-    if (config_is_secret_name(name))
-        err_raise(L, "config", "config.%s('%s'): that name looks like a "
-                  "credential; use secret.get('%s'), which keeps the "
-                  "value out of Lua strings", fn, name, name);
+    if (config_is_secret_name(name) || secret_name_loaded(name))
+        err_raise(L, "config", "config.%s('%s'): that name %s; use "
+                  "secret.get('%s'), which keeps the value out of Lua "
+                  "strings", fn, name, config_is_secret_name(name) ?
+                  "looks like a credential" : "was loaded as a secret",
+                  name);
     const char *v = config_lookup(name, src, &err);
     if (err)
         err_raise(L, "config", "%s", err);

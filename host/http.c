@@ -28,6 +28,7 @@
 #include "log.h"
 #include "loop.h"
 #include "out.h"
+#include "redact.h"
 #include "rt.h"
 #include "transfer.h"
 
@@ -59,6 +60,9 @@ struct req {
     int idempotent, has_key, stream;
     enum want want;
     struct task *waiter;
+    redact_stream_t *mask;      /* stream bodies, split-safe masking */
+    char *masked;               /* what the mask let through so far */
+    size_t masked_len, masked_cap;
 };
 
 /* Knobs from the seed, read once: THETA_HTTP_TIMEOUT_MS and friends. */
@@ -98,6 +102,12 @@ static void req_clear(struct req *r)
 {
     transfer_free(r->t);
     r->t = NULL;
+    redact_stream_free(r->mask);
+    r->mask = NULL;
+    if (r->masked)
+        explicit_bzero(r->masked, r->masked_len);
+    free(r->masked);
+    r->masked = NULL;
     for (struct curl_slist *h = r->headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));
     curl_slist_free_all(r->headers);
@@ -406,8 +416,11 @@ static void set_body(lua_State *L, int opts, struct req *r, int shown)
         json_encode_value(L, -2, 0);
         add_host_header(L, r, shown, "Content-Type", "application/json");
     } else if (has_body) {
-        luaL_argexpected(L, lua_type(L, -1) == LUA_TSTRING, 1,
-                         "body to be a string");
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "http: body must be a string, not a %s%s",
+                       luaL_typename(L, -1), lua_type(L, -1) ==
+                       LUA_TUSERDATA ? " (a secret only goes in a header)"
+                       : "");
         lua_pushvalue(L, -1);
         add_host_header(L, r, shown, "Content-Type",
                         "application/octet-stream");
@@ -942,6 +955,55 @@ static void record_end(lua_State *L, struct stream *s, int self)
 ** wait (the continuation k resumes here). Ends quietly on errors:
 ** `for` loops cannot take nil, err; the error is in s.error.
 */
+/* The mask's output collects in r->masked until handed to Lua. */
+static int collect_masked(void *ud, const char *buf, size_t len)
+{
+    struct req *r = ud;
+    if (r->masked_len + len > r->masked_cap) {
+        size_t cap = r->masked_cap ? r->masked_cap * 2 : 16384;
+        while (cap < r->masked_len + len)
+            cap *= 2;
+        char *b = realloc(r->masked, cap);
+        if (!b)
+            return -1;
+        r->masked = b;
+        r->masked_cap = cap;
+    }
+    memcpy(r->masked + r->masked_len, buf, len);
+    r->masked_len += len;
+    return 0;
+}
+
+/*
+** Body bytes pass a redact stream before they become Lua strings, so a
+** secret the server echoes across two pieces is still masked; what
+** could begin a secret is held back until more arrives or the end.
+*/
+static int push_piece(lua_State *L, struct req *r, const char *buf,
+                      size_t len, int last)
+{
+    if (!r->mask && !(r->mask = out_redact_stream(collect_masked, r))) {
+        if (len == 0)
+            return 0;
+        lua_pushlstring(L, buf, len);
+        return 1;
+    }
+    redact_stream_write(r->mask, buf, len);
+    if (last)
+        redact_stream_flush(r->mask);
+    if (r->masked_len == 0)
+        return 0;
+    lua_pushlstring(L, r->masked, r->masked_len);
+    explicit_bzero(r->masked, r->masked_len);
+    r->masked_len = 0;
+    return 1;
+}
+
+/*
+** The next piece of the body: 1 (a string pushed), 0 at the end, or a
+** wait (the continuation k resumes here). Ends quietly on errors:
+** `for` loops cannot take nil, err; the error is in s.error.
+*/
 static int next_piece(lua_State *L, struct stream *s, int self,
                       lua_KFunction k, lua_KContext ctx)
 {
@@ -949,14 +1011,15 @@ static int next_piece(lua_State *L, struct stream *s, int self,
     size_t len;
     if (s->closed || !r->t)
         return 0;
+    int done = transfer_done(r->t);
     char *buf = transfer_take(r->t, &len);
-    if (len > 0) {
-        push_masked(L, buf, len);
-        free(buf);
-        return 1;
-    }
+    int got = push_piece(L, r, buf ? buf : "", len, done);
+    if (buf)
+        explicit_bzero(buf, len);
     free(buf);
-    if (transfer_done(r->t)) {
+    if (got)
+        return 1;
+    if (done) {
         record_end(L, s, self);
         s->closed = 1;
         return 0;
@@ -1162,6 +1225,8 @@ static int prepare(lua_State *L, struct req *r)
     parse_method(L, 1, r);
     parse_limits(L, 1, r);
     build_url(L, 1, r, scheme, sizeof scheme);
+    set_idempotency_key(L, 1, r, 3);
+    set_body(L, 1, r, 3);
     const char *perr = transfer_policy_error();
     if (perr)
         return err_raise(L, "config", "%s", perr);
@@ -1170,8 +1235,6 @@ static int prepare(lua_State *L, struct req *r)
         return fail(L, r, "blocked", v.reason);
     if (add_user_headers(L, 1, r, 3) != 0)
         return fail(L, r, "blocked", lua_tostring(L, -1));
-    set_idempotency_key(L, 1, r, 3);
-    set_body(L, 1, r, 3);
     r->headers = curl_slist_append(r->headers, "Expect:");
     if (!r->headers)
         return luaL_error(L, "http: out of memory");

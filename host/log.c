@@ -8,6 +8,7 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -42,12 +43,19 @@ void log_progress_clear(void)
     }
 }
 
-/* A JSON string body: quotes, backslashes and control bytes escaped.
-** Log text is not validated as UTF-8; bytes pass as they are. */
-static void put_json_string(const char *s, size_t len)
+/*
+** A JSON string body: quotes, backslashes and control bytes escaped.
+** Secrets are masked before escaping: the redactor on stdout/stderr
+** sees escaped text, and a string that already held an escaped secret
+** would be escaped twice, past what it recognises. Log text is not
+** validated as UTF-8; bytes pass as they are.
+*/
+static void put_json_string(const char *in, size_t inlen)
 {
     char esc[8];
-    size_t start = 0;
+    size_t start = 0, len = inlen;
+    char *masked = out_redact(in, inlen, &len);
+    const char *s = masked ? masked : in;
     out_write(OUT_STDERR, "\"", 1);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -61,6 +69,10 @@ static void put_json_string(const char *s, size_t len)
     }
     out_write(OUT_STDERR, s + start, len - start);
     out_write(OUT_STDERR, "\"", 1);
+    if (masked) {
+        explicit_bzero(masked, len);
+        free(masked);
+    }
 }
 
 static void json_head(const char *level)
@@ -97,19 +109,29 @@ void log_text(int level, const char *msg, size_t len)
     }
 }
 
+/* Whole messages, never cut: a cut inside a secret would leave a part
+** the redactor cannot recognise. */
 void log_msgf(int level, const char *fmt, ...)
 {
-    char buf[2048];
+    char small[1024], *buf = small;
     va_list ap;
     if (level < lg.min_level)
         return;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    log_text(level, buf, (size_t)n < sizeof buf ? (size_t)n :
-             sizeof buf - 1);
+    if ((size_t)n >= sizeof small) {
+        if (!(buf = malloc((size_t)n + 1)))
+            return;
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    log_text(level, buf, (size_t)n);
+    if (buf != small)
+        free(buf);
 }
 
 void log_fields(int level, const char *msg, const struct log_field *f,

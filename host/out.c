@@ -153,12 +153,23 @@ int out_add_secret(const char *name, const void *bytes, size_t len,
     return rc;
 }
 
+int out_has_secrets(void)
+{
+    return redactor != NULL;
+}
+
 char *out_redact(const char *in, size_t len, size_t *outlen)
 {
     char *out = NULL;
     if (!redactor || redact_buf(redactor, in, len, &out, outlen) != 0)
         return NULL;
     return out;
+}
+
+redact_stream_t *out_redact_stream(int (*fn)(void *, const char *, size_t),
+                                   void *ctx)
+{
+    return redactor ? redact_stream_new(redactor, fn, ctx) : NULL;
 }
 
 void out_close(void)

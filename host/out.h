@@ -30,8 +30,19 @@ void out_flush_all(void);
 int out_add_secret(const char *name, const void *bytes, size_t len,
                    const void *user, size_t ulen);
 
+/* Has any secret been loaded (so there is something to mask)? */
+int out_has_secrets(void);
+
 /* A masked copy of `in` (free() it), or NULL when nothing is loaded. */
 char *out_redact(const char *in, size_t len, size_t *outlen);
+
+/*
+** A redact stream over the loaded secrets writing to fn (free it with
+** redact_stream_free), or NULL when no secret is loaded.
+*/
+struct redact_stream;
+struct redact_stream *out_redact_stream(int (*fn)(void *, const char *,
+                                                  size_t), void *ctx);
 
 /* Flush and free the redactor (its copies are wiped). */
 void out_close(void);

@@ -103,6 +103,18 @@ static const char *cell(lua_State *L, int idx, size_t max)
         return lua_pushliteral(L, "{...}");
     s = luaL_tolstring(L, idx, &len);
     if (max && text_width(s) > max) {
+        /* mask first: a cut inside a secret hides it from the redactor */
+        size_t mlen;
+        char *masked = out_redact(s, len, &mlen);
+        if (masked) {
+            lua_pushlstring(L, masked, mlen);
+            lua_replace(L, -2);
+            explicit_bzero(masked, mlen);
+            free(masked);
+            s = lua_tolstring(L, -1, &len);
+        }
+    }
+    if (max && text_width(s) > max) {
         lua_pushlstring(L, s, char_offset(s, len, max - 3));
         lua_pushliteral(L, "...");
         lua_concat(L, 2);
@@ -288,6 +300,46 @@ static void render_text(lua_State *L, int v)
     lua_settop(L, top);
 }
 
+/* A masked copy of the string at idx replaces it (in its table). */
+static void push_masked_string(lua_State *L, int idx)
+{
+    size_t len, mlen;
+    const char *text = lua_tolstring(L, idx, &len);
+    char *masked = out_redact(text, len, &mlen);
+    if (masked) {
+        lua_pushlstring(L, masked, mlen);
+        explicit_bzero(masked, mlen);
+        free(masked);
+    } else {
+        lua_pushvalue(L, idx);
+    }
+}
+
+/*
+** The JSON encoder escapes strings, so a string that already held an
+** escaped form of a secret comes out escaped twice, past what the
+** redactor on stdout recognises: mask the result's string values
+** before encoding (the result is about to be printed; it is changed in
+** place). Depth is bounded like the encoder's.
+*/
+static void mask_strings(lua_State *L, int t, int depth)
+{
+    if (depth > JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+        return;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            push_masked_string(L, -1);
+            lua_pushvalue(L, -3);
+            lua_insert(L, -2);
+            lua_rawset(L, t);
+        } else if (lua_type(L, -1) == LUA_TTABLE) {
+            mask_strings(L, lua_gettop(L), depth + 1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
 void result_print(lua_State *L, int idx, int json)
 {
     int v = lua_absindex(L, idx), top = lua_gettop(L);
@@ -303,6 +355,12 @@ void result_print(lua_State *L, int idx, int json)
             lua_getfield(L, v, "report") == LUA_TNIL) {
             lua_pushvalue(L, reports);
             lua_setfield(L, v, "report");
+        }
+        if (out_has_secrets() && lua_istable(L, v))
+            mask_strings(L, v, 0);
+        else if (out_has_secrets() && lua_type(L, v) == LUA_TSTRING) {
+            push_masked_string(L, v);
+            lua_replace(L, v);
         }
         json_encode_value(L, v, JSON_PRETTY);
         out_puts(OUT_STDOUT, lua_tostring(L, -1));

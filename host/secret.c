@@ -56,6 +56,26 @@ struct secret {
     struct binding bind[MAX_BIND];
 };
 
+/* Names loaded as secrets: config.get must not hand them out as plain
+** strings afterwards. */
+static char loaded_names[64][NAME_MAX_LEN + 1];
+static int nloaded;
+
+static void remember_name(const char *name)
+{
+    if (secret_name_loaded(name) || nloaded == 64)
+        return;
+    snprintf(loaded_names[nloaded++], NAME_MAX_LEN + 1, "%s", name);
+}
+
+int secret_name_loaded(const char *name)
+{
+    for (int i = 0; i < nloaded; i++)
+        if (strcmp(loaded_names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 /* ---- resolution ---- */
 
 void secret_wipe(char *value, size_t len)
@@ -368,6 +388,7 @@ static int get_one(lua_State *L, const char *name, int opts)
     struct secret *s = new_secret(L, name, src);
     set_bytes(s, v, len);
     protect(L, s, NULL, 0, v, len);
+    remember_name(name);
     bind_default(L, s, opts);
     return 1;
 }

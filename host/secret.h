@@ -24,6 +24,9 @@ char *secret_lookup(const char *name, size_t *len, const char **source,
 /* Wipe and free a value from secret_lookup. */
 void secret_wipe(char *value, size_t len);
 
+/* Has `name` been loaded as a secret in this run? */
+int secret_name_loaded(const char *name);
+
 /* Names tried, in order, for one setting (the seed's alias lists). */
 const char *const *secret_aliases(const char *name);
 
