@@ -24,6 +24,7 @@
 #include "recipe.h"
 #include "run.h"
 #include "runtime.h"
+#include "setup.h"
 #include "suggest.h"
 
 #define MAX_ALLOW 64
@@ -37,6 +38,9 @@ static const char usage_text[] =
 "  clawhost list [--json]        recipes with one-line descriptions\n"
 "  clawhost help RECIPE          params, what it calls, whether it spends\n"
 "  clawhost ledger [--open]      spend so far, per service and per run\n"
+"  clawhost setup [--from-env]   collect settings into .env.local (0600)\n"
+"  clawhost check                which settings are set, from where, and\n"
+"                                which workflows are ready\n"
 "  clawhost version\n"
 "\n"
 "RECIPE is a name from `clawhost list` or a path to a .lua file.\n"
@@ -402,6 +406,7 @@ static int unknown_command(const char *cmd)
 {
     static const char *const cmds[] = {"run", "list", "help", "version",
                                        "ledger",
+                                       "setup", "check",
                                        NULL};
     const char *best = NULL;
     size_t dist = 0;
@@ -422,6 +427,10 @@ static int dispatch(const char *root, int argc, char **argv)
         return cmd_ledger(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "setup") == 0)
+        return cmd_setup(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(root, argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 && argc > 2)
         return cmd_run(root, argc - 2, argv + 2, 1);
     return unknown_command(cmd);

@@ -1,0 +1,516 @@
+"""`clawhost setup` and `clawhost check` end to end (docs/secrets.md):
+.env.local written atomically with mode 0600, unrelated lines kept,
+values read back byte for byte by clawhost and by a shell, nothing
+written unless every value is valid, secrets read without echo on a
+terminal, and check never printing a secret's value.
+
+Loopback only: the one server is tests/servers/echo_secret.py.
+"""
+import json
+import os
+import pty
+import resource
+import select
+import signal
+import stat
+import subprocess
+import termios
+import textwrap
+import time
+
+import pytest
+
+from tests.e2e.conftest import BIN, clean_env
+from tests.servers import harness
+
+QUEUE = "Qu3ue-S3cret-'with'-\"quotes\"-$HOME-%41-&amp;"
+TOKEN = "ondemand-TOKEN-0123456789abcdef"
+EC_KEY = "ec-key-ABCDEFGHIJKLMNOP"
+PASS = "p@ss w0rd with `tick` and \\back"
+
+
+def env_file(host):
+    return host.dir / ".env.local"
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def run_setup(host, lines, *args, env=None):
+    return host.run("setup", *args, input="".join(l + "\n" for l in lines),
+                    env=env)
+
+
+def no_secret_in(text, *secrets):
+    for s in secrets:
+        assert s not in text, "a secret value was printed"
+        for part in (s[:12], s[-12:]):
+            assert part not in text, "part of a secret value was printed"
+
+
+def shell_value(host, name):
+    """What a POSIX shell reads from .env.local (set -a; . ./.env.local)."""
+    p = subprocess.run(["sh", "-c", 'set -a; . ./.env.local; printf %s "$'
+                        + name + '"'], cwd=host.dir, capture_output=True,
+                       text=True, env={"PATH": os.environ["PATH"]})
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+@pytest.fixture(scope="module")
+def echo():
+    with harness.start("echo_secret") as srv:
+        yield srv
+
+
+def seen_auth(server):
+    import urllib.request
+    with urllib.request.urlopen(server.url + "/_seen", timeout=10) as r:
+        return json.load(r)
+
+
+# ---- setup from stdin ----
+
+def test_stdin_creates_a_private_file(host):
+    r = run_setup(host, ["THREADS_FASTAPI_BASE_URL=http://127.0.0.1:8000/",
+                     "THREADS_QUEUE_SECRET=" + QUEUE,
+                     "THETA_EC_PROJECT_ID=prj_abc_1",
+                     "# a comment", "",
+                     "export THETA_ORG_ID=org_X"])
+    assert r.code == 0, r
+    path = env_file(host)
+    assert mode_of(path) == 0o600
+    text = path.read_text()
+    assert text.startswith("# .env.local")
+    assert "THREADS_FASTAPI_BASE_URL=http://127.0.0.1:8000\n" in text
+    assert "THETA_EC_PROJECT_ID=prj_abc_1\n" in text
+    no_secret_in(r.text, QUEUE)
+    assert "THREADS_QUEUE_SECRET" in r.out
+    assert shell_value(host, "THREADS_QUEUE_SECRET") == QUEUE
+    assert shell_value(host, "THETA_ORG_ID") == "org_X"
+    assert not list(host.dir.glob(".env.local.tmp.*"))
+
+
+def test_value_reaches_the_wire_byte_for_byte(host, echo):
+    """Written by setup, read back by clawhost, sent as a header."""
+    r = run_setup(host, ["THREADS_FASTAPI_BASE_URL=" + echo.url,
+                     "THREADS_QUEUE_SECRET=" + QUEUE,
+                     "THETA_INFERENCE_AUTH_PASS=" + PASS])
+    assert r.code == 0, r
+    host.recipe(textwrap.dedent("""
+        local secret = require "secret"
+        local http = require "http"
+        local config = require "config"
+        return { run = function(ctx)
+          local s = secret.require("THREADS_QUEUE_SECRET")
+          local p = secret.require("THETA_INFERENCE_AUTH_PASS")
+          local res = assert(http.get(
+            config.get("THREADS_FASTAPI_BASE_URL") .. "/publish",
+            {headers = {["X-Queue-Secret"] = s}}))
+          return {status = res.status, source = secret.info(s).source,
+                  pass_source = secret.info(p).source}
+        end }
+        """), "wire.lua")
+    run = host.run("run", "wire.lua", "--json")
+    assert run.code == 0, run
+    assert run.json() == {"status": 200, "source": ".env.local",
+                          "pass_source": ".env.local"}
+    sent = [v for req in seen_auth(echo)["headers"] for k, v in req
+            if k.lower() == "x-queue-secret"]
+    assert sent[-1].encode("latin-1") == QUEUE.encode()
+    assert shell_value(host, "THETA_INFERENCE_AUTH_PASS") == PASS
+
+
+def test_unrelated_lines_are_kept_byte_for_byte(host):
+    old = ("# my settings\n"
+           "\n"
+           "UNRELATED=keep me   # trailing comment\n"
+           "export THREADS_QUEUE_SECRET=\"old\n"
+           "spanning two lines\"\n"
+           "   weird line that is not an entry\n"
+           "THETA_EC_PROJECT_ID=prj_old\n"
+           "THREADS_QUEUE_SECRET=duplicate-later\n"
+           "THETA_ORG_ID=org_gone\n"
+           "LAST=no-newline")
+    path = env_file(host)
+    path.write_text(old)
+    os.chmod(path, 0o600)
+    r = run_setup(host, ["THREADS_QUEUE_SECRET=" + QUEUE,
+                     "THETA_EC_PROJECT_ID=prj_new",
+                     "THETA_ORG_ID=",
+                     "THETA_MAX_BUDGET_USD=1.50"])
+    assert r.code == 0, r
+    new = path.read_text()
+    assert new == ("# my settings\n"
+                   "\n"
+                   "UNRELATED=keep me   # trailing comment\n"
+                   "export THREADS_QUEUE_SECRET=\"" +
+                   QUEUE.replace("\\", "\\\\").replace('"', '\\"')
+                   .replace("$", "\\$") + "\"\n"
+                   "   weird line that is not an entry\n"
+                   "THETA_EC_PROJECT_ID=prj_new\n"
+                   "LAST=no-newline\n"
+                   "THETA_MAX_BUDGET_USD=1.50\n")
+    assert "removed: THETA_ORG_ID" in r.out
+    assert shell_value(host, "THREADS_QUEUE_SECRET") == QUEUE
+
+
+@pytest.mark.parametrize("line,what", [
+    ("THREADS_FASTAPI_BASE_URL=http://user:Pw-S3cret-99@127.0.0.1:1",
+     "credentials in the URL"),
+    ("THREADS_FASTAPI_BASE_URL=ftp://127.0.0.1/Pw-S3cret-99",
+     "http:// or https://"),
+    ("THETA_ONDEMAND_API_BASE_URL=https://x.example/?k=Pw-S3cret-99",
+     "no ?query"),
+    ("THETA_EC_PROJECT_ID=Pw-S3cret-99", "prj_"),
+    ("THETA_ORG_ID=prj_Pw_S3cret_99", "org_"),
+    ("THREADS_TENANT_ID=Pw-S3cret-99!", "a-z 0-9"),
+    ("THETA_MAX_BUDGET_USD=Pw-S3cret-99", "THETA_MAX_BUDGET_USD"),
+    ("THETA_VIDEO_SA_SECRET=it's `Pw-S3cret-99`", "both ' and `"),
+    ("THREADS_QUEUE_SECRTE=Pw-S3cret-99", "did you mean "
+                                          "THREADS_QUEUE_SECRET"),
+    ("Pw-S3cret-99", "expected NAME=value"),
+    ("Pw-S3cret-99abcdefABC=", "not a setting clawhost knows"),
+])
+def test_invalid_input_writes_nothing_and_never_echoes(host, line, what):
+    path = env_file(host)
+    path.write_text("KEEP=1\n")
+    os.chmod(path, 0o600)
+    before = os.stat(path)
+    r = run_setup(host, ["THETA_EC_API_KEY=" + EC_KEY, line])
+    assert r.code == 2, r
+    assert what in r.err, r.err
+    assert "nothing written" in r.err
+    no_secret_in(r.text, "Pw-S3cret-99", "Pw_S3cret_99", EC_KEY)
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino,
+                                                 before.st_mtime_ns)
+    assert path.read_text() == "KEEP=1\n"
+
+
+def test_nothing_to_do(host):
+    r = run_setup(host, ["# only a comment", ""])
+    assert r.code == 0, r
+    assert "nothing to change" in r.out
+    assert not env_file(host).exists()
+
+
+def test_from_env(host):
+    env = {"THREADS_FASTAPI_BASE_URL": "https://threads.example/",
+           "THREADS_QUEUE_SECRET": QUEUE, "THETA_API_KEY": TOKEN,
+           "UNRELATED_VAR": "not taken"}
+    r = host.run("setup", "--from-env", env=env, input="")
+    assert r.code == 0, r
+    text = env_file(host).read_text()
+    assert "THREADS_FASTAPI_BASE_URL=https://threads.example\n" in text
+    assert "THETA_API_KEY=" + TOKEN + "\n" in text
+    assert "UNRELATED_VAR" not in text
+    assert mode_of(env_file(host)) == 0o600
+    no_secret_in(r.text, QUEUE, TOKEN)
+    assert shell_value(host, "THREADS_QUEUE_SECRET") == QUEUE
+    bad = host.run("setup", "--from-env", input="",
+                   env={"THETA_EC_PROJECT_ID": "nope", "THETA_EC_API_KEY":
+                        EC_KEY})
+    assert bad.code == 2, bad
+    assert "THETA_EC_PROJECT_ID" in bad.err
+    assert EC_KEY not in env_file(host).read_text()
+
+
+def test_a_readable_file_is_rewritten_private(host):
+    path = env_file(host)
+    path.write_text("THETA_EC_API_KEY=" + EC_KEY + "\n")
+    os.chmod(path, 0o644)
+    assert host.run("check").code == 2      # refused while 0644
+    r = run_setup(host, [])
+    assert r.code == 0, r
+    assert mode_of(path) == 0o600
+    assert "readable by others before" in r.out
+    assert path.read_text() == "THETA_EC_API_KEY=" + EC_KEY + "\n"
+
+
+def test_a_symlink_is_refused(host):
+    target = host.dir / "elsewhere.env"
+    target.write_text("X=1\n")
+    os.chmod(target, 0o600)
+    os.symlink(target, env_file(host))
+    r = run_setup(host, ["THETA_ORG_ID=org_x"])
+    assert r.code == 2, r
+    assert "not a regular file" in r.err
+    assert target.read_text() == "X=1\n"
+
+
+def test_failed_write_leaves_the_old_file_whole(host):
+    """A disk that fills up mid-write (RLIMIT_FSIZE): the old file stays
+    exactly as it was and no temporary file is left behind."""
+    path = env_file(host)
+    old = "# precious\nTHETA_ORG_ID=org_keep\n"
+    path.write_text(old)
+    os.chmod(path, 0o600)
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    full_env = clean_env(host.home)
+    p = subprocess.run([BIN, "setup"], cwd=host.dir, env=full_env,
+                       input="THREADS_QUEUE_SECRET=" + "Q" * 200 + "\n",
+                       capture_output=True, text=True, timeout=30,
+                       preexec_fn=small_disk)
+    assert p.returncode == 1, p.stderr
+    assert "left as it was" in p.stderr
+    assert "Q" * 12 not in p.stdout + p.stderr
+    assert path.read_text() == old
+    assert mode_of(path) == 0o600
+    assert sorted(x.name for x in host.dir.iterdir()
+                  if x.name.startswith(".env")) == [".env.local"]
+
+
+def test_setup_usage(host):
+    r = host.run("setup", "--help")
+    assert r.code == 0
+    for name in ("THREADS_FASTAPI_BASE_URL", "THETA_ONDEMAND_API_TOKEN",
+                 "THETA_VIDEO_SA_SECRET", "THETA_MAX_BUDGET_USD"):
+        assert name in r.out
+    r = host.run("setup", "--bogus", input="")
+    assert r.code == 2 and "--bogus" in r.err
+    r = host.run("setpu")
+    assert r.code == 2 and "did you mean setup" in r.err
+    assert "clawhost setup" in host.run("--help").out
+    assert "clawhost check" in host.run("--help").out
+
+
+# ---- check ----
+
+def test_check_sources_and_never_a_secret(host):
+    prov, fold = host.dir / "prov", host.dir / "fold"
+    prov.mkdir()
+    fold.mkdir()
+    (prov / "THREADS_QUEUE_SECRET").write_text(QUEUE + "\n")
+    (fold / "THETA_EC_API_KEY").write_text(EC_KEY)
+    os.chmod(fold / "THETA_EC_API_KEY", 0o600)
+    path = env_file(host)
+    path.write_text("THETA_INFERENCE_AUTH_PASS='" + "x" * 3 + PASS.replace(
+        "'", "") + "'\nTHETA_INFERENCE_AUTH_USER=alice\n"
+        "THETA_INFERENCE_ENDPOINT=https://e.onthetaedgecloud.com/\n")
+    os.chmod(path, 0o600)
+    env = {"CREDENTIALS_DIRECTORY": str(prov),
+           "CLAWHOST_SECRETS_DIR": str(fold),
+           "THREADS_FASTAPI_BASE_URL": "http://127.0.0.1:9",
+           "THETA_ONDEMAND_API_KEY": TOKEN,
+           "THETA_EC_PROJECT_ID": "prj_demo"}
+    r = host.run("check", env=env)
+    assert r.code == 0, r
+    no_secret_in(r.text, QUEUE, EC_KEY, TOKEN, PASS.replace("'", ""))
+    lines = {ln.split()[0]: ln for ln in r.out.splitlines()
+             if ln.startswith("  T")}
+    assert "set (provider" in lines["THREADS_QUEUE_SECRET"]
+    assert "value hidden" in lines["THREADS_QUEUE_SECRET"]
+    assert "set (folder" in lines["THETA_EC_API_KEY"]
+    assert "set as THETA_ONDEMAND_API_KEY (env)" in \
+        lines["THETA_ONDEMAND_API_TOKEN"]
+    assert "(.env.local), value hidden" in lines["THETA_INFERENCE_AUTH_PASS"]
+    # non-secret settings may show their value
+    assert "http://127.0.0.1:9" in lines["THREADS_FASTAPI_BASE_URL"]
+    assert "alice" in lines["THETA_INFERENCE_AUTH_USER"]
+    assert "not set" in lines["THETA_VIDEO_SA_ID"]
+    ready = [ln.split("ready", 1)[1].strip() for ln in r.out.splitlines()
+             if ln.startswith("  ready")]
+    assert ready == ["Threads publishing", "Theta on-demand",
+                     "Theta deployments (controller)",
+                     "Theta dedicated inference"]
+    assert "not ready  Theta Video" in r.out
+
+
+def test_check_flags_problems(host):
+    path = env_file(host)
+    path.write_text("THREADS_QUEUE_SECRET=sh0rt\n"
+                    "THETA_API_KEY=" + TOKEN + "\n")
+    os.chmod(path, 0o600)
+    fold = host.dir / "fold"
+    fold.mkdir()
+    (fold / "THETA_VIDEO_SA_SECRET").write_text("video-secret-value-1")
+    os.chmod(fold / "THETA_VIDEO_SA_SECRET", 0o644)
+    env = {"THREADS_FASTAPI_BASE_URL": "http://u:pw@127.0.0.1:9/",
+           "THETA_ONDEMAND_API_TOKEN": TOKEN + "-main",
+           "THETA_INFERENCE_ENDPOINT": "http://e.example",
+           "THETA_VIDEO_SA_ID": "srvacc_x",
+           "CLAWHOST_SECRETS_DIR": str(fold)}
+    r = host.run("check", env=env)
+    no_secret_in(r.text, "sh0rt", TOKEN, "video-secret-value-1")
+    probs = r.out.split("problems:", 1)[1].split("workflows:", 1)[0]
+    assert "THREADS_FASTAPI_BASE_URL (env): credentials in the URL" in probs
+    assert "THREADS_QUEUE_SECRET is shorter than 8 bytes" in probs
+    assert "THETA_API_KEY is set too (.env.local) but " \
+           "THETA_ONDEMAND_API_TOKEN wins" in probs
+    assert "THETA_INFERENCE_ENDPOINT is not https" in probs
+    assert "may be read by others" in probs and "chmod 600" in probs
+    assert "not ready  Threads publishing: THREADS_FASTAPI_BASE_URL is " \
+           "invalid" in r.out
+    assert "not ready  Theta Video: THETA_VIDEO_SA_SECRET cannot be read" \
+        in r.out
+    assert "  ready      Theta on-demand" in r.out
+    assert r.code == 0
+
+
+def test_check_with_a_dotenv_others_can_read(host):
+    path = env_file(host)
+    path.write_text("THREADS_QUEUE_SECRET=" + QUEUE + "\n"
+                    "THREADS_FASTAPI_BASE_URL=http://127.0.0.1:9\n")
+    os.chmod(path, 0o644)
+    r = host.run("check")
+    assert r.code == 2, r
+    no_secret_in(r.text, QUEUE)
+    assert "mode 0644" in r.out and "chmod 600 .env.local" in r.out
+    assert "nothing is ready yet" in r.out
+    os.chmod(path, 0o600)
+    r = host.run("check")
+    assert r.code == 0, r
+    assert "  ready      Threads publishing" in r.out
+
+
+def test_check_nothing_set(host):
+    r = host.run("check")
+    assert r.code == 2
+    assert "nothing is ready yet: run `clawhost setup`" in r.out
+    assert host.run("check", "--help").code == 0
+    assert host.run("check", "extra").code == 2
+
+
+# ---- the terminal: no echo ----
+
+class Pty:
+    """clawhost setup on a pseudo-terminal; what the terminal shows is
+    in self.screen."""
+
+    def __init__(self, host, env=None):
+        self.master, slave = pty.openpty()
+        self.slave = slave
+        self.proc = subprocess.Popen(
+            [BIN, "setup"], cwd=host.dir, stdin=slave, stdout=slave,
+            stderr=slave, env=clean_env(host.home, env or {}),
+            start_new_session=True)
+        self.screen = b""
+        self.answered = 0
+
+    def read_until(self, marker, timeout=15):
+        end = time.monotonic() + timeout
+        while marker not in self.screen and time.monotonic() < end:
+            r, _, _ = select.select([self.master], [], [], 0.1)
+            if r:
+                try:
+                    self.screen += os.read(self.master, 4096)
+                except OSError:
+                    break
+        assert marker in self.screen, self.screen[-600:]
+        return self.screen
+
+    PROMPT = b"(Enter keeps, - removes from .env.local): "
+
+    def answer(self, name, text):
+        """Wait for the next prompt, check it asks for `name`, then type
+        text and Enter."""
+        end = time.monotonic() + 15
+        while self.screen.count(self.PROMPT) <= self.answered:
+            assert time.monotonic() < end, self.screen[-600:]
+            self._pump()
+        last = self.screen.rfind(self.PROMPT)
+        header = self.screen.rfind(b"\n  T", 0, last)
+        assert self.screen[header + 3:].startswith(name.encode() + b" "), \
+            (name, self.screen[header:last])
+        os.write(self.master, text.encode() + b"\r")
+        self.answered += 1
+
+    def _pump(self):
+        r, _, _ = select.select([self.master], [], [], 0.1)
+        if r:
+            self.screen += os.read(self.master, 4096)
+
+    def finish(self, timeout=15):
+        code = self.proc.wait(timeout)
+        try:
+            while True:
+                r, _, _ = select.select([self.master], [], [], 0.2)
+                if not r:
+                    break
+                data = os.read(self.master, 4096)
+                if not data:
+                    break
+                self.screen += data
+        except OSError:
+            pass
+        return code
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+ORDER = ["THREADS_FASTAPI_BASE_URL", "THREADS_QUEUE_SECRET",
+         "THREADS_TENANT_ID", "THETA_ONDEMAND_API_TOKEN",
+         "THETA_ONDEMAND_API_BASE_URL", "THETA_EC_API_KEY",
+         "THETA_EC_PROJECT_ID", "THETA_ORG_ID", "THETA_INFERENCE_ENDPOINT",
+         "THETA_INFERENCE_AUTH_TOKEN", "THETA_INFERENCE_AUTH_USER",
+         "THETA_INFERENCE_AUTH_PASS", "THETA_VIDEO_SA_ID",
+         "THETA_VIDEO_SA_SECRET", "THETA_MAX_BUDGET_USD"]
+
+
+def test_interactive_reads_secrets_without_echo(host):
+    old_key = "old-ec-key-on-file-0123456789"
+    path = env_file(host)
+    path.write_text("# mine\nTHETA_EC_API_KEY=" + old_key +
+                    "\nTHETA_ORG_ID=org_old\n")
+    os.chmod(path, 0o600)
+    t = Pty(host, {"THETA_API_KEY": TOKEN})
+    try:
+        answers = {"THREADS_FASTAPI_BASE_URL": ["ftp://bad", "http://"
+                                                "127.0.0.1:8000/"],
+                   "THREADS_QUEUE_SECRET": [QUEUE],
+                   "THETA_EC_PROJECT_ID": ["prj_typed"],
+                   "THETA_ORG_ID": ["-"],
+                   "THETA_VIDEO_SA_SECRET": ["  " + PASS + "  "]}
+        for name in ORDER:
+            for text in answers.get(name, [""]):
+                t.answer(name, text)
+        assert t.finish() == 0, t.screen[-800:]
+    finally:
+        t.close()
+    screen = t.screen.decode("utf-8", "replace")
+    # typed secrets were never echoed, stored ones never shown
+    no_secret_in(screen, QUEUE, PASS, old_key, TOKEN)
+    # non-secret input is echoed as usual, and bad input asked again
+    assert "http://127.0.0.1:8000/" in screen
+    assert "not taken: expected an http:// or https:// URL" in screen
+    assert "set as THETA_API_KEY (env" in screen
+    assert "set (.env.local), value hidden" in screen
+    assert "set (.env.local): org_old" in screen
+    text = path.read_text()
+    assert text.startswith("# mine\nTHETA_EC_API_KEY=" + old_key + "\n")
+    assert "THETA_ORG_ID" not in text
+    assert "THREADS_FASTAPI_BASE_URL=http://127.0.0.1:8000\n" in text
+    assert "THETA_EC_PROJECT_ID=prj_typed\n" in text
+    assert mode_of(path) == 0o600
+    assert shell_value(host, "THREADS_QUEUE_SECRET") == QUEUE
+    assert shell_value(host, "THETA_VIDEO_SA_SECRET") == PASS
+
+
+def test_interrupt_at_a_secret_prompt_restores_echo(host):
+    t = Pty(host)
+    try:
+        t.answer("THREADS_FASTAPI_BASE_URL", "")
+        t.read_until(b"not shown (Enter keeps, - removes from "
+                     b".env.local): ")
+        os.write(t.master, b"half-typed-secret")
+        time.sleep(0.2)
+        os.killpg(t.proc.pid, signal.SIGINT)
+        assert t.finish() == 130
+        attrs = termios.tcgetattr(t.slave)
+        assert attrs[3] & termios.ECHO, "echo left off"
+    finally:
+        t.close()
+    assert b"half-typed-secret" not in t.screen
+    assert b"nothing written" in t.screen
+    assert not env_file(host).exists()
