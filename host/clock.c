@@ -39,11 +39,10 @@ int clock_format_iso(double t, int digits, char *buf, size_t size)
     long frac;
     if (digits < 0 || digits > 6)
         digits = 0;
-    frac = lround((t - whole) * scale[digits]);
-    if (frac >= (long)scale[digits]) {     /* rounding carried over */
-        whole += 1;
-        frac = 0;
-    }
+    /* truncated, like other clocks: a second is named when it starts */
+    frac = (long)floor((t - whole) * scale[digits] + 1e-6);
+    if (frac >= (long)scale[digits])
+        frac = (long)scale[digits] - 1;
     time_t secs = (time_t)whole;
     if (!gmtime_r(&secs, &tm))
         return snprintf(buf, size, "(invalid time)");
@@ -169,8 +168,11 @@ static int l_iso(lua_State *L)
 
 static int l_parse_iso(lua_State *L)
 {
-    const char *s = luaL_checkstring(L, 1), *why;
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len), *why;
     double t;
+    if (strlen(s) != len)
+        return err_fail(L, "parse", "a time contains no NUL byte");
     if (clock_parse_iso(s, &t, &why) != 0)
         return err_fail(L, "parse", "'%s' is not an RFC 3339 time: %s",
                         s, why);

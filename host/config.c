@@ -137,8 +137,9 @@ int config_parse_bool(const char *s)
 /* The lookup shared by every function; raises config errors. */
 static const char *lookup(lua_State *L, const char *fn, const char **src)
 {
-    const char *name = luaL_checkstring(L, 1), *err;
-    if (!dotenv_valid_key(name, strlen(name)))
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len), *err;
+    if (!dotenv_valid_key(name, len))
         luaL_argerror(L, 1, "not a variable name");
     if (config_is_secret_name(name) || secret_name_loaded(name))
         err_raise(L, "config", "config.%s('%s'): that name %s; use "

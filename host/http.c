@@ -1129,10 +1129,12 @@ static int s_close(lua_State *L)
         lua_getiuservalue(L, 1, 1);
         lua_pushboolean(L, 0);
         lua_setfield(L, -2, "complete");
-        err_push(L, "cancelled", "%s %s: the stream was closed before "
-                 "its end", r->method, r->shown);
-        lua_setfield(L, -2, "error");
-        lua_pop(L, 1);
+        if (lua_getfield(L, -1, "error") == LUA_TNIL) {  /* keep a cause */
+            err_push(L, "cancelled", "%s %s: the stream was closed "
+                     "before its end", r->method, r->shown);
+            lua_setfield(L, -3, "error");
+        }
+        lua_pop(L, 2);
         log_attempt(r);
     }
     s->closed = 1;
@@ -1246,6 +1248,7 @@ static int request(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     rt_check(L);
+    curlfn_need(L);
     read_knobs();
     struct req *r = new_req(L);                     /* 2 */
     lua_newtable(L);                                /* 3: shown headers */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "rt.h"
+#include "runtime.h"
 
 char rt_wait_marker;
 
@@ -44,11 +45,13 @@ struct task {
     void *on_done_ud;
     struct task *ready_next;
     struct task *prev, *next;   /* unfinished tasks */
+    struct task *failed_next;   /* failed, error not yet seen */
 };
 
 static struct {
     struct task *ready_head, *ready_tail;
     struct task *live;          /* unfinished tasks */
+    struct task *failed;        /* failed with a handle, unobserved */
     struct task **heap;
     int heap_len, heap_cap;
     unsigned next_id;
@@ -300,9 +303,29 @@ static void finish(struct task *t, int status, int nres)
     live_unlink(t);
     if (t->on_done)
         t->on_done(t, t->on_done_ud);
-    if (status != LUA_OK && !t->observed && t->refs == 1)
+    if (status != LUA_OK && !t->observed && t->refs == 1) {
         loop_report_lost_error(t->id, t->co);
+    } else if (status != LUA_OK && !t->observed) {
+        t->refs++;              /* someone may still wait; else reported */
+        t->failed_next = lp.failed;
+        lp.failed = t;
+    }
     task_release(t);            /* the loop's reference */
+}
+
+/*
+** Failed tasks whose handle is still held but whose error nobody asked
+** for are reported when the run ends (docs/task.md promises it).
+*/
+void loop_report_unobserved(void)
+{
+    struct task *t;
+    while ((t = lp.failed) != NULL) {
+        lp.failed = t->failed_next;
+        if (!t->observed)
+            loop_report_lost_error(t->id, t->co);
+        task_release(t);
+    }
 }
 
 static int traceback_of(lua_State *L)
@@ -345,18 +368,18 @@ static void resume(struct task *t)
     r->current = NULL;
     if (status == LUA_YIELD) {
         lua_pop(t->co, nres);
-        if (t->state != T_WAITING) {
+        if (t->state != T_WAITING && !r->fatal) {
             lua_pushliteral(t->co, "task yielded outside a host wait");
             finish(t, LUA_ERRRUN, 1);
         }
+        /* stopped by a fatal condition: rt_abandon_tasks closes it */
         return;
     }
     if (status == LUA_OK) {
         finish(t, status, nres);
         return;
     }
-    if (status == LUA_ERRMEM)
-        rt_memory_exhausted();
+    rt_note_error(t->co, status);
     close_failed(t);
     finish(t, status, 1);
 }
@@ -410,14 +433,7 @@ static void wait_for_events(void)
 
 static void check_limits(void)
 {
-    struct rt *r = rt_get();
-    if (r->fatal)
-        return;
-    if (r->signo)
-        rt_set_fatal(RT_CANCEL, "interrupted by %s",
-                     r->signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    else if (rt_now() >= r->deadline)
-        rt_set_fatal(RT_DEADLINE, "deadline reached");
+    rt_limits_exceeded();
 }
 
 static int nothing_can_happen(void)
@@ -466,8 +482,8 @@ void rt_abandon_tasks(void)
         t->observed = 1;
         live_unlink(t);
         int status = lua_resetthread(t->co);
-        if (status != LUA_OK)
-            loop_report_lost_error(t->id, t->co);
+        if (status != LUA_OK && !rt_get()->fatal)
+            loop_report_lost_error(t->id, t->co);   /* a <close> failed */
         lua_settop(t->co, 0);
         lua_pushliteral(t->co, "task stopped: the run ended before it "
                         "finished");
@@ -490,6 +506,12 @@ int loop_abandoned_count(void)
 void task_push_traceback(struct task *t, lua_State *L)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->trace_ref);
+}
+
+/* Its outcome is someone's business: never report it as lost. */
+void task_observe(struct task *t)
+{
+    t->observed = 1;
 }
 
 void task_retain(struct task *t)

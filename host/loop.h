@@ -21,10 +21,14 @@ int loop_timer_reserve(void);
 /* Unfinished tasks left (for the end-of-run warning). */
 int loop_abandoned_count(void);
 
+/* Report failed tasks whose errors nobody asked for (end of run). */
+void loop_report_unobserved(void);
+
 /* Log a task's error that nobody can observe any more. */
 void loop_report_lost_error(unsigned id, lua_State *co);
 
 void task_retain(struct task *t);
+void task_observe(struct task *t);
 void task_push_traceback(struct task *t, lua_State *L);
 void task_release(struct task *t);
 int task_is_done(const struct task *t);

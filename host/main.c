@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <lauxlib.h>
 
 #include "config.h"
+#include "curlfn.h"
 #include "errors.h"
 #include "json.h"
 #include "ledgercmd.h"
@@ -325,9 +325,12 @@ static void list_entry(lua_State *L, const struct recipe_ref *ref,
     lua_pushcfunction(L, describe_one);
     lua_pushlightuserdata(L, (void *)ref);
     int ok = lua_pcall(L, 1, 2, 0) == LUA_OK;
+    int spends = ok && lua_toboolean(L, -1);
     const char *desc = ok ? lua_tostring(L, -2) :
                        lua_pushfstring(L, "(cannot load: %s)",
                                        err_describe(L, -1));
+    rt_clear_fatal();           /* one refused recipe must not taint the
+                                ** next one's load */
     if (!desc)
         desc = "";
     if (!json) {
@@ -338,7 +341,7 @@ static void list_entry(lua_State *L, const struct recipe_ref *ref,
         lua_setfield(L, -2, "name");
         lua_pushstring(L, desc);
         lua_setfield(L, -2, "description");
-        lua_pushboolean(L, ok && lua_toboolean(L, -3));
+        lua_pushboolean(L, spends);
         lua_setfield(L, -2, "spends");
         json_encode_value(L, -1, 0);
         out_printf(OUT_STDOUT, "%s%s", first ? "[\n  " : ",\n  ",
@@ -396,9 +399,12 @@ static int cmd_list(const char *root, int argc, char **argv)
 
 static int cmd_version(void)
 {
+    char err[256];
+    int have = curlfn_load(err, sizeof err) == 0;
     out_printf(OUT_STDOUT, "clawhost %s (%s, lua-cjson 2.1.0, libcurl "
                "%s)\n", CLAWHOST_VERSION, LUA_RELEASE,
-               curl_version_info(CURLVERSION_NOW)->version);
+               have ? curl_version_info(CURLVERSION_NOW)->version :
+               "not loadable");
     return EXIT_OK;
 }
 

@@ -103,6 +103,39 @@ static int is_reserved(const char *name)
     return 0;
 }
 
+/* A default must be what the flag would give (a wrong one would reach
+** run() unchecked). */
+static void check_default(lua_State *L, struct specs *s,
+                          const struct spec *p, int t)
+{
+    static const int want[] = {LUA_TSTRING, LUA_TNUMBER, LUA_TNUMBER,
+                               LUA_TBOOLEAN, LUA_TSTRING, LUA_TTABLE,
+                               LUA_TSTRING, LUA_TNIL};
+    int type = lua_getfield(L, t, "default");
+    if (p->type == P_FILE)
+        bad_decl(L, s, p->name, "is a file param; it cannot have a default");
+    if (type != want[p->type] && !(p->type == P_LIST && type == LUA_TSTRING))
+        bad_decl(L, s, p->name, lua_pushfstring(L, "has a default that is "
+                 "a %s; a %s param needs a %s", lua_typename(L, type),
+                 type_names[p->type], lua_typename(L, want[p->type])));
+    if (p->type == P_INTEGER && !lua_isinteger(L, -1))
+        bad_decl(L, s, p->name, "has a default that is not a whole number");
+    if (p->type == P_ENUM) {
+        int found = 0;
+        lua_getfield(L, t, "values");
+        for (lua_Integer i = 1; !found && i <= luaL_len(L, -1); i++) {
+            lua_rawgeti(L, -1, i);
+            found = lua_rawequal(L, -1, -3);
+            lua_pop(L, 1);
+        }
+        if (!found)
+            bad_decl(L, s, p->name, "has a default that is not one of its "
+                     "values");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 /* One declaration, at the top of the stack. */
 static void load_spec(lua_State *L, struct specs *s, struct spec *p)
 {
@@ -144,8 +177,16 @@ static void load_spec(lua_State *L, struct specs *s, struct spec *p)
         if (lua_getfield(L, t, "values") != LUA_TTABLE ||
             luaL_len(L, -1) < 1)
             bad_decl(L, s, p->name, "is an enum without a values list");
+        for (lua_Integer i = 1; i <= luaL_len(L, -1); i++)
+            if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+                bad_decl(L, s, p->name, "has enum values that are not "
+                         "all strings");
+            else
+                lua_pop(L, 1);
         lua_pop(L, 1);
     }
+    if (p->has_default)
+        check_default(L, s, p, t);
     if (p->required && p->has_default)
         bad_decl(L, s, p->name, "is required and has a default; pick one");
     snprintf(p->flag, sizeof p->flag, "%s", p->name);
@@ -329,9 +370,9 @@ static void read_input(lua_State *L, const struct specs *s,
     if (!S_ISREG(st.st_mode))
         usage_error(L, s, "--%s %s: not a regular file", p->flag, path);
     if ((size_t)st.st_size > p->max_bytes)
-        usage_error(L, s, "--%s %s: %lld bytes, more than the %zu this "
+        usage_error(L, s, "--%s %s: %I bytes, more than the %I this "
                     "recipe accepts", p->flag, path,
-                    (long long)st.st_size, p->max_bytes);
+                    (lua_Integer)st.st_size, (lua_Integer)p->max_bytes);
     char *dst = luaL_buffinitsize(L, &b, (size_t)st.st_size + 1);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -450,8 +491,9 @@ static int parse_one(lua_State *L, struct specs *s, int args, int inputs,
     if (p->type == P_BOOLEAN) {
         int b = negated ? 0 : 1;
         if (eq && (negated || (b = config_parse_bool(eq + 1)) < 0))
-            usage_error(L, s, "--%.*s takes no value, or one of "
-                        "true/false (got '%s')", (int)len, name, eq + 1);
+            usage_error(L, s, "--%s takes no value, or one of true/false "
+                        "(got '%s')", negated ? lua_pushfstring(L,
+                        "no-%s", p->flag) : p->flag, eq + 1);
         lua_pushboolean(L, b);
         store(L, s, p, args);
         return 1;
@@ -476,7 +518,11 @@ static void copy_default(lua_State *L, const struct specs *s,
 {
     int t = push_decl(L, s, p);
     lua_getfield(L, t, "default");
-    if (lua_istable(L, -1)) {           /* a copy: args are the recipe's */
+    if (p->type == P_LIST && lua_type(L, -1) == LUA_TSTRING) {
+        lua_createtable(L, 1, 0);       /* one value: a list of one */
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+    } else if (lua_istable(L, -1)) {    /* a copy: args are the recipe's */
         lua_newtable(L);
         for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -2); i++) {
             lua_rawgeti(L, -2, i);

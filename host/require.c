@@ -102,7 +102,7 @@ static void chunk_name(const char *path, char *out, size_t size)
 
 /* Host module tables are handed out as read-only views, nested tables
 ** (json.safe) included, so one recipe file cannot patch another's. */
-static void freeze_view(lua_State *L, int depth)
+static void freeze_view(lua_State *L, const char *name, int depth)
 {
     int t = lua_gettop(L);
     lua_pushnil(L);
@@ -113,7 +113,11 @@ static void freeze_view(lua_State *L, int depth)
             plain = 0;
         }
         if (plain) {
-            freeze_view(L, depth + 1);
+            const char *sub = lua_pushfstring(L, "%s.%s", name,
+                                              lua_tostring(L, -2));
+            lua_insert(L, -2);
+            freeze_view(L, sub, depth + 1);
+            lua_remove(L, -2);
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, t);       /* replacing a field is allowed */
@@ -121,7 +125,7 @@ static void freeze_view(lua_State *L, int depth)
             lua_pop(L, 1);
         }
     }
-    sandbox_push_frozen(L, t);
+    sandbox_push_frozen(L, t, name);
     lua_replace(L, t);
 }
 
@@ -135,7 +139,7 @@ static int load_host_module(lua_State *L, const char *name)
     lua_pushstring(L, name);
     lua_call(L, 1, 1);
     if (lua_type(L, -1) == LUA_TTABLE)
-        freeze_view(L, 0);
+        freeze_view(L, name, 0);
     lua_remove(L, -2);
     return 1;
 }
@@ -201,8 +205,7 @@ static int s_require(lua_State *L)
     lua_pushvalue(L, 1);
     int status = lua_pcall(L, 1, 1, 0);
     if (status != LUA_OK) {
-        if (status == LUA_ERRMEM)
-            rt_memory_exhausted();
+        rt_note_error(L, status);
         lua_pushnil(L);
         lua_setfield(L, 2, name);   /* a later require tries again */
         return lua_error(L);

@@ -184,6 +184,7 @@ static int row_columns(lua_State *L, int t, int columns, const char **cols)
 
 static void render_rows(lua_State *L, int t, int indent, int columns)
 {
+    luaL_checkstack(L, 12, "result nested too deeply");
     const char *cols[64];
     size_t width[64];
     int ncols = row_columns(L, t, columns, cols);
@@ -264,6 +265,7 @@ static void render_map(lua_State *L, int t, int indent, int depth,
                        int columns)
 {
     const char *keys[MAX_KEYS];
+    luaL_checkstack(L, 12, "result nested too deeply");
     int n = sorted_keys(L, t, keys);
     for (int i = 0; i < n; i++) {
         if (depth == 0 && strcmp(keys[i], "columns") == 0)

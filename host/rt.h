@@ -67,6 +67,7 @@ struct rt {
     struct rt_options opt;
 
     size_t mem_used, mem_cap, mem_peak;
+    int mem_refused;            /* the allocator said no since last look */
 
     double deadline;            /* monotonic seconds */
     int fatal;                  /* enum rt_fatal, current phase */
@@ -101,6 +102,9 @@ void rt_set_fatal(int kind, const char *fmt, ...)
 /* A memory error was seen: record the fatal condition and give the
 ** state some headroom so cleanup can still run. */
 void rt_memory_exhausted(void);
+
+/* After a caught error: record a memory-cap breach if it was one. */
+void rt_note_error(lua_State *L, int status);
 
 /* Raise the recorded fatal condition in L; use as `return ...`. */
 int rt_raise_fatal(lua_State *L);

@@ -172,17 +172,40 @@ static int run_one_deferred(lua_State *L, struct run *rn)
         return 0;
     }
     rt_loop_run(t);
+    struct rt *r = rt_get();
     if (task_is_done(t)) {
-        int n = task_push_results(t, L, &ok);
-        if (!ok) {
-            log_msgf(LOG_ERROR, "cleanup function failed: %s",
+        task_push_results(t, L, &ok);
+        if (!ok)
+            log_msgf(LOG_ERROR, "cleanup function failed: %s%s",
+                     r->fatal == RT_POLICY ? "refused by policy: " : "",
                      err_describe(L, -1));
-            rn->cleanup_failed = 1;
-        }
         lua_settop(L, 0);
-        (void)n;
+    } else if (r->fatal) {
+        ok = 0;
+        log_msgf(LOG_ERROR, "cleanup function stopped: %s",
+                 r->fatal_msg);
+    } else {
+        ok = 1;
     }
+    if (!ok && !rn->cleanup_failed)
+        rn->cleanup_failed = EXIT_FAILED;
     task_release(t);
+    return 1;
+}
+
+/*
+** A deferred function that breaks the sandbox or the memory cap fails,
+** but the others still run: they may release something that costs
+** money. Only the cleanup deadline or another signal stops cleanup.
+*/
+static int survive_breach(struct run *rn)
+{
+    struct rt *r = rt_get();
+    if (r->fatal != RT_POLICY && r->fatal != RT_MEMORY)
+        return 0;
+    rn->cleanup_failed = r->fatal == RT_POLICY ? EXIT_POLICY : EXIT_FAILED;
+    rt_abandon_tasks();
+    rt_clear_fatal();
     return 1;
 }
 
@@ -191,20 +214,24 @@ static void cleanup(lua_State *L, struct run *rn)
     struct rt *r = rt_get();
     int left = loop_abandoned_count();
     rt_begin_phase(RT_CLEANUP, r->opt.cleanup_timeout_s);
+    rt_watchdog(r->opt.cleanup_timeout_s, exit_for_fatal(r->run_fatal));
     rt_clear_signal();
     if (left > 0 && !r->run_fatal)
         log_msgf(LOG_WARN, "%d task%s still running when run() returned; "
                  "stopped (wait for tasks you spawn)", left,
                  left > 1 ? "s were" : " was");
     rt_abandon_tasks();
-    while (!r->fatal && run_one_deferred(L, rn))
+    loop_report_unobserved();
+    while ((!r->fatal || survive_breach(rn)) && run_one_deferred(L, rn))
         ;
-    if (r->fatal) {
+    if (r->fatal && !survive_breach(rn)) {
         log_msgf(LOG_ERROR, "cleanup stopped: %s; deferred cleanup that "
                  "did not run is lost", r->fatal_msg);
-        rn->cleanup_failed = 1;
+        rn->cleanup_failed = EXIT_FAILED;
         rt_abandon_tasks();
     }
+    loop_report_unobserved();
+    rt_watchdog(0, 0);
     r->phase = RT_FINISHED;
 }
 
@@ -253,16 +280,24 @@ static int run_phases(lua_State *L, struct run *rn)
     struct rt *r = rt_get();
     int status;
     r->phase = RT_SETUP;
+    rt_watchdog(r->opt.timeout_s, EXIT_DEADLINE);
     lua_pushcfunction(L, setup);
     lua_pushlightuserdata(L, rn);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+    int st = lua_pcall(L, 1, 1, 0);
+    if (st != LUA_OK)
+        rt_note_error(L, st);
+    if (st != LUA_OK) {
+        rt_watchdog(0, 0);
         return setup_failed(L);
+    }
     if (rn->help) {
+        rt_watchdog(0, 0);
         out_printf(OUT_STDOUT, "%s", lua_tostring(L, -1));
         return EXIT_OK;
     }
     lua_settop(L, 0);
     r->phase = RT_RUNNING;
+    task_observe(rn->main);             /* report() tells its outcome */
     rt_loop_run(rn->main);
     if (r->fatal)
         say_fatal(L);
@@ -279,6 +314,6 @@ static int run_phases(lua_State *L, struct run *rn)
     lua_settop(L, 0);
     task_release(rn->main);
     if (status == EXIT_OK && rn->cleanup_failed)
-        status = EXIT_FAILED;
+        status = rn->cleanup_failed;
     return status;
 }

@@ -76,8 +76,10 @@ static void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         r->mem_used -= osize;
         return NULL;
     }
-    if (nsize > osize && r->mem_used + (nsize - osize) > r->mem_cap)
+    if (nsize > osize && r->mem_used + (nsize - osize) > r->mem_cap) {
+        r->mem_refused = 1;
         return NULL;
+    }
     void *p = realloc(ptr, nsize);
     if (!p)
         return NULL;
@@ -95,6 +97,23 @@ void rt_memory_exhausted(void)
     rt_set_fatal(RT_MEMORY, "memory limit reached: the recipe needed more "
                  "than %zu MiB (raise it with --memory-mb)",
                  r->opt.memory_bytes >> 20);
+}
+
+/*
+** Did the error with this status (its object on top of L) come from the
+** memory cap? Lua reports error("not enough memory") as LUA_ERRMEM too,
+** so the status alone is not proof: the allocator must have refused
+** something since the last look.
+*/
+void rt_note_error(lua_State *L, int status)
+{
+    struct rt *r = &the_rt;
+    int memerr = status == LUA_ERRMEM ||
+                 (lua_type(L, -1) == LUA_TSTRING &&
+                  strcmp(lua_tostring(L, -1), "not enough memory") == 0);
+    if (memerr && r->mem_refused && !r->fatal)
+        rt_memory_exhausted();
+    r->mem_refused = 0;
 }
 
 /* ---- fatal conditions ---- */
@@ -178,11 +197,37 @@ void rt_check(lua_State *L)
         rt_raise_fatal(L);
 }
 
+/*
+** Once a limit is passed the running thread must stop. Where it can, it
+** yields to the loop rather than raising: Lua switches hooks off while a
+** hook runs, and an error raised here that unwinds out of lua_resume
+** leaves them off, so the task's <close> handlers (and an xpcall message
+** handler) would then run with no deadline at all. A yielded task is
+** closed in the cleanup phase, hooks on, under the cleanup deadline.
+** Where it cannot yield (loading the recipe, a C boundary) it raises.
+*/
 static void limit_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (rt_limits_exceeded())
-        rt_raise_fatal(L);
+    if (!rt_limits_exceeded())
+        return;
+    if (rt_get()->current && lua_isyieldable(L)) {
+        lua_yield(L, 0);
+        return;
+    }
+    rt_raise_fatal(L);
+}
+
+/* Forget the current fatal condition (a breach survived in cleanup). */
+void rt_clear_fatal(void)
+{
+    struct rt *r = &the_rt;
+    if (r->L && r->fatal_ref != LUA_NOREF)
+        luaL_unref(r->L, LUA_REGISTRYINDEX, r->fatal_ref);
+    r->fatal_ref = LUA_NOREF;
+    r->fatal = RT_OK;
+    if (r->mem_cap > r->opt.memory_bytes + HEADROOM)
+        r->mem_cap = r->opt.memory_bytes + HEADROOM;
 }
 
 /* Start a new phase: a fresh deadline, no fatal condition yet. */
@@ -197,6 +242,39 @@ void rt_begin_phase(int phase, double seconds)
     r->fatal = RT_OK;
     r->phase = phase;
     r->deadline = rt_now() + seconds;
+}
+
+/* ---- the watchdog ---- */
+
+static volatile sig_atomic_t watchdog_status = EXIT_DEADLINE;
+
+/*
+** The last resort when a thread cannot be stopped from inside Lua (a C
+** call that never returns, hooks switched off): a few seconds after a
+** phase's deadline the process ends. Only async-signal-safe calls.
+*/
+static void on_watchdog(int sig)
+{
+    static const char msg[] = "clawhost: the recipe could not be stopped "
+                              "at its deadline; exiting without finishing "
+                              "cleanup (clawhost ledger --open shows "
+                              "spend left open)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    (void)sig;
+    _exit(watchdog_status);
+}
+
+/* Arm it for the phase that starts now (0 disarms). */
+void rt_watchdog(double seconds, int status)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watchdog;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    watchdog_status = status;
+    alarm(seconds > 0 ? (unsigned)seconds + 5 : 0);
 }
 
 /* ---- signals ---- */

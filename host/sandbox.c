@@ -44,10 +44,23 @@ static int frozen_newindex(lua_State *L)
                      key ? key : "");
 }
 
+/* next() over the hidden table: the iterator is a closure, so the real
+** table never reaches the recipe (pairs would otherwise return it as the
+** state, and a write to it would patch the library for everyone). */
+static int frozen_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
 static int frozen_pairs(lua_State *L)
 {
-    lua_getglobal(L, "next");
     lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, frozen_next, 1);
+    lua_pushnil(L);
     lua_pushnil(L);
     return 3;
 }
@@ -117,9 +130,9 @@ static void push_frozen_named(lua_State *L, int idx, const char *name)
     finish_proxy(L, name, idx);
 }
 
-void sandbox_push_frozen(lua_State *L, int idx)
+void sandbox_push_frozen(lua_State *L, int idx, const char *name)
 {
-    push_frozen_named(L, idx, "a host module");
+    push_frozen_named(L, idx, name);
 }
 
 /* ---- tombstones ---- */
@@ -438,7 +451,9 @@ static int poll_limits(void *ud)
     return rt_limits_exceeded();
 }
 
-static void set_matchers(lua_State *L, int safe)
+/* Also into the real string table, where Lua looks up a function's
+** name for argument errors ("bad argument #3 to 'gsub'"). */
+static void set_matchers(lua_State *L, int safe, int real)
 {
     static const char *const names[] = {"find", "match", "gmatch", "gsub",
                                         NULL};
@@ -446,7 +461,9 @@ static void set_matchers(lua_State *L, int safe)
     lua_call(L, 0, 1);
     for (int i = 0; names[i]; i++) {
         lua_getfield(L, -1, names[i]);
+        lua_pushvalue(L, -1);
         lua_setfield(L, safe, names[i]);
+        lua_setfield(L, real, names[i]);
     }
     lua_pop(L, 1);
     strmatch_set_poll(poll_limits, NULL);
@@ -472,7 +489,7 @@ static void set_string_lib(lua_State *L, int base)
     }
     push_tombstone(L, "string.dump");
     lua_setfield(L, safe, "dump");
-    set_matchers(L, safe);
+    set_matchers(L, safe, real);
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
     lua_pushvalue(L, safe);

@@ -33,7 +33,8 @@ void sandbox_new_env(lua_State *L);
 */
 int sandbox_load_file(lua_State *L, const char *path, const char *chunkname);
 
-/* A read-only view of the table at idx (writes are policy errors). */
-void sandbox_push_frozen(lua_State *L, int idx);
+/* A read-only view of the table at idx (writes are policy errors that
+** name it: "json.encode"). */
+void sandbox_push_frozen(lua_State *L, int idx, const char *name);
 
 #endif

@@ -22,19 +22,11 @@
 #include "rt.h"
 #include "sandbox_int.h"
 
-/*
-** A memory error anywhere is fatal: the state is near its cap. Some C
-** code re-raises Lua's memory error as a plain error, so the message
-** object (a preallocated "not enough memory") counts too.
-*/
+/* A memory-cap breach anywhere is fatal: the state is near its cap. */
 static void rethrow_if_fatal(lua_State *L, int status)
 {
     struct rt *r = rt_get();
-    if (!r->fatal && (status == LUA_ERRMEM ||
-                      (lua_type(L, -1) == LUA_TSTRING &&
-                       strcmp(lua_tostring(L, -1), "not enough memory") ==
-                       0)))
-        rt_memory_exhausted();
+    rt_note_error(L, status);
     if (r->fatal)
         rt_raise_fatal(L);
 }
@@ -61,10 +53,28 @@ static int s_pcall(lua_State *L)
     return finish_pcall(L, status, 0);
 }
 
+/*
+** The recipe's message handler runs only for the recipe's own errors:
+** a fatal condition raised from the limit hook calls it with hooks off,
+** where a handler that loops could never be stopped.
+*/
+static int guarded_handler(lua_State *L)
+{
+    if (rt_get()->fatal)
+        return 1;                   /* the error object, unchanged */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static int s_xpcall(lua_State *L)
 {
     int status, n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);      /* first result */
     lua_pushvalue(L, 1);        /* the function */
     lua_rotate(L, 3, 2);        /* f, msgh, true, f, args... */
@@ -118,6 +128,13 @@ static int resume_step(lua_State *L, lua_State *co, int nargs,
                        int raising)
 {
     int nres, status = lua_resume(co, L, nargs, &nres);
+    if (status == LUA_YIELD && rt_get()->fatal) {
+        /* the limit hook stopped the coroutine: stop here too */
+        lua_pop(co, nres);
+        if (lua_isyieldable(L))
+            return lua_yield(L, 0);
+        return rt_raise_fatal(L);
+    }
     if (status == LUA_YIELD && nres == 1 &&
         lua_touserdata(co, -1) == (void *)&rt_wait_marker) {
         lua_pop(co, 1);

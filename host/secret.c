@@ -26,10 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <lauxlib.h>
 
 #include "config.h"
+#include "curlfn.h"
 #include "dotenv.h"
 #include "errors.h"
 #include "hostmt.h"
@@ -198,7 +198,9 @@ static void bind_host(struct secret *s, const char *host, unsigned port)
 
 static void bind_url(struct secret *s, const char *url)
 {
-    char *host = NULL, *port = NULL;
+    char *host = NULL, *port = NULL, err[256];
+    if (curlfn_load(err, sizeof err) != 0)
+        return;                 /* no binding: the secret goes nowhere */
     CURLU *u = curl_url();
     if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&

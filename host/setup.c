@@ -30,7 +30,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "curlfn.h"
 
 #include "config.h"
 #include "dotenv.h"
@@ -171,6 +171,10 @@ int setup_check_url(const char *in, char *out, size_t outlen, char *err,
     if (strncasecmp(s, "http://", 7) != 0 &&
         strncasecmp(s, "https://", 8) != 0)
         return seterr(err, errlen, "expected an http:// or https:// URL");
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (curlfn_load(buf, sizeof buf) != 0)
+        return seterr(err, errlen, buf);
     memcpy(buf, s, n);
     buf[n] = '\0';
     CURLU *u = curl_url();

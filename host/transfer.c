@@ -114,6 +114,10 @@ const struct netpolicy *transfer_policy(void)
         return &X.np;
     X.policy_ready = 1;
     netpolicy_init(&X.np);
+    if (curlfn_load(err, sizeof err) != 0) {
+        snprintf(X.policy_err, sizeof X.policy_err, "%s", err);
+        return &X.np;
+    }
     const char *refused = config_each(add_base_url, NULL);
     if (refused)
         snprintf(X.policy_err, sizeof X.policy_err, "%s", refused);
@@ -471,6 +475,8 @@ static int ensure_curl(char *err, size_t errlen)
 {
     if (X.curl_ready)
         return 0;
+    if (curlfn_load(err, errlen) != 0)
+        return -1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
         !(X.multi = curl_multi_init()))
         return snprintf(err, errlen, "cannot start libcurl"), -1;
@@ -619,6 +625,8 @@ char *transfer_take(struct transfer *t, size_t *len)
 
 void transfer_shutdown(void)
 {
+    if (!curlfn_loaded())
+        return;
     while (X.active)
         unlink_active(X.active);
     if (X.multi)

@@ -7,7 +7,7 @@
 #define CLAWHOST_TRANSFER_H
 
 #include <stddef.h>
-#include <curl/curl.h>
+#include "curlfn.h"
 
 #include "netpolicy.h"
 #include "retry.h"
