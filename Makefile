@@ -29,7 +29,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS_ALL = -D_GNU_SOURCE -I$(LUA_INC) -Ihost \
                -DCLAWHOST_VERSION='"$(VERSION)"' $(CPPFLAGS)
 CFLAGS_ALL   = -std=c11 $(OPT) $(WARN) $(CFLAGS)
-LDLIBS_ALL   = $(CJSON_A) $(LUA_A) -lcurl -lm -ldl $(LDLIBS)
+LDLIBS_ALL   = $(CJSON_A) $(LUA_A) -lm -ldl $(LDLIBS)
 SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 
@@ -37,7 +37,7 @@ SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
 HOST_MODS := main run runtime loop task sandbox sbcoro require hostmt \
              errors log out clock config dotenv params recipe ctx \
              result suggest json retry transfer http lsse secret \
-             budget ledgercmd
+             budget ledgercmd curlfn
 
 UNIT_TESTS   :=
 FUZZ_TARGETS :=

@@ -6,4 +6,4 @@ HOST_MODS += $(filter-out $(HOST_MODS),setup)
 
 UNIT_TESTS += setup
 UNIT_MODS_setup := setup secret config dotenv errors hostmt out redact \
-                   netpolicy ledger suggest
+                   netpolicy ledger suggest curlfn
