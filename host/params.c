@@ -136,11 +136,38 @@ static void check_default(lua_State *L, struct specs *s,
     lua_pop(L, 1);
 }
 
+static void parse_type(lua_State *L, struct specs *s, struct spec *p,
+                       int t)
+{
+    const char *type = opt_string(L, t, "type");
+    p->type = P_STRING;
+    if (!type)
+        return;
+    for (p->type = 0; type_names[p->type]; p->type++)
+        if (strcmp(type_names[p->type], type) == 0)
+            return;
+    bad_decl(L, s, p->name, "has an unknown type (expected string, "
+             "number, integer, boolean, enum, list, time or file)");
+}
+
+static void check_enum(lua_State *L, struct specs *s, struct spec *p,
+                       int t)
+{
+    if (lua_getfield(L, t, "values") != LUA_TTABLE || luaL_len(L, -1) < 1)
+        bad_decl(L, s, p->name, "is an enum without a values list");
+    for (lua_Integer i = 1; i <= luaL_len(L, -1); i++) {
+        if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+            bad_decl(L, s, p->name, "has enum values that are not all "
+                     "strings");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 /* One declaration, at the top of the stack. */
 static void load_spec(lua_State *L, struct specs *s, struct spec *p)
 {
     int t = lua_gettop(L);
-    const char *type;
     if (!valid_param_name(p->name))
         bad_decl(L, s, p->name, "is not a valid name (lower-case "
                  "letters, digits and _)");
@@ -149,17 +176,7 @@ static void load_spec(lua_State *L, struct specs *s, struct spec *p)
     if (!lua_istable(L, t))
         bad_decl(L, s, p->name, "must be a table like {type = "
                  "\"string\", help = \"...\"}");
-    type = opt_string(L, t, "type");
-    p->type = P_STRING;
-    if (type) {
-        for (p->type = 0; type_names[p->type]; p->type++)
-            if (strcmp(type_names[p->type], type) == 0)
-                break;
-        if (!type_names[p->type])
-            bad_decl(L, s, p->name, "has an unknown type (expected "
-                     "string, number, integer, boolean, enum, list, "
-                     "time or file)");
-    }
+    parse_type(L, s, p, t);
     lua_getfield(L, t, "required");
     p->required = lua_toboolean(L, -1);
     lua_getfield(L, t, "default");
@@ -173,18 +190,8 @@ static void load_spec(lua_State *L, struct specs *s, struct spec *p)
     lua_pop(L, 1);
     if (p->max_bytes == 0 || p->max_bytes > FILE_MAX_LIMIT)
         bad_decl(L, s, p->name, "has max_bytes outside 1..256 MiB");
-    if (p->type == P_ENUM) {
-        if (lua_getfield(L, t, "values") != LUA_TTABLE ||
-            luaL_len(L, -1) < 1)
-            bad_decl(L, s, p->name, "is an enum without a values list");
-        for (lua_Integer i = 1; i <= luaL_len(L, -1); i++)
-            if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
-                bad_decl(L, s, p->name, "has enum values that are not "
-                         "all strings");
-            else
-                lua_pop(L, 1);
-        lua_pop(L, 1);
-    }
+    if (p->type == P_ENUM)
+        check_enum(L, s, p, t);
     if (p->has_default)
         check_default(L, s, p, t);
     if (p->required && p->has_default)

@@ -33,9 +33,10 @@ struct retry_attempt {
 ** Whether to try again: 408, 425, 429, most 5xx, Theta's 409 "No
 ** instances available" (and any 409 for a request with an idempotency
 ** key: its first attempt is still running), and failures before
-** sending. A request the server may have acted on (a 5xx, a timeout after sending) is repeated
-** only when the method is idempotent or it carries an idempotency key
-** (RFC 9110 9.2.2). Returns a short reason, or NULL for "do not retry".
+** sending. A request the server may have acted on (a 5xx, a timeout
+** after sending) is repeated only when the method is idempotent or it
+** carries an idempotency key (RFC 9110 9.2.2). Returns a short reason,
+** or NULL for "do not retry".
 */
 const char *retry_should(const struct retry_attempt *a);
 
