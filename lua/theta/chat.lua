@@ -259,28 +259,16 @@ function _M.chat(ctx, args)
   local alias = client.check_alias(args.service or "qwen3")
   local dry = ctx and ctx.dry_run
   local entry, err = od.service(ctx, alias)
-  if not entry then
-    if args.reservation then od.close(args.reservation, nil, "no", dry) end
-    return nil, err
-  end
+  if not entry then return od.give_back(ctx, args, err) end
   if entry.kind ~= "chat" then
-    if args.reservation then od.close(args.reservation, nil, "no", dry) end
-    return nil, errors.new("usage", alias .. " is not a chat service " ..
-      "(it is " .. tostring(entry.category) .. "); use the infer recipe")
+    return od.give_back(ctx, args, errors.new("usage", alias ..
+      " is not a chat service (it is " .. tostring(entry.category) ..
+      "); use the infer recipe"))
   end
   local p = _M.plan(entry, args)
-  local h, herr = client.auth(ctx)
-  if not h then
-    if args.reservation then od.close(args.reservation, nil, "no", dry) end
-    return nil, herr
-  end
-  local resv = args.reservation
-  if not resv then
-    local rerr
-    resv, rerr = od.reserve(ctx, entry, { messages = p.messages,
-                                          max_tokens = p.max_tokens })
-    if not resv then return nil, rerr end
-  end
+  local resv, rerr = od.begin(ctx, entry, args, {
+    messages = p.messages, max_tokens = p.max_tokens })
+  if not resv then return nil, rerr end
   if args.on_request and not dry then args.on_request(p) end
   local started = clock.monotonic()
   local what = "chat with " .. alias
@@ -295,16 +283,9 @@ function _M.chat(ctx, args)
                                     STREAM_IDLE_MS) or nil,
   })
   if not res then
-    if cerr.code == "dry_run" then
-      local spent = od.close(resv, nil, "no", true)
-      return { dry_run = true, service = alias, plan = cerr.plan,
-               reserved_usd = pricing.usd_string(spent),
-               max_tokens = p.max_tokens, stream = p.stream }
-    end
-    if cerr.code == "not_found" then od.not_found(ctx, alias, cerr) end
-    od.close(resv, nil, cerr.sent, dry)
-    cerr.service = alias
-    return nil, cerr
+    local plan, ferr = od.failed(ctx, resv, alias, cerr)
+    if plan then plan.max_tokens, plan.stream = p.max_tokens, p.stream end
+    return plan, ferr
   end
   local a, aerr
   if p.stream then

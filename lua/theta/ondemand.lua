@@ -16,6 +16,11 @@
 --   od.upload(ctx, {url, bytes, content_type})
 --   od.reserve(ctx, entry, estimate)         a reservation, or nil, err
 --   od.close(reservation, cost_nano, sent)   settle or release it
+--   od.begin(ctx, entry, args, estimate)     check the key, then reserve
+--                                            (or use args.reservation)
+--   od.give_back(ctx, args, err)             release args.reservation;
+--                                            nil, err
+--   od.failed(ctx, resv, alias, err)         settle a failed request
 --
 -- Money: every paid call (infer here, chat in theta.chat) reserves its
 -- worst case with the budget module before a byte leaves, and settles
@@ -126,7 +131,6 @@ local function not_found(ctx, alias, err)
                                  table.concat(close, ", ") .. "?") or "")
   return err
 end
-_M.not_found = not_found
 
 local function price_row(e)
   return pricing.describe(e.price)
@@ -206,6 +210,40 @@ function _M.close(r, cost, sent, dry)
   r.spent = amount
   r.settled_at_reservation = cost == nil
   return amount
+end
+
+-- give_back(ctx, args, err) -> nil, err. A call that stops before its
+-- request leaves must not keep the reservation its caller made for it
+-- (the smoke run reserves every call before the first one goes out).
+function _M.give_back(ctx, args, err)
+  if args.reservation then
+    _M.close(args.reservation, nil, "no", ctx and ctx.dry_run)
+  end
+  return nil, err
+end
+
+-- begin(ctx, entry, args, estimate) -> a reservation, or nil, err. The
+-- credential is checked before money is held, so a missing key costs
+-- nothing; a reservation the caller made is used as it is.
+function _M.begin(ctx, entry, args, est)
+  local h, herr = client.auth(ctx)
+  if not h then return _M.give_back(ctx, args, herr) end
+  if args.reservation then return args.reservation end
+  return _M.reserve(ctx, entry, est)
+end
+
+-- failed(ctx, resv, alias, err) -> the plan of a dry run, or nil, err.
+-- A request that did not come back settles by how far it got (err.sent).
+function _M.failed(ctx, resv, alias, err)
+  if err.code == "dry_run" then
+    local spent = _M.close(resv, nil, "no", true)
+    return { dry_run = true, service = alias, plan = err.plan,
+             reserved_usd = pricing.usd_string(spent) }
+  end
+  if err.code == "not_found" then not_found(ctx, alias, err) end
+  _M.close(resv, nil, err.sent, ctx and ctx.dry_run)
+  err.service = alias
+  return nil, err
 end
 
 -- ---- jobs ------------------------------------------------------------
@@ -396,30 +434,15 @@ function _M.infer(ctx, args)
   local webhook = check_webhook(args.webhook)
   local dry = ctx and ctx.dry_run
   local entry, err = _M.service(ctx, alias)
-  if not entry then
-    if args.reservation then _M.close(args.reservation, nil, "no", dry) end
-    return nil, err
-  end
+  if not entry then return _M.give_back(ctx, args, err) end
   local ok, ierr = check_input(entry, input)
-  if not ok then
-    if args.reservation then _M.close(args.reservation, nil, "no", dry) end
-    return nil, ierr
-  end
+  if not ok then return _M.give_back(ctx, args, ierr) end
   local chat = type(input.messages) == "table"
   if chat and input.stream == nil then input.stream = false end
-  local h, herr = client.auth(ctx)
-  if not h then
-    if args.reservation then _M.close(args.reservation, nil, "no", dry) end
-    return nil, herr
-  end
-  local resv = args.reservation
-  if not resv then
-    local rerr
-    resv, rerr = _M.reserve(ctx, entry, {
-      messages = input.messages,
-      max_tokens = math.tointeger(input.max_tokens) })
-    if not resv then return nil, rerr end
-  end
+  local resv, rerr = _M.begin(ctx, entry, args, {
+    messages = input.messages,
+    max_tokens = math.tointeger(input.max_tokens) })
+  if not resv then return nil, rerr end
   local started = clock.monotonic()
   local what = "infer " .. alias
   local res, cerr = client.request(ctx, {
@@ -428,17 +451,7 @@ function _M.infer(ctx, args)
     json = { input = input, variant = variant, webhook = webhook },
     timeout_ms = http_timeout(wait, chat), what = what,
   })
-  if not res then
-    if cerr.code == "dry_run" then
-      local spent = _M.close(resv, nil, "no", true)
-      return { dry_run = true, service = alias, plan = cerr.plan,
-               reserved_usd = pricing.usd_string(spent) }
-    end
-    if cerr.code == "not_found" then not_found(ctx, alias, cerr) end
-    _M.close(resv, nil, cerr.sent, dry)
-    cerr.service = alias
-    return nil, cerr
-  end
+  if not res then return _M.failed(ctx, resv, alias, cerr) end
   local job, jerr = job_of_response(entry, res, what)
   if not job then
     _M.close(resv, nil, "unknown", dry)

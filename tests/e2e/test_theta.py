@@ -293,6 +293,50 @@ def test_unknown_service_lists_close_names_and_sends_nothing(theta):
     assert theta.ledger()["committed"] == 0
 
 
+def test_a_call_that_stops_early_gives_back_the_callers_reservation(theta):
+    # The smoke run reserves before it calls; a call that then stops
+    # before sending (no key, unknown service, not a chat service) must
+    # release that reservation, not leave it to be counted as spent.
+    probe = theta.host.recipe("""
+        local budget = require "budget"
+        local od = require "theta.ondemand"
+        local chat = require "theta.chat"
+        local catalog = require "theta.catalog"
+        local entry = catalog.bundled_entry("qwen3")
+        local MSG = { { role = "user", content = "hi" } }
+        local function try(fn, args)
+          local r = assert(od.reserve(nil, entry, { max_tokens = 100 }))
+          args.reservation = r
+          local res, err = fn(args)
+          return { ok = res ~= nil, code = err and err.code,
+                    open = r.open, spent = r.spent,
+                    reserved = budget.status().reserved }
+        end
+        return { run = function(ctx)
+          return {
+            no_key = try(function(a) return chat.chat(ctx, a) end,
+                         { service = "qwen3", messages = MSG }),
+            unknown = try(function(a) return od.infer(ctx, a) end,
+                          { service = "fluxx", input = { prompt = "x" } }),
+            not_chat = try(function(a) return chat.chat(ctx, a) end,
+                           { service = "flux", messages = MSG }),
+          }
+        end }
+    """)
+    r = theta.run("run", probe, "--json", token=False)
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["no_key"]["code"] == "config", doc
+    assert doc["unknown"]["code"] == "not_found", doc
+    assert doc["not_chat"]["code"] == "usage", doc
+    for case in doc.values():
+        assert case["ok"] is False and case["open"] is False, doc
+        assert case["spent"] == 0 and case["reserved"] == 0, doc
+    assert theta.sim.requests(method="POST") == []
+    assert theta.ledger()["committed"] == 0
+    assert theta.open_reservations() == []
+
+
 # ---- chat ------------------------------------------------------------------
 
 def test_chat_streams_tokens_before_the_stream_ends(theta):
