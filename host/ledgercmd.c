@@ -165,11 +165,31 @@ static int reconcile(ledger *l, const struct opts *o)
     return EXIT_OK;
 }
 
+static const char ledger_help[] =
+"usage: clawhost ledger [--json] [--open] [--release ID] [--settle ID USD]\n"
+"\n"
+"Shows what the spend ledger holds: committed USD today (UTC) and in\n"
+"all, per service and per run. Every paid call reserves its worst case\n"
+"here before it is sent and settles its real cost after.\n"
+"\n"
+"  --json            the same as JSON\n"
+"  --open            reservations still open (a run killed mid-call\n"
+"                    leaves them; they count against the caps)\n"
+"  --release ID      close one as 0 USD: the request never left\n"
+"  --settle ID USD   close one at what the provider says it cost\n"
+"\n"
+"The ledger is spend.ledger in $CLAWHOST_STATE_DIR, else\n"
+"$XDG_STATE_HOME/clawhost, else ~/.local/state/clawhost (docs/budget.md).\n";
+
 static int parse(int argc, char **argv, struct opts *o)
 {
     memset(o, 0, sizeof *o);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            out_puts(OUT_STDOUT, ledger_help);
+            return -1;
+        }
         if (strcmp(a, "--json") == 0)
             o->json = 1;
         else if (strcmp(a, "--open") == 0)
@@ -193,7 +213,7 @@ int cmd_ledger(int argc, char **argv)
     char dir[4096], err[512];
     int status = parse(argc, argv, &o);
     if (status != EXIT_OK)
-        return status;
+        return status < 0 ? EXIT_OK : status;
     if (ledger_state_dir(dir, sizeof dir, 1, err, sizeof err) != 0 ||
         ledger_open(&l, dir, err, sizeof err) != 0)
         return fail(err);

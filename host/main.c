@@ -366,6 +366,13 @@ static int list_all(lua_State *L)
     return 0;
 }
 
+static const char list_help[] =
+"usage: clawhost list [--json]\n"
+"\n"
+"Lists the recipes in the recipes/ folder of the clawhost home, each\n"
+"with its one-line description; --json prints them as an array of\n"
+"{name, description, spends}. 'clawhost help RECIPE' shows one in full.\n";
+
 static int cmd_list(const char *root, int argc, char **argv)
 {
     struct cli c;
@@ -373,6 +380,10 @@ static int cmd_list(const char *root, int argc, char **argv)
     int json = 0;
     defaults(&c);
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            out_puts(OUT_STDOUT, list_help);
+            return EXIT_OK;
+        }
         if (strcmp(argv[i], "--json") != 0)
             return usage_error("list: unknown argument %s%s", argv[i], "");
         json = 1;

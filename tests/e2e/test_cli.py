@@ -216,6 +216,24 @@ def test_top_level_help(host, flag):
         assert opt in r.out
 
 
+@pytest.mark.parametrize("cmd,words", [
+    ("list", ["usage: clawhost list", "--json", "clawhost help RECIPE"]),
+    ("ledger", ["usage: clawhost ledger", "--open", "--release ID",
+                "--settle ID USD", "CLAWHOST_STATE_DIR"]),
+    ("setup", ["usage: clawhost setup", "--from-env"]),
+    ("check", ["usage: clawhost check"]),
+])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_subcommand_help(host, cmd, words, flag):
+    r = host.run(cmd, flag)
+    assert r.code == 0, r
+    for w in words:
+        assert w in r.out, w
+    assert r.err == ""
+    if cmd == "ledger":         # help only: no ledger made
+        assert not (host.home / ".local" / "state").exists()
+
+
 @pytest.mark.parametrize("cmd", ["version", "--version"])
 def test_version(host, cmd):
     r = host.run(cmd)
