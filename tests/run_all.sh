@@ -8,15 +8,14 @@ total_p=0 total_f=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+. "$(dirname "$0")/count.sh"
+
 # Add the counts of a stage's closing line "...: N passed, N failed".
 tally() {
     line=$(grep -E '[0-9]+ passed' "$log" | tail -n 1)
-    p=$(printf '%s' "$line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed.*/\1/p')
-    f=$(printf '%s' "$line" | sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p')
-    e=$(printf '%s' "$line" | sed -n 's/.* \([0-9][0-9]*\) error.*/\1/p')
-    [ -n "$p" ] || p=0
-    [ -n "$f" ] || f=0
-    [ -n "$e" ] || e=0
+    p=$(count "$line" passed)
+    f=$(count "$line" failed)
+    e=$(count "$line" 'errors?')
     if [ "$1" -ne 0 ] && [ "$f" -eq 0 ] && [ "$e" -eq 0 ]; then
         f=1     # a stage that failed without counting a failure
     fi
