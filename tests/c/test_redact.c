@@ -35,78 +35,42 @@ static size_t below(size_t n)
 
 /* ---- buffers and sinks ------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void buf_put(struct buf *b, const void *p, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) {
-            fprintf(stderr, "test_redact: out of memory\n");
-            exit(1);
-        }
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->n, p, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_byte(struct buf *b, unsigned c)
+static void buf_byte(struct unit_buf *b, unsigned c)
 {
     unsigned char ch = (unsigned char)c;
-    buf_put(b, &ch, 1);
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
+    unit_buf_add(b, &ch, 1);
 }
 
 static int sink(void *ctx, const char *p, size_t n)
 {
-    buf_put(ctx, p, n);
+    unit_buf_add(ctx, p, n);
     return 0;
 }
 
-static struct buf oneshot(redact_t *r, const void *in, size_t n)
+static struct unit_buf oneshot(redact_t *r, const void *in, size_t n)
 {
-    struct buf b = { 0 };
+    struct unit_buf b = { 0 };
     char *out = NULL;
     size_t outn = 0;
     int rc = redact_buf(r, in, n, &out, &outn);
 
     CHECK_INT(rc, REDACT_OK);
     CHECK(out != NULL && out[outn] == '\0');
-    buf_put(&b, out ? out : "", out ? outn : 0);
+    unit_buf_add(&b, out ? out : "", out ? outn : 0);
     free(out);
     return b;
 }
 
 /* Writes in[0..n) as pieces ending at the given cuts, then flushes. */
-static struct buf streamed(redact_t *r, const void *in, size_t n,
-                           const size_t *cut, size_t ncut)
+static struct unit_buf streamed(redact_t *r, const void *in, size_t n,
+                                const size_t *cut, size_t ncut)
 {
-    struct buf b = { 0 };
+    struct unit_buf b = { 0 };
     redact_stream_t *s = redact_stream_new(r, sink, &b);
     const char *p = in;
     size_t at = 0, i;
 
-    buf_put(&b, "", 0);
+    unit_buf_add(&b, "", 0);
     CHECK(s != NULL);
     if (!s)
         return b;
@@ -121,38 +85,38 @@ static struct buf streamed(redact_t *r, const void *in, size_t n,
     return b;
 }
 
-static int same(const struct buf *a, const struct buf *b)
+static int same(const struct unit_buf *a, const struct unit_buf *b)
 {
     return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
 }
 
 /* Every split into two writes, then one byte per write: all must equal
 ** the one-shot output. Returns the number of mismatches. */
-static int split_mismatches(redact_t *r, const struct buf *text,
-                            const struct buf *ref)
+static int split_mismatches(redact_t *r, const struct unit_buf *text,
+                            const struct unit_buf *ref)
 {
     size_t k, *cuts = malloc((text->n + 1) * sizeof *cuts);
-    struct buf o;
+    struct unit_buf o;
     int bad = 0;
 
     for (k = 0; k <= text->n; k++) {
         o = streamed(r, text->p, text->n, &k, 1);
         bad += !same(&o, ref);
-        buf_free(&o);
+        unit_buf_free(&o);
     }
     for (k = 0; k < text->n; k++)
         cuts[k] = k;
     o = streamed(r, text->p, text->n, cuts, text->n ? text->n - 1 : 0);
     bad += !same(&o, ref);
-    buf_free(&o);
+    unit_buf_free(&o);
     free(cuts);
     return bad;
 }
 
-static struct buf streamed_bytewise(redact_t *r, const struct buf *t)
+static struct unit_buf streamed_bytewise(redact_t *r, const struct unit_buf *t)
 {
     size_t k, *cuts = malloc((t->n + 1) * sizeof *cuts);
-    struct buf o;
+    struct unit_buf o;
 
     for (k = 0; k < t->n; k++)
         cuts[k] = k;
@@ -162,7 +126,7 @@ static struct buf streamed_bytewise(redact_t *r, const struct buf *t)
 }
 
 /* No window of 12 bytes (or the whole, if shorter) of forbid appears. */
-static int leaks(const struct buf *out, const void *forbid, size_t n)
+static int leaks(const struct unit_buf *out, const void *forbid, size_t n)
 {
     const char *f = forbid;
     size_t w = n < 12 ? n : 12, i;
@@ -282,7 +246,7 @@ static const char url64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Bit by bit, unlike the redactor's 3-byte groups. */
-static void enc_b64(struct buf *o, const unsigned char *in, size_t n,
+static void enc_b64(struct unit_buf *o, const unsigned char *in, size_t n,
                     const char *alpha, int pad)
 {
     size_t bits = 8 * n, j, start = o->n;
@@ -300,7 +264,7 @@ static void enc_b64(struct buf *o, const unsigned char *in, size_t n,
         buf_byte(o, '=');
 }
 
-static void enc_hex(struct buf *o, const unsigned char *in, size_t n,
+static void enc_hex(struct unit_buf *o, const unsigned char *in, size_t n,
                     int upper)
 {
     char t[3];
@@ -308,14 +272,14 @@ static void enc_hex(struct buf *o, const unsigned char *in, size_t n,
 
     for (i = 0; i < n; i++) {
         snprintf(t, sizeof t, upper ? "%02X" : "%02x", in[i]);
-        buf_puts(o, t);
+        unit_buf_str(o, t);
     }
 }
 
 enum { U_LOWER = 1, U_PLUS = 2, U_ALL = 4, U_MIXED = 8, U_SLASH = 16,
        U_FORMSET = 32 };
 
-static void enc_url(struct buf *o, const unsigned char *in, size_t n,
+static void enc_url(struct unit_buf *o, const unsigned char *in, size_t n,
                     int style)
 {
     size_t i;
@@ -339,7 +303,7 @@ static void enc_url(struct buf *o, const unsigned char *in, size_t n,
         } else {
             int lower = (style & U_LOWER) || ((style & U_MIXED) && i % 2);
             snprintf(t, sizeof t, lower ? "%%%02x" : "%%%02X", c);
-            buf_puts(o, t);
+            unit_buf_str(o, t);
         }
     }
 }
@@ -359,7 +323,7 @@ static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
     return len;
 }
 
-static void enc_json(struct buf *o, const unsigned char *in, size_t n,
+static void enc_json(struct unit_buf *o, const unsigned char *in, size_t n,
                      int style)
 {
     static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
@@ -379,20 +343,20 @@ static void enc_json(struct buf *o, const unsigned char *in, size_t n,
             } else {
                 snprintf(t, sizeof t, "\\u%04X", cp);
             }
-            buf_puts(o, t);
+            unit_buf_str(o, t);
             continue;
         }
         if ((style & J_ALLU) && c < 0x80 && !strchr(alnum, (int)c)) {
             snprintf(t, sizeof t, "\\u%04x", c);
-            buf_puts(o, t);
+            unit_buf_str(o, t);
         } else if (p) {
             buf_byte(o, '\\');
             buf_byte(o, (unsigned char)to[p - from]);
         } else if (c == '/' && (style & J_SLASH)) {
-            buf_puts(o, "\\/");
+            unit_buf_str(o, "\\/");
         } else if (c < 0x20) {
             snprintf(t, sizeof t, "\\u%04x", c);
-            buf_puts(o, t);
+            unit_buf_str(o, t);
         } else {
             buf_byte(o, c);
         }
@@ -402,7 +366,7 @@ static void enc_json(struct buf *o, const unsigned char *in, size_t n,
 
 enum { X_NAMED, X_HEX, X_DEC };
 
-static void enc_xml(struct buf *o, const unsigned char *in, size_t n,
+static void enc_xml(struct unit_buf *o, const unsigned char *in, size_t n,
                     int style)
 {
     char t[16];
@@ -415,20 +379,20 @@ static void enc_xml(struct buf *o, const unsigned char *in, size_t n,
             buf_byte(o, c);
         } else if (style == X_HEX) {
             snprintf(t, sizeof t, "&#x%X;", c);
-            buf_puts(o, t);
+            unit_buf_str(o, t);
         } else if (style == X_DEC) {
             snprintf(t, sizeof t, "&#%u;", c);
-            buf_puts(o, t);
+            unit_buf_str(o, t);
         } else if (c == '&') {
-            buf_puts(o, "&amp;");
+            unit_buf_str(o, "&amp;");
         } else if (c == '<') {
-            buf_puts(o, "&lt;");
+            unit_buf_str(o, "&lt;");
         } else if (c == '>') {
-            buf_puts(o, "&gt;");
+            unit_buf_str(o, "&gt;");
         } else if (c == '"') {
-            buf_puts(o, "&quot;");
+            unit_buf_str(o, "&quot;");
         } else if (c == '\'') {
-            buf_puts(o, "&#39;");
+            unit_buf_str(o, "&#39;");
         } else {
             buf_byte(o, c);
         }
@@ -479,33 +443,33 @@ static const struct enc encs[] = {
 
 /* Base64 of pre(a bytes) + value + tail; form gets the characters whose
 ** six bits all come from the value. */
-static void b64_case(struct buf *text, struct buf *form,
+static void b64_case(struct unit_buf *text, struct unit_buf *form,
                      const unsigned char *v, size_t n, int a, int mid,
                      const char *alpha)
 {
     static const unsigned char pre[2] = { 0xA5, '{' };
     static const char tail[] = "\"} trailing bytes\n";
-    struct buf blob = { 0 }, e = { 0 };
+    struct unit_buf blob = { 0 }, e = { 0 };
     size_t j0, j1;
 
-    buf_put(&blob, pre, (size_t)a);
-    buf_put(&blob, v, n);
+    unit_buf_add(&blob, pre, (size_t)a);
+    unit_buf_add(&blob, v, n);
     if (mid)
-        buf_puts(&blob, tail);
+        unit_buf_str(&blob, tail);
     enc_b64(&e, (const unsigned char *)blob.p, blob.n, alpha,
             alpha == std64);
     j0 = (8 * (size_t)a + 5) / 6;
     j1 = (8 * ((size_t)a + n)) / 6;
-    buf_put(form, e.p + j0, j1 - j0);
-    buf_puts(text, "blob: ");
-    buf_put(text, e.p, e.n);
-    buf_puts(text, " (end)\n");
-    buf_free(&blob);
-    buf_free(&e);
+    unit_buf_add(form, e.p + j0, j1 - j0);
+    unit_buf_str(text, "blob: ");
+    unit_buf_add(text, e.p, e.n);
+    unit_buf_str(text, " (end)\n");
+    unit_buf_free(&blob);
+    unit_buf_free(&e);
 }
 
 static void make_case(const struct enc *e, const unsigned char *v,
-                      size_t n, struct buf *text, struct buf *form)
+                      size_t n, struct unit_buf *text, struct unit_buf *form)
 {
     switch (e->kind) {
     case E_B64_END:
@@ -516,17 +480,17 @@ static void make_case(const struct enc *e, const unsigned char *v,
     case E_URL64_MID:
         b64_case(text, form, v, n, e->arg, e->kind == E_URL64_MID, url64);
         return;
-    case E_RAW: buf_put(form, v, n); break;
+    case E_RAW: unit_buf_add(form, v, n); break;
     case E_HEX: enc_hex(form, v, n, e->arg); break;
     case E_URL: enc_url(form, v, n, e->arg); break;
     case E_JSON: enc_json(form, v, n, e->arg); break;
     default: enc_xml(form, v, n, e->arg); break;
     }
-    buf_puts(text, e->kind == E_JSON ? "{\"token\":\"" :
+    unit_buf_str(text, e->kind == E_JSON ? "{\"token\":\"" :
              e->kind == E_URL ? "GET /cb?code=" :
              e->kind == E_XML ? "<key>" : "value: ");
-    buf_put(text, form->p, form->n);
-    buf_puts(text, e->kind == E_JSON ? "\",\"n\":1}\n" :
+    unit_buf_add(text, form->p, form->n);
+    unit_buf_str(text, e->kind == E_JSON ? "\",\"n\":1}\n" :
              e->kind == E_URL ? "&state=xyz HTTP/1.1\n" :
              e->kind == E_XML ? "</key>\n" : " end\n");
 }
@@ -536,7 +500,7 @@ static int matrix_texts, matrix_leaks, matrix_split_bad, matrix_unnamed;
 /* One value in one encoding: leaks, the mask name, stream equality. */
 static void check_case(redact_t *r, int i, const struct enc *e)
 {
-    struct buf text = { 0 }, form = { 0 }, out;
+    struct unit_buf text = { 0 }, form = { 0 }, out;
     char mask[64];
 
     make_case(e, secret[i], secret_len[i], &text, &form);
@@ -555,9 +519,9 @@ static void check_case(redact_t *r, int i, const struct enc *e)
              : "<secret %.15s>", secret_name[i]);
     matrix_unnamed += !strstr(out.p, mask);
     matrix_split_bad += split_mismatches(r, &text, &out);
-    buf_free(&text);
-    buf_free(&form);
-    buf_free(&out);
+    unit_buf_free(&text);
+    unit_buf_free(&form);
+    unit_buf_free(&out);
 }
 
 static void test_matrix(void)
@@ -589,22 +553,22 @@ static void test_lines(void)
         const unsigned char *v = secret[i];
         size_t n = secret_len[i], a = 0, b;
         while (a < n) {
-            struct buf text = { 0 }, out;
+            struct unit_buf text = { 0 }, out;
             for (b = a; b < n && v[b] != '\n'; b++)
                 ;
             if (b - a >= 12 && !memchr(v + a, '\r', b - a)
                 && v[a] != ' ' && v[b - 1] != ' ' && v[b - 1] != '\t'
                 && v[a] != '\t') {
-                buf_puts(&text, "line: ");
-                buf_put(&text, v + a, b - a);
-                buf_puts(&text, nlines % 2 ? "\r\n" : "\n");
+                unit_buf_str(&text, "line: ");
+                unit_buf_add(&text, v + a, b - a);
+                unit_buf_str(&text, nlines % 2 ? "\r\n" : "\n");
                 out = oneshot(r, text.p, text.n);
                 bad += leaks(&out, v + a, b - a);
                 split_bad += split_mismatches(r, &text, &out);
                 nlines++;
-                buf_free(&out);
+                unit_buf_free(&out);
             }
-            buf_free(&text);
+            unit_buf_free(&text);
             a = b + 1;
         }
     }
@@ -619,13 +583,13 @@ static void test_lines(void)
 
 static void expect(redact_t *r, const char *in, size_t n, const char *want)
 {
-    struct buf out = oneshot(r, in, n), text = { 0 };
+    struct unit_buf out = oneshot(r, in, n), text = { 0 };
 
     CHECK_STR(out.p, want);
-    buf_put(&text, in, n);
+    unit_buf_add(&text, in, n);
     CHECK_INT(split_mismatches(r, &text, &out), 0);
-    buf_free(&out);
-    buf_free(&text);
+    unit_buf_free(&out);
+    unit_buf_free(&text);
 }
 
 #define EXPECT(r, in, want) expect(r, in, strlen(in), want)
@@ -659,7 +623,7 @@ static void test_prefix_and_overlap(void)
 static void test_basic(void)
 {
     redact_t *r = redact_new();
-    struct buf hdr = { 0 }, text = { 0 };
+    struct unit_buf hdr = { 0 }, text = { 0 };
     const char *user = "deploy-bot", *pass = "s3cr3t:pa55/w0rd";
 
     CHECK_INT(redact_add_basic(r, "DEPLOY_PASSWORD", user, strlen(user),
@@ -667,10 +631,10 @@ static void test_basic(void)
     CHECK_INT(redact_add_basic(r, "SHORT_PW", "someuser", 8, "pw12", 4),
               REDACT_OK);
     CHECK_INT(redact_secret_count(r), 2);
-    buf_puts(&text, "deploy-bot:s3cr3t:pa55/w0rd");
-    buf_puts(&hdr, "Authorization: Basic ");
+    unit_buf_str(&text, "deploy-bot:s3cr3t:pa55/w0rd");
+    unit_buf_str(&hdr, "Authorization: Basic ");
     enc_b64(&hdr, (const unsigned char *)text.p, text.n, std64, 1);
-    buf_puts(&hdr, "\r\n");
+    unit_buf_str(&hdr, "\r\n");
     expect(r, hdr.p, hdr.n,
            "Authorization: Basic <secret DEPLOY_PASSWORD>\r\n");
     EXPECT(r, "user=deploy-bot pass=s3cr3t:pa55/w0rd",
@@ -681,8 +645,8 @@ static void test_basic(void)
     EXPECT(r, "Basic c29tZXVzZXI6cHcxMg==", "Basic <secret SHORT_PW>");
     EXPECT(r, "pw=pw12;", "pw=<secret SHORT_PW>;");
     EXPECT(r, "someuser logged in", "someuser logged in");
-    buf_free(&hdr);
-    buf_free(&text);
+    unit_buf_free(&hdr);
+    unit_buf_free(&text);
     redact_free(r);
 }
 
@@ -746,7 +710,7 @@ static void test_xml_escapes(void)
 static void test_trimmed(void)
 {
     redact_t *r = redact_new();
-    struct buf b = { 0 };
+    struct unit_buf b = { 0 };
 
     CHECK_INT(redact_add(r, "FILEKEY", "  tok-1234567890\n", 17),
               REDACT_OK);
@@ -754,10 +718,10 @@ static void test_trimmed(void)
               REDACT_OK);
     EXPECT(r, "key=tok-1234567890;", "key=<secret FILEKEY>;");
     EXPECT(r, "v=quoted secret value.", "v=<secret QUOTED>.");
-    buf_puts(&b, "b64=");
+    unit_buf_str(&b, "b64=");
     enc_b64(&b, (const unsigned char *)"tok-1234567890", 14, std64, 1);
     expect(r, b.p, b.n, "b64=<secret FILEKEY>");
-    buf_free(&b);
+    unit_buf_free(&b);
     redact_free(r);
 }
 
@@ -814,12 +778,12 @@ static size_t stream_put(redact_stream_t *s, const char *t)
 static void test_holdback(void)
 {
     redact_t *r = redact_new();
-    struct buf out = { 0 };
+    struct unit_buf out = { 0 };
     redact_stream_t *s;
 
     CHECK_INT(redact_add(r, "HB", "Zq9Xw2Lm7Pk4Rt", 14), REDACT_OK);
     s = redact_stream_new(r, sink, &out);
-    buf_put(&out, "", 0);
+    unit_buf_add(&out, "", 0);
     CHECK_INT(stream_put(s, "hello, world: "), 0);
     CHECK_STR(out.p, "hello, world: ");
     CHECK_INT(stream_put(s, "token Zq9X"), 4);
@@ -844,7 +808,7 @@ static void test_holdback(void)
     CHECK_STR(out.p, "hello, world: token <secret HB> The quick brown."
                      " 100%25! x\\n &amp; Zq");
     redact_stream_free(s);
-    buf_free(&out);
+    unit_buf_free(&out);
     redact_free(r);
 }
 
@@ -853,7 +817,7 @@ static void test_holdback(void)
 static void test_flush_midway(void)
 {
     redact_t *r = redact_new();
-    struct buf out = { 0 };
+    struct unit_buf out = { 0 };
     redact_stream_t *s;
 
     CHECK_INT(redact_add(r, "HB", "Zq9Xw2Lm7Pk4Rt", 14), REDACT_OK);
@@ -865,7 +829,7 @@ static void test_flush_midway(void)
     CHECK_INT(redact_stream_flush(s), REDACT_OK);
     CHECK_STR(out.p, "a Zq9X<secret HB> b");
     redact_stream_free(s);
-    buf_free(&out);
+    unit_buf_free(&out);
     redact_free(r);
 }
 
@@ -873,7 +837,7 @@ static void test_flush_midway(void)
 static void test_added_midstream(void)
 {
     redact_t *r = redact_new();
-    struct buf out = { 0 };
+    struct unit_buf out = { 0 };
     redact_stream_t *s;
 
     CHECK_INT(redact_add(r, "OLD", "NEWSECRETPART-old", 17), REDACT_OK);
@@ -884,7 +848,7 @@ static void test_added_midstream(void)
     CHECK_INT(redact_stream_flush(s), REDACT_OK);
     CHECK_STR(out.p, "hello <secret NEW> end");
     redact_stream_free(s);
-    buf_free(&out);
+    unit_buf_free(&out);
     redact_free(r);
 }
 
@@ -915,14 +879,14 @@ static void test_write_error(void)
 static void test_long_run(void)
 {
     redact_t *r = redact_new();
-    struct buf text = { 0 }, out, got = { 0 };
+    struct unit_buf text = { 0 }, out, got = { 0 };
     redact_stream_t *s;
     size_t i, maxheld = 0;
 
     CHECK_INT(redact_add(r, "P", "abababab", 8), REDACT_OK);
     for (i = 0; i < 100000; i++)
-        buf_puts(&text, "ab");
-    buf_puts(&text, "!");
+        unit_buf_str(&text, "ab");
+    unit_buf_str(&text, "!");
     out = oneshot(r, text.p, text.n);
     CHECK_STR(out.p, "<secret P><secret P><secret P><secret P>!");
     s = redact_stream_new(r, sink, &got);
@@ -936,9 +900,9 @@ static void test_long_run(void)
     CHECK(same(&out, &got));
     CHECK(maxheld <= REDACT_RUN_MAX + 1024);
     redact_stream_free(s);
-    buf_free(&text);
-    buf_free(&out);
-    buf_free(&got);
+    unit_buf_free(&text);
+    unit_buf_free(&out);
+    unit_buf_free(&got);
     redact_free(r);
 }
 
@@ -946,22 +910,22 @@ static const char junk[] = "%+\\&;#xu0123456789abcdefABCDEF \n\"'/=";
 
 /* Whole or cut-off encoded secrets, with escape characters and junk in
 ** between: the places where decoders start, fail and resume. */
-static void random_text(struct buf *text)
+static void random_text(struct unit_buf *text)
 {
     size_t k, nfrag = 1 + below(6);
 
     for (k = 0; k < nfrag; k++) {
-        struct buf t = { 0 }, f = { 0 };
+        struct unit_buf t = { 0 }, f = { 0 };
         int i = (int)below(NSECRETS);
         size_t from, len;
         make_case(&encs[below(NENCS)], secret[i], secret_len[i], &t, &f);
         from = below(2) ? 0 : below(t.n);
         len = below(2) ? t.n - from : below(t.n - from + 1);
-        buf_put(text, t.p + from, len);
+        unit_buf_add(text, t.p + from, len);
         for (len = below(4); len > 0; len--)
             buf_byte(text, (unsigned char)junk[below(sizeof junk - 1)]);
-        buf_free(&t);
-        buf_free(&f);
+        unit_buf_free(&t);
+        unit_buf_free(&f);
     }
 }
 
@@ -972,7 +936,7 @@ static void test_random_splits(void)
     int iter, bad = 0;
 
     for (iter = 0; iter < 1500; iter++) {
-        struct buf text = { 0 }, ref, o;
+        struct unit_buf text = { 0 }, ref, o;
         size_t cuts[16], ncut = below(16), k;
         random_text(&text);
         ref = oneshot(r, text.p, text.n);
@@ -988,9 +952,9 @@ static void test_random_splits(void)
         }
         o = streamed(r, text.p, text.n, cuts, ncut);
         bad += !same(&o, &ref);
-        buf_free(&o);
-        buf_free(&ref);
-        buf_free(&text);
+        unit_buf_free(&o);
+        unit_buf_free(&ref);
+        unit_buf_free(&text);
     }
     CHECK_INT(bad, 0);
     printf("ok random splits: 1500 texts, %d mismatches\n", bad);
@@ -1029,7 +993,7 @@ static int ohex4(const char *p, size_t avail, unsigned *v)
 
 static size_t outf8(unsigned cp, char *o)
 {
-    struct buf b = { 0 };
+    struct unit_buf b = { 0 };
     size_t n;
 
     if (cp < 0x80) {
@@ -1049,7 +1013,7 @@ static size_t outf8(unsigned cp, char *o)
     }
     memcpy(o, b.p, b.n);
     n = b.n;
-    buf_free(&b);
+    unit_buf_free(&b);
     return n;
 }
 
@@ -1201,17 +1165,17 @@ static void omatches(const struct osecrets *sc, const char *t, size_t n,
 }
 
 static void oracle(const struct osecrets *sc, const char *t, size_t n,
-                   struct buf *want)
+                   struct unit_buf *want)
 {
     size_t end[512] = { 0 }, k = 0, j, e;
     int id[512];
     char mask[32];
 
     omatches(sc, t, n, end, id);
-    buf_put(want, "", 0);
+    unit_buf_add(want, "", 0);
     while (k < n) {
         if (!end[k]) {
-            buf_put(want, t + k, 1);
+            unit_buf_add(want, t + k, 1);
             k++;
             continue;
         }
@@ -1219,12 +1183,12 @@ static void oracle(const struct osecrets *sc, const char *t, size_t n,
             if (end[j] > e)
                 e = end[j];
         snprintf(mask, sizeof mask, "<secret N%d>", id[k]);
-        buf_puts(want, mask);
+        unit_buf_str(want, mask);
         k = e;
     }
 }
 
-static void oracle_case(struct osecrets *sc, struct buf *text)
+static void oracle_case(struct osecrets *sc, struct unit_buf *text)
 {
     static const char *const sbits[] = { "a", "A", " ", "%", "+", "\"",
         "\n", "/", "&", "<", "\xf0\x9f\x98\x80", "\xc3\xa9" };
@@ -1245,10 +1209,10 @@ static void oracle_case(struct osecrets *sc, struct buf *text)
             sc->len[i] += strlen(b);
         }
     for (m = below(60), k = 0; k < m; k++)
-        buf_puts(text, tbits[below(sizeof tbits / sizeof *tbits)]);
+        unit_buf_str(text, tbits[below(sizeof tbits / sizeof *tbits)]);
     /* A quarter end inside an escape: what a flush must settle. */
     if (below(4) == 0)
-        buf_puts(text, ends[below(sizeof ends / sizeof *ends)]);
+        unit_buf_str(text, ends[below(sizeof ends / sizeof *ends)]);
 }
 
 static void test_oracle(void)
@@ -1257,11 +1221,11 @@ static void test_oracle(void)
 
     for (iter = 0; iter < 20000; iter++) {
         struct osecrets sc;
-        struct buf text = { 0 }, want = { 0 }, got, bytes;
+        struct unit_buf text = { 0 }, want = { 0 }, got, bytes;
         redact_t *r = redact_new();
         char name[16];
         oracle_case(&sc, &text);
-        buf_put(&text, "", 0);
+        unit_buf_add(&text, "", 0);
         for (i = 0; i < sc.n; i++) {
             snprintf(name, sizeof name, "N%d", i);
             CHECK_INT(redact_add(r, name, sc.v[i], sc.len[i]), REDACT_OK);
@@ -1271,10 +1235,10 @@ static void test_oracle(void)
         bytes = streamed_bytewise(r, &text);
         bad += !same(&got, &want) || !same(&bytes, &want);
         masked += strstr(want.p, "<secret ") != NULL;
-        buf_free(&text);
-        buf_free(&want);
-        buf_free(&got);
-        buf_free(&bytes);
+        unit_buf_free(&text);
+        unit_buf_free(&want);
+        unit_buf_free(&got);
+        unit_buf_free(&bytes);
         redact_free(r);
     }
     CHECK_INT(bad, 0);

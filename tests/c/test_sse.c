@@ -18,75 +18,44 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* ---- a growable text buffer for printed event lists ---- */
-
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        t->p = realloc(t->p, cap);
-        if (!t->p) {
-            fprintf(stderr, "test_sse: out of memory\n");
-            exit(2);
-        }
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-static void text_str(struct text *t, const char *s)
-{
-    text_add(t, s, strlen(s));
-}
-
-/* The escaping of tests/fixtures/sse/README.md: one spelling per byte. */
-static void text_esc(struct text *t, const char *s, size_t n)
+static void text_esc(struct unit_buf *t, const char *s, size_t n)
 {
     char hex[8];
     size_t i;
 
-    text_str(t, "\"");
+    unit_buf_str(t, "\"");
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '\\' || c == '"') {
             hex[0] = '\\';
             hex[1] = (char)c;
-            text_add(t, hex, 2);
+            unit_buf_add(t, hex, 2);
         } else if (c == '\n') {
-            text_str(t, "\\n");
+            unit_buf_str(t, "\\n");
         } else if (c == '\r') {
-            text_str(t, "\\r");
+            unit_buf_str(t, "\\r");
         } else if (c >= 0x20 && c <= 0x7e) {
-            text_add(t, (const char *)&c, 1);
+            unit_buf_add(t, (const char *)&c, 1);
         } else {
             snprintf(hex, sizeof hex, "\\x%02x", c);
-            text_str(t, hex);
+            unit_buf_str(t, hex);
         }
     }
-    text_str(t, "\"");
+    unit_buf_str(t, "\"");
 }
 
-static void print_event(struct text *t, const struct sse_event *ev)
+static void print_event(struct unit_buf *t, const struct sse_event *ev)
 {
     char num[32];
 
-    text_str(t, "event type=");
+    unit_buf_str(t, "event type=");
     text_esc(t, ev->type, ev->type_len);
-    text_str(t, " data=");
+    unit_buf_str(t, " data=");
     text_esc(t, ev->data, ev->data_len);
-    text_str(t, " id=");
+    unit_buf_str(t, " id=");
     text_esc(t, ev->id, ev->id_len);
     snprintf(num, sizeof num, " retry=%lld\n", ev->retry);
-    text_str(t, num);
+    unit_buf_str(t, num);
 }
 
 static int on_print(void *ud, const struct sse_event *ev)
@@ -124,7 +93,7 @@ static const char *end_line(int rc, int dropped)
 ** use-after-free).
 */
 static int feed_copy(struct sse_parser *p, const char *s, size_t n,
-                     int stop, struct text *out, size_t *used)
+                     int stop, struct unit_buf *out, size_t *used)
 {
     char *copy = malloc(n ? n : 1);
     int rc;
@@ -146,7 +115,7 @@ static int feed_copy(struct sse_parser *p, const char *s, size_t n,
 */
 static void run_cuts(const char *in, size_t len, const size_t *cuts,
                      size_t ncuts, const struct sse_config *cfg, int stop,
-                     struct text *out)
+                     struct unit_buf *out)
 {
     struct sse_parser p;
     size_t k, from = 0, to, used;
@@ -163,7 +132,7 @@ static void run_cuts(const char *in, size_t len, const size_t *cuts,
     }
     if (rc >= 0)
         rc = sse_finish(&p, &dropped);
-    text_str(out, end_line(rc, dropped));
+    unit_buf_str(out, end_line(rc, dropped));
     sse_free(&p);
 }
 
@@ -173,7 +142,7 @@ struct fixture {
     char name[128];
     char *in;
     size_t len;
-    struct text want;
+    struct unit_buf want;
     struct sse_config cfg;
     int nfail;
 };
@@ -225,7 +194,7 @@ static int parse_expected(const char *s, size_t len, struct fixture *fx)
             fx->cfg.max_line = ml;
             fx->cfg.max_event = me;
         } else if (*s != '#') {
-            text_add(&fx->want, s, (size_t)(nl - s));
+            unit_buf_add(&fx->want, s, (size_t)(nl - s));
         }
         s = nl;
     }
@@ -257,7 +226,7 @@ static int load_fixture(const char *dir, const char *base,
 
 /* Compare one way of feeding with the expected text; report once. */
 static void expect(const char *how, size_t a, size_t b,
-                   const struct text *got)
+                   const struct unit_buf *got)
 {
     if (strcmp(got->p, cur.want.p) == 0)
         return;
@@ -270,7 +239,7 @@ static void expect(const char *how, size_t a, size_t b,
 static void try_cuts(const char *how, const size_t *cuts, size_t n,
                      int stop)
 {
-    struct text got = { 0 };
+    struct unit_buf got = { 0 };
 
     run_cuts(cur.in, cur.len, cuts, n, &cur.cfg, stop, &got);
     expect(how, n > 0 ? cuts[0] : 0, n > 1 ? cuts[1] : 0, &got);
@@ -767,7 +736,7 @@ static void test_random_cuts(void)
 
     rng_state = 0x9e3779b97f4a7c15ull;
     for (i = 0; i < 3000 && bad < 3; i++) {
-        struct text whole = { 0 }, cut = { 0 };
+        struct unit_buf whole = { 0 }, cut = { 0 };
         const struct sse_config *cfg = i % 3 == 0 ? &small : NULL;
         size_t n = 0;
         len = random_stream(s, sizeof s);

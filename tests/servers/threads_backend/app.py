@@ -428,29 +428,41 @@ class Backend:
         pending.reserved_tenant = tenant
 
     # -- POST /api/v1/threads/publish ------------------------------------
-    async def publish(self, request, pending):
+    # The front both POST routes share, in the order FastAPI meets it:
+    # availability, body size, the secret, injected faults, then the JSON
+    # body and the Idempotency-Key, whose problems are reported together.
+    # Returns (response, None) to answer at once, else (None, (value,
+    # clean, key)).
+    async def intake(self, request, validate, need_secret=True):
         if self.settings["fail_mode"] == "unavailable":
-            return self.unavailable()
+            return self.unavailable(), None
         raw = await self.read_body(request)
         if raw is None:
-            return self.too_large()
-        denied = self.auth(request)
+            return self.too_large(), None
+        denied = self.auth(request) if need_secret else None
         if denied:
-            return denied
+            return denied, None
         fault = self.before_body_faults()
         if fault:
-            return fault
+            return fault, None
         value, errors = V.parse_json_body(
             raw, request.headers.get("content-type"))
         key, key_errors = V.check_idempotency_key(
             request.headers.get("idempotency-key"))
         clean = None
         if value is not V.MISSING:
-            clean, body_errors = V.validate_publish(
-                value, self.clock.now(), self.settings["strict_extra"])
+            clean, body_errors = validate(value)
             errors = errors + body_errors
         if key_errors or errors:
-            return self.invalid(key_errors + errors)
+            return self.invalid(key_errors + errors), None
+        return None, (value, clean, key)
+
+    async def publish(self, request, pending):
+        early, got = await self.intake(request, lambda v: V.validate_publish(
+            v, self.clock.now(), self.settings["strict_extra"]))
+        if early is not None:
+            return early
+        value, clean, key = got
         tenant = clean["meta"]["tenant_id"]
         body_hash = hashlib.sha256(
             V.canonical_hash_input(value).encode()).hexdigest()
@@ -504,29 +516,13 @@ class Backend:
 
     # -- POST /api/v1/assistant/chat -------------------------------------
     async def chat(self, request, pending):
-        if self.settings["fail_mode"] == "unavailable":
-            return self.unavailable()
-        raw = await self.read_body(request)
-        if raw is None:
-            return self.too_large()
-        if self.settings["assistant_require_secret"]:
-            denied = self.auth(request)
-            if denied:
-                return denied
-        fault = self.before_body_faults()
-        if fault:
-            return fault
-        value, errors = V.parse_json_body(
-            raw, request.headers.get("content-type"))
-        key, key_errors = V.check_idempotency_key(
-            request.headers.get("idempotency-key"))
-        clean = None
-        if value is not V.MISSING:
-            clean, body_errors = V.validate_chat(
-                value, self.settings["strict_extra"])
-            errors = errors + body_errors
-        if key_errors or errors:
-            return self.invalid(key_errors + errors)
+        strict = self.settings["strict_extra"]
+        early, got = await self.intake(
+            request, lambda v: V.validate_chat(v, strict),
+            self.settings["assistant_require_secret"])
+        if early is not None:
+            return early
+        value, clean, key = got
         ctx = clean["context"]
         tenant = ctx["tenant_id"]
         prompt = (ctx["prompt"] or "").strip() or \
