@@ -390,6 +390,12 @@ void budget_finish(void)
     memset(&B, 0, sizeof B);
 }
 
+static const luaL_Reg reservation_meta[] = {
+    {"__index", r_index},
+    {"__tostring", r_tostring},
+    {NULL, NULL}
+};
+
 static const luaL_Reg budget_funcs[] = {
     {"reserve", l_reserve},
     {"status", l_status},
@@ -401,12 +407,7 @@ static const luaL_Reg budget_funcs[] = {
 
 int luaopen_clawhost_budget(lua_State *L)
 {
-    luaL_newmetatable(L, RESERVATION_TYPE);
-    lua_pushcfunction(L, r_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, r_tostring);
-    lua_setfield(L, -2, "__tostring");
-    hostmt_lock(L, -1);
+    hostmt_type(L, RESERVATION_TYPE, reservation_meta, NULL);
     lua_pop(L, 1);
     luaL_newlib(L, budget_funcs);
     return 1;

@@ -51,14 +51,14 @@ static int err_tostring(lua_State *L)
     return 1;
 }
 
-/* The metatable is created once and remembered in the registry. */
+static const luaL_Reg err_meta[] = {
+    {"__tostring", err_tostring},
+    {NULL, NULL}
+};
+
 static void push_meta(lua_State *L)
 {
-    if (luaL_newmetatable(L, ERR_TYPE)) {
-        lua_pushcfunction(L, err_tostring);
-        lua_setfield(L, -2, "__tostring");
-        hostmt_lock(L, -1);
-    }
+    hostmt_type(L, ERR_TYPE, err_meta, NULL);
 }
 
 void err_pushv(lua_State *L, const char *code, const char *fmt, va_list ap)

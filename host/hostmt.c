@@ -54,3 +54,17 @@ int hostmt_is_locked(lua_State *L, int idx)
     lua_pop(L, 2);
     return locked;
 }
+
+void hostmt_type(lua_State *L, const char *name, const luaL_Reg *meta,
+                 const luaL_Reg *methods)
+{
+    if (!luaL_newmetatable(L, name))
+        return;
+    luaL_setfuncs(L, meta, 0);
+    if (methods) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+    }
+    hostmt_lock(L, -1);
+}

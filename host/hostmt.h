@@ -9,7 +9,18 @@
 #ifndef CLAWHOST_HOSTMT_H
 #define CLAWHOST_HOSTMT_H
 
+#include <lauxlib.h>
 #include <lua.h>
+
+/*
+** Push the metatable of the host type `name`, making it the first time:
+** the functions of `meta` as its metamethods, those of `methods` (may be
+** NULL) in its __index table, then locked. The methods table is its own
+** table, so a recipe that reaches it through an object still cannot
+** reach the metatable.
+*/
+void hostmt_type(lua_State *L, const char *name, const luaL_Reg *meta,
+                 const luaL_Reg *methods);
 
 /* Lock the metatable at idx and remember it as the host's. */
 void hostmt_lock(lua_State *L, int idx);

@@ -35,6 +35,7 @@
 #define REQ_TYPE "clawhost.http.Request"
 #define RESPONSE_TYPE "clawhost.http.Response"
 #define STREAM_TYPE "clawhost.http.Stream"
+#define HEADERS_TYPE "clawhost.http.Headers"
 #define MAX_BODY_DEFAULT ((size_t)16 << 20)
 #define MAX_BODY_LIMIT ((size_t)256 << 20)
 #define STREAM_MAX_DEFAULT ((size_t)64 << 20)
@@ -750,7 +751,7 @@ static void push_headers(lua_State *L, struct transfer *t)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_insert(L, -2);
-    luaL_setmetatable(L, "clawhost.http.Headers");
+    luaL_setmetatable(L, HEADERS_TYPE);
 }
 
 /* Fields shared by responses and streams, set in the table at t. */
@@ -1328,32 +1329,47 @@ static const luaL_Reg stream_methods[] = {
     {NULL, NULL}
 };
 
-static void make_types(lua_State *L)
+static const luaL_Reg req_meta[] = {
+    {"__gc", req_gc},
+    {NULL, NULL}
+};
+
+static const luaL_Reg headers_meta[] = {
+    {"__index", headers_index},
+    {NULL, NULL}
+};
+
+static const luaL_Reg stream_meta[] = {
+    {"__close", s_close},
+    {"__gc", s_close},
+    {"__tostring", s_tostring},
+    {NULL, NULL}
+};
+
+static const luaL_Reg no_meta[] = {
+    {NULL, NULL}
+};
+
+/* A stream's __index is a closure (s_index): its methods, then the
+** fields kept in its user value (status, headers, ...). */
+static void make_stream_type(lua_State *L)
 {
-    luaL_newmetatable(L, REQ_TYPE);
-    lua_pushcfunction(L, req_gc);
-    lua_setfield(L, -2, "__gc");
-    hostmt_lock(L, -1);
-    luaL_newmetatable(L, RESPONSE_TYPE);
-    luaL_newlib(L, response_methods);
-    lua_setfield(L, -2, "__index");
-    hostmt_lock(L, -1);
-    luaL_newmetatable(L, "clawhost.http.Headers");
-    lua_pushcfunction(L, headers_index);
-    lua_setfield(L, -2, "__index");
-    hostmt_lock(L, -1);
-    luaL_newmetatable(L, STREAM_TYPE);
+    if (!luaL_newmetatable(L, STREAM_TYPE))
+        return;
+    luaL_setfuncs(L, stream_meta, 0);
     luaL_newlib(L, stream_methods);
     lsse_add_methods(L, -1);
     lua_pushcclosure(L, s_index, 1);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, s_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, s_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, s_tostring);
-    lua_setfield(L, -2, "__tostring");
     hostmt_lock(L, -1);
+}
+
+static void make_types(lua_State *L)
+{
+    hostmt_type(L, REQ_TYPE, req_meta, NULL);
+    hostmt_type(L, RESPONSE_TYPE, no_meta, response_methods);
+    hostmt_type(L, HEADERS_TYPE, headers_meta, NULL);
+    make_stream_type(L);
     lua_pop(L, 4);
 }
 

@@ -393,19 +393,19 @@ static int outbuf_close(lua_State *L)
     return outbuf_release(L);
 }
 
+static const luaL_Reg outbuf_meta[] = {
+    {"__gc", outbuf_release},
+    {"__close", outbuf_close},
+    {NULL, NULL}
+};
+
 static struct outbuf *outbuf_push(lua_State *L)
 {
     struct outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
 
     memset(b, 0, sizeof *b);
     b->af = lua_getallocf(L, &b->ud);
-    if (luaL_newmetatable(L, BUF_TYPE)) {
-        lua_pushcfunction(L, outbuf_release);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, outbuf_close);
-        lua_setfield(L, -2, "__close");
-        hostmt_lock(L, -1);
-    }
+    hostmt_type(L, BUF_TYPE, outbuf_meta, NULL);
     lua_setmetatable(L, -2);
     lua_toclose(L, -1);
     return b;

@@ -248,15 +248,14 @@ static const luaL_Reg sse_funcs[] = {
     {NULL, NULL}
 };
 
+static const luaL_Reg parser_meta[] = {
+    {"__gc", p_gc},
+    {NULL, NULL}
+};
+
 static void make_parser_type(lua_State *L)
 {
-    if (luaL_newmetatable(L, PARSER_TYPE)) {
-        luaL_newlib(L, parser_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, p_gc);
-        lua_setfield(L, -2, "__gc");
-        hostmt_lock(L, -1);
-    }
+    hostmt_type(L, PARSER_TYPE, parser_meta, parser_methods);
     lua_pop(L, 1);
 }
 

@@ -262,11 +262,7 @@ static const luaL_Reg task_funcs[] = {
 
 int luaopen_clawhost_task(lua_State *L)
 {
-    luaL_newmetatable(L, TASK_TYPE);
-    luaL_setfuncs(L, handle_meta, 0);
-    luaL_newlib(L, handle_methods);
-    lua_setfield(L, -2, "__index");
-    hostmt_lock(L, -1);
+    hostmt_type(L, TASK_TYPE, handle_meta, handle_methods);
     lua_pop(L, 1);
     luaL_newlib(L, task_funcs);
     return 1;
