@@ -167,6 +167,14 @@ static int parse_ipv4(const char *s, size_t n, uint32_t *out)
     return 0;
 }
 
+static void put_ipv4(uint32_t a, unsigned char out[4])
+{
+    out[0] = (unsigned char)(a >> 24);
+    out[1] = (unsigned char)(a >> 16);
+    out[2] = (unsigned char)(a >> 8);
+    out[3] = (unsigned char)a;
+}
+
 int netpolicy_ipv4_parse(const char *s, unsigned char out[4])
 {
     uint32_t a;
@@ -174,10 +182,7 @@ int netpolicy_ipv4_parse(const char *s, unsigned char out[4])
 
     if (!s || (n = bounded_len(s)) > INPUT_MAX || parse_ipv4(s, n, &a) < 0)
         return -1;
-    out[0] = (unsigned char)(a >> 24);
-    out[1] = (unsigned char)(a >> 16);
-    out[2] = (unsigned char)(a >> 8);
-    out[3] = (unsigned char)a;
+    put_ipv4(a, out);
     return 0;
 }
 
@@ -220,10 +225,7 @@ static int parse_ip_text(const char *text, int *family, unsigned char b[16],
     if (parse_ipv4(text, n, &a) < 0)
         return -1;
     *family = AF_INET;
-    b[0] = (unsigned char)(a >> 24);
-    b[1] = (unsigned char)(a >> 16);
-    b[2] = (unsigned char)(a >> 8);
-    b[3] = (unsigned char)a;
+    put_ipv4(a, b);
     return 0;
 }
 

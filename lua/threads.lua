@@ -677,6 +677,15 @@ local function plan_result(err, extra)
   return r
 end
 
+-- A request that got no answer: the plan of a dry run, else the
+-- failure said for people.
+local function unsent(err, info)
+  if err.code == "dry_run" then
+    return plan_result(err, { idempotency_key = info.key })
+  end
+  return nil, explain_transport(err, info)
+end
+
 local function check_key(opts)
   if opts.idempotency_key ~= nil and not valid_key(opts.idempotency_key)
   then
@@ -766,12 +775,7 @@ function _M.publish(ctx, opts)
     idempotency_key = key, timeout_ms = _M.PUBLISH_TIMEOUT_MS,
     retries = _M.PUBLISH_RETRIES, deadline_ms = _M.PUBLISH_DEADLINE_MS,
   }
-  if not res then
-    if err.code == "dry_run" then
-      return plan_result(err, { idempotency_key = key })
-    end
-    return nil, explain_transport(err, info)
-  end
+  if not res then return unsent(err, info) end
   info.attempts = attempts
   local decoded = decode(res)
   if res.status >= 200 and res.status < 300 then
@@ -835,12 +839,7 @@ function _M.postimg(ctx, opts)
   }
   local res, attempts
   res, err, attempts = send(req, CHAT_RETRY)
-  if not res then
-    if err.code == "dry_run" then
-      return plan_result(err, { idempotency_key = key })
-    end
-    return nil, explain_transport(err, info)
-  end
+  if not res then return unsent(err, info) end
   info.attempts = attempts
   local d = decode(res)
   if res.status < 200 or res.status >= 300 then
@@ -928,7 +927,7 @@ function _M.queue_list(ctx, opts)
                  what = "queue" }
   local res, attempts
   res, err, attempts = send(queue_request(s, "GET", _M.QUEUE_PATH, query))
-  if not res then return nil, explain_transport(err, info) end
+  if not res then return unsent(err, info) end
   info.attempts = attempts
   if res.status ~= 200 then return nil, _M.explain(res, info) end
   local d = decode(res)
@@ -993,10 +992,7 @@ local function queue_item(method, id)
                  item_id = id }
   local res, attempts
   res, err, attempts = send(queue_request(s, method, path))
-  if not res then
-    if err.code == "dry_run" then return plan_result(err) end
-    return nil, explain_transport(err, info)
-  end
+  if not res then return unsent(err, info) end
   info.attempts = attempts
   if res.status ~= 200 then return nil, _M.explain(res, info) end
   local d = decode(res)

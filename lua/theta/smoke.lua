@@ -208,28 +208,24 @@ local function run_one(ctx, s, alias, assets)
       on_state = function(state) progress(state) end,
     })
   else
+    -- an input that cannot be uploaded: the service is never called
+    local function not_called(what, e)
+      od.close(r, nil, "no", dry)
+      row.spent_usd = pricing.usd_string(r.spent or 0)
+      return done("error", short(what .. ": " .. tostring(e.message), 80))
+    end
     for _, f in ipairs(files) do
       progress("uploading " .. f.field)
       local u, uerr = od.upload_url(ctx, { service = alias,
                                            input_fields = { f.field } })
-      if not u then
-        od.close(r, nil, "no", dry)
-        row.spent_usd = pricing.usd_string(r.spent or 0)
-        return done("error", short("upload URL: " .. tostring(uerr.message),
-                                   80))
-      end
+      if not u then return not_called("upload URL", uerr) end
       if u.dry_run then
         input[f.field] = "<uploaded " .. f.kind .. ">"
       else
         local slot = u.fields[f.field]
         local put, perr = od.upload(ctx, { url = slot.url,
                                            bytes = assets[f.kind]() })
-        if not put then
-          od.close(r, nil, "no", dry)
-          row.spent_usd = pricing.usd_string(r.spent or 0)
-          return done("error", short("upload: " .. tostring(perr.message),
-                                     80))
-        end
+        if not put then return not_called("upload", perr) end
         input[f.field] = slot.filename
       end
     end

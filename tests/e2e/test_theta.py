@@ -567,6 +567,23 @@ def test_smoke_default_cap_runs_all_and_matches_the_simulator(theta):
     assert dec(simled["total_cost_usd_field"]) != dec(led["settled"])
 
 
+@pytest.mark.parametrize("route,words", [
+    ("presign", "upload URL: "), ("upload", "upload: ")])
+def test_smoke_input_not_uploaded_means_not_called_and_not_charged(
+        theta, route, words):
+    theta.sim.faults(http_error={"status": 403, "routes": [route],
+                                 "message": "denied (simulated)"})
+    r = theta.run("run", "smoke", "--services", "blip", "--json")
+    assert r.code == 1, r
+    row = r.json()["services"][0]
+    assert row["service"] == "blip" and row["state"] == "error", row
+    assert row["detail"].startswith(words), row
+    assert dec(row["spent_usd"]) == 0
+    assert theta.sim.requests(route="infer") == []
+    led = theta.ledger()
+    assert led["committed"] == 0 and led["open"] == 0
+
+
 def test_smoke_over_the_cap_calls_nothing_paid_and_exits_3(theta):
     r = theta.run("run", "smoke", "--budget", "0.0001")
     assert r.code == 3, r
