@@ -11,7 +11,7 @@
 ** escapes. Times are process CPU time, so other load on a shared
 ** machine does not halve the figure. Standalone: no Lua, no curl.
 */
-#include "redact.h"
+#include "pure/redact.h"
 
 #include <stdint.h>
 #include <stdio.h>

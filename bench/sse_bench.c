@@ -6,7 +6,7 @@
 ** prints the best of a few runs: "sse parser: N MB/s (N events)", with
 ** MB = 10^6 bytes. Standalone: no Lua, no curl, no network.
 */
-#include "sse.h"
+#include "pure/sse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 ** with a poll that reads the monotonic clock, as the host's would, to
 ** show what the deadline costs.
 */
-#include "strmatch.h"
+#include "sandbox/lstrmatch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +128,7 @@ static int time_three(lua_State *L, int fn, double best[3])
     best[0] = best[1] = best[2] = 1e9;
     for (r = 0; r < REPEAT; r++) {
         for (k = 0; k < 3; k++) {
-            strmatch_set_poll(k == 2 ? clock_poll : NULL, NULL);
+            lstrmatch_set_poll(k == 2 ? clock_poll : NULL, NULL);
             t = time_once(L, fn, libs[k]);
             if (t < 0)
                 return 1;
@@ -136,7 +136,7 @@ static int time_three(lua_State *L, int fn, double best[3])
                 best[k] = t;
         }
     }
-    strmatch_set_poll(NULL, NULL);
+    lstrmatch_set_poll(NULL, NULL);
     return 0;
 }
 

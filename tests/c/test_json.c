@@ -9,8 +9,8 @@
 ** --wrap=strbuf_new (mk/json.mk), that input over the cap never reaches
 ** lua-cjson: strbuf_new is the malloc cjson makes for every decode.
 */
-#include "json.h"
-#include "errors.h"
+#include "lib/json.h"
+#include "runtime/err.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "ledger.h"
+#include "store/ledger.h"
 
 #define T0    INT64_C(1714564800)   /* 2024-05-01T12:00:00Z */
 #define DAY   INT64_C(86400)

@@ -12,7 +12,7 @@
 ** CURLOPT_OPENSOCKETFUNCTION callback. Each address is its own counted
 ** test, named after its spelling.
 */
-#include "netpolicy.h"
+#include "pure/netpolicy.h"
 #include "unit.h"
 
 #include <arpa/inet.h>

@@ -9,7 +9,7 @@
 ** and byte by byte give the one-shot output. The encoders here are
 ** written apart from the redactor's on purpose.
 */
-#include "redact.h"
+#include "pure/redact.h"
 #include "unit.h"
 
 #include <stdint.h>

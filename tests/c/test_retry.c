@@ -9,7 +9,7 @@
 ** HTTP dates (all three RFC 9110 forms) around a fixed "now", junk and
 ** huge values.
 */
-#include "retry.h"
+#include "pure/retry.h"
 #include "unit.h"
 
 #include <math.h>

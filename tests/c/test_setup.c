@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dotenv.h"
-#include "setup.h"
+#include "pure/dotenv.h"
+#include "cli/setup.h"
 #include "unit.h"
 
 static char dir[64];

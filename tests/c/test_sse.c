@@ -10,7 +10,7 @@
 ** resume, reuse after sse_finish, and random streams under random cuts.
 ** Run from the repository root (or set SSE_FIXTURES to the folder).
 */
-#include "sse.h"
+#include "pure/sse.h"
 #include "unit.h"
 
 #include <dirent.h>

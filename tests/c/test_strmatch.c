@@ -11,7 +11,7 @@
 **
 ** Lines starting "ok " are information (figures), not assertions.
 */
-#include "strmatch.h"
+#include "sandbox/lstrmatch.h"
 #include "unit.h"
 
 #include <setjmp.h>
@@ -976,7 +976,7 @@ static void test_pathological_aborts_binding(void)
           == LUA_OK);
     for (i = 0; i < 4; i++) {
         deadline_start(&d, 100);
-        strmatch_set_poll(deadline_poll, &d);
+        lstrmatch_set_poll(deadline_poll, &d);
         CHECK(luaL_loadstring(L, calls[i]) == LUA_OK);
         CHECK(lua_pcall(L, 0, 0, 0) == LUA_ERRRUN);
         end = now_ms();
@@ -989,7 +989,7 @@ static void test_pathological_aborts_binding(void)
                i == 2 ? "gsub" : "gmatch", end - d.start,
                end - d.fired_at);
     }
-    strmatch_set_poll(NULL, NULL);
+    lstrmatch_set_poll(NULL, NULL);
 }
 
 static jmp_buf poll_escape;
@@ -1068,12 +1068,12 @@ static void test_poll_through_binding(void)
 {
     long polls = 0;
 
-    strmatch_set_poll(count_poll, &polls);
+    lstrmatch_set_poll(count_poll, &polls);
     CHECK(luaL_dostring(L, "local s = string.rep('ab ', 349526)\n"
                            "local r, n = S.gsub(s, '%a+', '%0!')\n"
                            "assert(n == 349526 and #r == #s + n)")
           == LUA_OK);
-    strmatch_set_poll(NULL, NULL);
+    lstrmatch_set_poll(NULL, NULL);
     CHECK(polls >= (long)(3 * 349526 / STRMATCH_POLL_UNITS));
     printf("ok polls: gsub over 1 MiB: %ld polls\n", polls);
 }

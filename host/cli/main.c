@@ -1,0 +1,480 @@
+/*
+** main.c -- the command line: commands, global options, where the
+** recipes live. Everything else is in run.c and below.
+*/
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "runtime/config.h"
+#include "curl/curlfn.h"
+#include "runtime/err.h"
+#include "lib/json.h"
+#include "cli/cmd_ledger.h"
+#include "store/ledger.h"
+#include "runtime/log.h"
+#include "pure/netpolicy.h"
+#include "runtime/out.h"
+#include "cli/recipe.h"
+#include "runtime/run.h"
+#include "runtime/runtime.h"
+#include "cli/setup.h"
+#include "pure/suggest.h"
+
+#define MAX_ALLOW 64
+
+static const char usage_text[] =
+"clawhost " CLAWHOST_VERSION " -- run automation recipes written in Lua,\n"
+"with sandboxed HTTP, opaque secrets and a hard spend cap.\n"
+"\n"
+"usage:\n"
+"  clawhost run RECIPE [--param value ...] [global options]\n"
+"  clawhost list [--json]        recipes with one-line descriptions\n"
+"  clawhost help RECIPE          params, what it calls, whether it spends\n"
+"  clawhost ledger [--open]      spend so far, per service and per run\n"
+"  clawhost setup [--from-env]   collect settings into .env.local (0600)\n"
+"  clawhost check                which settings are set, from where, and\n"
+"                                which workflows are ready\n"
+"  clawhost version\n"
+"\n"
+"RECIPE is a name from `clawhost list` or a path to a .lua file.\n"
+"\n"
+"global options (for run):\n"
+"  --json               print the result as JSON on stdout\n"
+"  --dry-run            send no request but GET/HEAD; show the plan\n"
+"                       instead (also THETA_DRY_RUN=1)\n"
+"  --timeout S          wall-clock limit of the run (default 600)\n"
+"  --memory-mb N        memory cap of the recipe (default 256)\n"
+"  --budget USD         spend cap of the run (default:\n"
+"                       THETA_MAX_BUDGET_USD, else 2.00)\n"
+"  --allow-host H[:P]   let the recipe reach host H over http or on a\n"
+"                       private address (repeatable)\n"
+"  --cleanup-timeout S  limit of deferred cleanup (default 60)\n"
+"  --log-json           diagnostics as JSON lines on stderr\n"
+"  -q, --quiet          only warnings and errors on stderr\n"
+"  -v, --verbose        debug messages and error tracebacks\n"
+"\n"
+"The result goes to stdout, progress and diagnostics to stderr.\n"
+"exit status: 0 ok, 1 recipe failed, 2 usage or config error,\n"
+"  3 budget cap reached, 4 refused by policy, 124 deadline,\n"
+"  130 interrupted\n";
+
+struct cli {
+    struct rt_options opt;
+    const char *allow[MAX_ALLOW + 1];
+    int help;
+};
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    out_puts(OUT_STDERR, "clawhost: ");
+    out_printf(OUT_STDERR, fmt, a, b);
+    out_puts(OUT_STDERR, "\n'clawhost --help' lists the commands and "
+             "options\n");
+    return EXIT_USAGE;
+}
+
+static int has_recipes(const char *dir)
+{
+    char cand[PATH_MAX + 160];
+    struct stat st;
+    snprintf(cand, sizeof cand, "%s/recipes", dir);
+    return stat(cand, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+** The installation: $CLAWHOST_HOME, else the nearest folder above the
+** binary that holds recipes/ (build/clawhost and build/asan/clawhost in
+** a checkout), else PREFIX/share/clawhost for an installed binary.
+*/
+static int find_root(char *out, size_t size)
+{
+    char exe[PATH_MAX], cand[PATH_MAX + 32];
+    const char *home = getenv("CLAWHOST_HOME");
+    if (home && *home) {
+        snprintf(out, size, "%s", home);
+        return 0;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    snprintf(cand, sizeof cand, "%s/../share/clawhost", exe);
+    if (has_recipes(cand))
+        return realpath(cand, out) ? 0 : -1;
+    for (int up = 0; up < 3; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        if (has_recipes(exe[0] ? exe : "/"))
+            return realpath(exe[0] ? exe : "/", out) ? 0 : -1;
+    }
+    return -1;
+}
+
+static int parse_seconds(const char *flag, const char *v, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end || !isfinite(d) || d <= 0 || d > 7 * 86400)
+        return usage_error("%s expects seconds between 0 and 604800, got "
+                           "'%s'", flag, v);
+    *out = d;
+    return 0;
+}
+
+static int parse_memory(const char *v, size_t *out)
+{
+    char *end;
+    long mb = strtol(v, &end, 10);
+    if (end == v || *end || mb < 16 || mb > 1 << 20)
+        return usage_error("--memory-mb expects a whole number of MiB "
+                           "from 16 to 1048576, got '%s'%s", v, "");
+    *out = (size_t)mb << 20;
+    return 0;
+}
+
+static int check_budget(const char *v)
+{
+    char err[256];
+    int64_t nano;
+    if (ledger_usd_parse(v, &nano, err, sizeof err) != 0)
+        return usage_error("--budget: %s%s", err, "");
+    return 0;
+}
+
+static int check_allow(struct cli *c, const char *v)
+{
+    struct netpolicy np;
+    char err[512];
+    netpolicy_init(&np);
+    if (netpolicy_allow_host_arg(&np, v, err, sizeof err) != 0)
+        return usage_error("--allow-host: %s%s", err, "");
+    if (c->opt.nallow_hosts == MAX_ALLOW)
+        return usage_error("--allow-host given more than %s times%s",
+                           "64", "");
+    c->allow[c->opt.nallow_hosts++] = v;
+    c->allow[c->opt.nallow_hosts] = NULL;
+    return 0;
+}
+
+static int option_value(int argc, char **argv, int *i, const char *eq,
+                        const char **value)
+{
+    if (eq) {
+        *value = eq + 1;
+        return 0;
+    }
+    if (*i + 1 >= argc)
+        return usage_error("%s needs a value%s", argv[*i], "");
+    *value = argv[++*i];
+    return 0;
+}
+
+static int flag_option(struct cli *c, const char *name, size_t len)
+{
+    static const char *const flags[] = {"json", "dry-run", "log-json",
+                                        "quiet", "verbose", "help", NULL};
+    for (int k = 0; flags[k]; k++) {
+        if (strlen(flags[k]) != len || strncmp(flags[k], name, len) != 0)
+            continue;
+        switch (k) {
+        case 0: c->opt.json = 1; break;
+        case 1: c->opt.dry_run = 1; break;
+        case 2: c->opt.log_json = 1; break;
+        case 3: c->opt.verbosity = RT_QUIET; break;
+        case 4: c->opt.verbosity = RT_VERBOSE; break;
+        default: c->help = 1; break;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/*
+** Consume argv[*i] if it is a global option (and its value). Returns 1
+** when consumed, 0 when it is not one, -1 after printing an error.
+*/
+static int global_option(struct cli *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v, *eq;
+    static const char *const shorts[][2] = {{"-q", "quiet"},
+                                            {"-v", "verbose"},
+                                            {"-h", "help"}};
+    for (int k = 0; k < 3; k++)
+        if (strcmp(a, shorts[k][0]) == 0)
+            return flag_option(c, shorts[k][1], strlen(shorts[k][1]));
+    if (strncmp(a, "--", 2) != 0)
+        return 0;
+    eq = strchr(a, '=');
+    size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (!eq && flag_option(c, a + 2, len))
+        return 1;
+    static const char *const valued[] = {"timeout", "memory-mb", "budget",
+                                         "allow-host", "cleanup-timeout",
+                                         NULL};
+    for (int k = 0; valued[k]; k++) {
+        if (strlen(valued[k]) != len || strncmp(valued[k], a + 2, len))
+            continue;
+        if (option_value(argc, argv, i, eq, &v) != 0)
+            return -1;
+        int bad = k == 0 ? parse_seconds("--timeout", v, &c->opt.timeout_s)
+                : k == 1 ? parse_memory(v, &c->opt.memory_bytes)
+                : k == 2 ? check_budget(v)
+                : k == 3 ? check_allow(c, v)
+                : parse_seconds("--cleanup-timeout", v,
+                                &c->opt.cleanup_timeout_s);
+        if (k == 2 && !bad)
+            c->opt.budget = v;
+        return bad ? -1 : 1;
+    }
+    return 0;
+}
+
+static void defaults(struct cli *c)
+{
+    memset(c, 0, sizeof *c);
+    c->opt.timeout_s = 600;
+    c->opt.cleanup_timeout_s = 60;
+    c->opt.memory_bytes = (size_t)256 << 20;
+    c->opt.allow_hosts = c->allow;
+}
+
+/* THETA_DRY_RUN from the seed: 1/true/yes/on turn dry run on. */
+static int env_dry_run(struct cli *c)
+{
+    const char *v = getenv("THETA_DRY_RUN");
+    if (!v || !*v)
+        return 0;
+    int b = config_parse_bool(v);
+    if (b < 0)
+        return usage_error("THETA_DRY_RUN=%s: expected 1/true/yes/on or "
+                           "0/false/no/off%s", v, "");
+    c->opt.dry_run |= b;
+    return 0;
+}
+
+static int cmd_run(const char *root, int argc, char **argv, int help)
+{
+    struct cli c;
+    const char *recipe = NULL;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n = 0, status;
+    defaults(&c);
+    c.help = help;
+    if (!rest)
+        return EXIT_FAILED;
+    for (int i = 0; i < argc; i++) {
+        int g = global_option(&c, argc, argv, &i);
+        if (g < 0) {
+            free(rest);
+            return EXIT_USAGE;
+        }
+        if (g > 0)
+            continue;
+        if (!recipe && argv[i][0] == '-') {
+            free(rest);
+            return usage_error("unknown option %s (recipe options go "
+                               "after the recipe name)%s", argv[i], "");
+        }
+        if (!recipe)
+            recipe = argv[i];
+        else
+            rest[n++] = argv[i];
+    }
+    if (!recipe) {
+        free(rest);
+        return usage_error("%s: which recipe? ('clawhost list' shows "
+                           "them)%s", help ? "help" : "run", "");
+    }
+    if (env_dry_run(&c) != 0) {
+        free(rest);
+        return EXIT_USAGE;
+    }
+    log_setup(c.opt.log_json, c.opt.verbosity);
+    status = run_recipe(&c.opt, root, recipe, n, rest, c.help);
+    free(rest);
+    return status;
+}
+
+/* ---- list ---- */
+
+static int describe_one(lua_State *L)
+{
+    const struct recipe_ref *ref = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    recipe_load(L, ref, 1);
+    lua_getfield(L, 1, "description");
+    lua_getfield(L, 1, "spends");
+    return 2;
+}
+
+static void list_entry(lua_State *L, const struct recipe_ref *ref,
+                       int json, int first)
+{
+    struct rt *r = rt_get();
+    snprintf(r->recipe_dir, sizeof r->recipe_dir, "%s", ref->dir);
+    lua_pushcfunction(L, describe_one);
+    lua_pushlightuserdata(L, (void *)ref);
+    int ok = lua_pcall(L, 1, 2, 0) == LUA_OK;
+    int spends = ok && lua_toboolean(L, -1);
+    const char *desc = ok ? lua_tostring(L, -2) :
+                       lua_pushfstring(L, "(cannot load: %s)",
+                                       err_describe(L, -1));
+    rt_clear_fatal();           /* one refused recipe must not taint the
+                                ** next one's load */
+    if (!desc)
+        desc = "";
+    if (!json) {
+        out_printf(OUT_STDOUT, "%-22s %s\n", ref->name, desc);
+    } else {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, ref->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, desc);
+        lua_setfield(L, -2, "description");
+        lua_pushboolean(L, spends);
+        lua_setfield(L, -2, "spends");
+        json_encode_value(L, -1, 0);
+        out_printf(OUT_STDOUT, "%s%s", first ? "[\n  " : ",\n  ",
+                   lua_tostring(L, -1));
+    }
+    lua_settop(L, 0);
+}
+
+static int list_all(lua_State *L)
+{
+    const char *root = lua_touserdata(L, 1);
+    int json = lua_toboolean(L, 2);
+    char **names, err[512];
+    struct recipe_ref ref;
+    int n = recipe_names(root, &names);
+    for (int i = 0; i < n; i++)
+        if (recipe_resolve(root, names[i], &ref, err, sizeof err) == 0)
+            list_entry(L, &ref, json, i == 0);
+    if (json)
+        out_puts(OUT_STDOUT, n ? "\n]\n" : "[]\n");
+    recipe_free_names(names, n);
+    return 0;
+}
+
+static const char list_help[] =
+"usage: clawhost list [--json]\n"
+"\n"
+"Lists the recipes in the recipes/ folder of the clawhost home, each\n"
+"with its one-line description; --json prints them as an array of\n"
+"{name, description, spends}. 'clawhost help RECIPE' shows one in full.\n";
+
+static int cmd_list(const char *root, int argc, char **argv)
+{
+    struct cli c;
+    char err[512];
+    int json = 0;
+    defaults(&c);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            out_puts(OUT_STDOUT, list_help);
+            return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--json") != 0)
+            return usage_error("list: unknown argument %s%s", argv[i], "");
+        json = 1;
+    }
+    c.opt.timeout_s = 30;
+    if (rt_init(&c.opt, root, err, sizeof err) != 0) {
+        out_printf(OUT_STDERR, "clawhost: %s\n", err);
+        rt_close();
+        return EXIT_FAILED;
+    }
+    lua_State *L = rt_get()->L;
+    lua_pushcfunction(L, list_all);
+    lua_pushlightuserdata(L, (void *)root);
+    lua_pushboolean(L, json);
+    int status = lua_pcall(L, 2, 0, 0) == LUA_OK ? EXIT_OK : EXIT_FAILED;
+    if (status != EXIT_OK)
+        log_msgf(LOG_ERROR, "list: %s", err_describe(L, -1));
+    out_flush_all();
+    rt_close();
+    return status;
+}
+
+/* ---- main ---- */
+
+static int cmd_version(void)
+{
+    char err[256];
+    int have = curlfn_load(err, sizeof err) == 0;
+    out_printf(OUT_STDOUT, "clawhost %s (%s, lua-cjson 2.1.0, libcurl "
+               "%s)\n", CLAWHOST_VERSION, LUA_RELEASE,
+               have ? curl_version_info(CURLVERSION_NOW)->version :
+               "not loadable");
+    return EXIT_OK;
+}
+
+static int unknown_command(const char *cmd)
+{
+    static const char *const cmds[] = {"run", "list", "help", "version",
+                                       "ledger",
+                                       "setup", "check",
+                                       NULL};
+    const char *best = NULL;
+    size_t dist = 0;
+    for (int i = 0; cmds[i]; i++)
+        suggest_consider(cmd, cmds[i], &best, &dist);
+    if (best)
+        return usage_error("unknown command '%s' (did you mean %s?)", cmd,
+                           best);
+    return usage_error("unknown command '%s'%s", cmd, "");
+}
+
+static int dispatch(const char *root, int argc, char **argv)
+{
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(root, argc - 2, argv + 2, 0);
+    if (strcmp(cmd, "ledger") == 0)
+        return cmd_ledger(argc - 2, argv + 2);
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "setup") == 0)
+        return cmd_setup(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "help") == 0 && argc > 2)
+        return cmd_run(root, argc - 2, argv + 2, 1);
+    return unknown_command(cmd);
+}
+
+int main(int argc, char **argv)
+{
+    char root[PATH_MAX];
+    int status;
+    rt_harden_process();
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0 ||
+        (strcmp(argv[1], "help") == 0 && argc == 2)) {
+        out_puts(argc < 2 ? OUT_STDERR : OUT_STDOUT, usage_text);
+        out_flush_all();
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "version") == 0 ||
+        strcmp(argv[1], "--version") == 0) {
+        status = cmd_version();
+    } else if (find_root(root, sizeof root) != 0) {
+        status = usage_error("cannot find the recipes folder next to the "
+                             "binary; set CLAWHOST_HOME to the folder that "
+                             "holds lua/ and recipes/%s%s", "", "");
+    } else {
+        status = dispatch(root, argc, argv);
+    }
+    out_flush_all();
+    return status;
+}

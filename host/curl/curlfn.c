@@ -1,0 +1,87 @@
+/*
+** curlfn.c -- libcurl, loaded when the first request needs it.
+**
+** The soname is fixed (libcurl.so.4, the ABI of every libcurl 7 and 8);
+** the functions are those of 7.88, the version the host is built and
+** tested against (vendor/packages.txt).
+*/
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "curl/curlfn.h"
+#include "runtime/err.h"
+
+struct curlfn curlfn;
+
+static void *handle;
+
+static const struct {
+    const char *name;
+    size_t offset;
+} symbols[] = {
+#define SYM(field, name) {name, offsetof(struct curlfn, field)}
+    SYM(global_init, "curl_global_init"),
+    SYM(global_cleanup, "curl_global_cleanup"),
+    SYM(easy_init, "curl_easy_init"),
+    SYM(easy_cleanup, "curl_easy_cleanup"),
+    SYM(easy_setopt, "curl_easy_setopt"),
+    SYM(easy_getinfo, "curl_easy_getinfo"),
+    SYM(easy_pause, "curl_easy_pause"),
+    SYM(easy_strerror, "curl_easy_strerror"),
+    SYM(multi_init, "curl_multi_init"),
+    SYM(multi_cleanup, "curl_multi_cleanup"),
+    SYM(multi_add_handle, "curl_multi_add_handle"),
+    SYM(multi_remove_handle, "curl_multi_remove_handle"),
+    SYM(multi_perform, "curl_multi_perform"),
+    SYM(multi_poll, "curl_multi_poll"),
+    SYM(multi_info_read, "curl_multi_info_read"),
+    SYM(url, "curl_url"),
+    SYM(url_cleanup, "curl_url_cleanup"),
+    SYM(url_set, "curl_url_set"),
+    SYM(url_get, "curl_url_get"),
+    SYM(free, "curl_free"),
+    SYM(slist_append, "curl_slist_append"),
+    SYM(slist_free_all, "curl_slist_free_all"),
+    SYM(version_info, "curl_version_info"),
+#undef SYM
+};
+
+int curlfn_load(char *err, size_t errlen)
+{
+    if (handle)
+        return 0;
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, errlen, "cannot load libcurl (%s); install Debian's "
+                 "libcurl4", dlerror());
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        void *fn = dlsym(h, symbols[i].name);
+        if (!fn) {
+            snprintf(err, errlen, "libcurl lacks %s (version 7.88 or "
+                     "newer is needed)", symbols[i].name);
+            dlclose(h);
+            memset(&curlfn, 0, sizeof curlfn);
+            return -1;
+        }
+        memcpy((char *)&curlfn + symbols[i].offset, &fn, sizeof fn);
+    }
+    handle = h;
+    return 0;
+}
+
+int curlfn_loaded(void)
+{
+    return handle != NULL;
+}
+
+void curlfn_need(struct lua_State *L)
+{
+    char err[512];
+    if (curlfn_load(err, sizeof err) != 0)
+        err_raise(L, "config", "%s", err);
+}

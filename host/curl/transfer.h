@@ -1,0 +1,93 @@
+/*
+** transfer.h -- one HTTP attempt over libcurl's multi interface, and
+** the I/O source the event loop polls. No Lua here: http.c is the
+** binding, netpolicy.c the rules, retry.c the retry policy.
+*/
+#ifndef CLAWHOST_TRANSFER_H
+#define CLAWHOST_TRANSFER_H
+
+#include <stddef.h>
+#include "curl/curlfn.h"
+
+#include "pure/netpolicy.h"
+#include "pure/retry.h"
+
+struct transfer;
+
+/* Failure kinds; their names are the stable err.code values. */
+enum xfer_error {
+    XE_NONE = 0, XE_TIMEOUT, XE_DNS, XE_CONNECT, XE_TLS, XE_BLOCKED,
+    XE_TOO_LARGE, XE_CANCELLED, XE_PROTOCOL
+};
+
+/* What the transfer tells its owner (from loop context, no Lua). */
+enum xfer_event { XEV_HEADERS, XEV_DATA, XEV_DONE };
+
+struct transfer_opts {
+    const char *method;             /* upper case */
+    const char *url;                /* absolute, query included */
+    const char *host;               /* the URL's host, for the policy */
+    unsigned port;
+    const struct curl_slist *headers;   /* borrowed; must outlive it */
+    const char *body;               /* borrowed; NULL for none */
+    size_t body_len;
+    long timeout_ms;                /* whole attempt; 0: none */
+    long connect_timeout_ms;
+    long first_byte_ms;             /* streams: 0 = none */
+    long idle_ms;                   /* streams: 0 = none */
+    size_t max_bytes;               /* body cap */
+    int stream;                     /* deliver the body in pieces */
+    int fresh_connection;           /* never on a reused connection */
+    void (*on_event)(struct transfer *, enum xfer_event, void *);
+    void *ud;
+};
+
+struct xfer_header {
+    char *name;                     /* lower case */
+    char *value;
+};
+
+/* Start an attempt. Returns NULL and a message when it cannot start. */
+struct transfer *transfer_start(const struct transfer_opts *o, char *err,
+                                size_t errlen);
+
+/* Stop it (if running) and free everything. */
+void transfer_free(struct transfer *t);
+
+/* Abort a running attempt; a later XEV_DONE is not sent. */
+void transfer_abort(struct transfer *t);
+
+int transfer_done(const struct transfer *t);
+int transfer_headers_done(const struct transfer *t);
+long transfer_status(const struct transfer *t);
+const struct xfer_header *transfer_headers(const struct transfer *t,
+                                           size_t *n);
+const char *transfer_header(const struct transfer *t, const char *name);
+
+/* The body so far (non-stream: the whole body once done). */
+const char *transfer_body(const struct transfer *t, size_t *len);
+
+/* Streams: take the bytes buffered so far (caller frees with free()). */
+char *transfer_take(struct transfer *t, size_t *len);
+
+/* Failure kind, message (names the host) and retry classification. */
+enum xfer_error transfer_error(const struct transfer *t);
+const char *transfer_message(const struct transfer *t);
+enum retry_outcome transfer_outcome(const struct transfer *t);
+
+long transfer_elapsed_ms(const struct transfer *t);
+size_t transfer_bytes(const struct transfer *t);
+
+/* Stable code of a failure kind ("timeout", "dns", ...). */
+const char *transfer_error_code(enum xfer_error e);
+
+/* The egress policy built from the environment and the CLI. */
+const struct netpolicy *transfer_policy(void);
+
+/* Why the policy could not be built as configured, or NULL. */
+const char *transfer_policy_error(void);
+
+/* Free the multi handle and libcurl's global state (at exit). */
+void transfer_shutdown(void);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+** budget.c -- the `budget` module: reserve before a paid call, settle
+** after it, against a hard cap kept in the ledger (ledger.c).
+**
+**   local r, err = budget.reserve(usd, label)   -- or nil, err
+**   r:settle(actual_usd)        -- what the call really cost
+**   r:release()                 -- only when nothing was sent
+**   budget.cap(), budget.spent(), budget.remaining(), budget.status()
+**
+** The cap is --budget, else THETA_MAX_BUDGET_USD, else 2.00; a daily cap
+** shared by all runs comes from CLAWHOST_DAILY_BUDGET_USD. Check and
+** reservation happen under one lock in the ledger file, so concurrent
+** runs cannot together pass a cap (reliability-anchors 4.2). In a dry
+** run nothing is written: reservations are counted in memory only, so
+** a plan can still say what the cap would skip.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "lib/budget.h"
+#include "runtime/clock.h"
+#include "runtime/config.h"
+#include "runtime/err.h"
+#include "runtime/hostmt.h"
+#include "store/ledger.h"
+#include "runtime/log.h"
+#include "runtime/rt.h"
+
+#define RESERVATION_TYPE "clawhost.budget.Reservation"
+#define MAX_OPEN 4096
+
+struct reservation {
+    int64_t id;
+    int64_t amount;
+    int64_t settled;
+    char label[LEDGER_NAME_MAX + 1];
+    int state;                  /* ledger_state */
+    int dry;
+};
+
+static struct {
+    int ready;
+    ledger *l;
+    char run[LEDGER_NAME_MAX + 1];
+    int64_t cap, daily;
+    int64_t dry_committed;
+    struct { int64_t id, amount; } open[MAX_OPEN];  /* still open */
+    int nopen;
+} B;
+
+static int64_t usd_setting(lua_State *L, const char *value,
+                           const char *what, int64_t def)
+{
+    char err[256];
+    int64_t nano;
+    if (!value)
+        return def;
+    if (ledger_usd_parse(value, &nano, err, sizeof err) != 0)
+        err_raise(L, "config", "%s: %s", what, err);
+    return nano;
+}
+
+/* A run id the ledger accepts: recipe name, start time, pid. */
+static void make_run_id(void)
+{
+    char when[32];
+    const char *name = rt_get()->recipe_name[0] ? rt_get()->recipe_name :
+                       "run";
+    clock_format_iso(clock_realtime(), 0, when, sizeof when);
+    snprintf(B.run, sizeof B.run, "%.24s@%.20s-%ld", name, when,
+             (long)getpid());
+    for (char *c = B.run; *c; c++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._:@+/-", *c))
+            *c = '_';
+}
+
+static void ensure(lua_State *L)
+{
+    char dir[4096], err[512];
+    const char *src, *cerr;
+    if (B.ready)
+        return;
+    const char *cap = rt_get()->opt.budget;
+    if (!cap)
+        cap = config_lookup("THETA_MAX_BUDGET_USD", &src, &cerr);
+    B.cap = usd_setting(L, cap, rt_get()->opt.budget ? "--budget" :
+                        "THETA_MAX_BUDGET_USD", 2 * LEDGER_NANO_PER_USD);
+    B.daily = usd_setting(L, config_lookup("CLAWHOST_DAILY_BUDGET_USD",
+                                           &src, &cerr),
+                          "CLAWHOST_DAILY_BUDGET_USD", LEDGER_NO_CAP);
+    make_run_id();
+    if (ledger_state_dir(dir, sizeof dir, 1, err, sizeof err) != 0 ||
+        ledger_open(&B.l, dir, err, sizeof err) != 0)
+        err_raise(L, "config", "spend ledger: %s", err);
+    B.ready = 1;
+}
+
+static double to_usd(int64_t nano)
+{
+    return (double)nano / (double)LEDGER_NANO_PER_USD;
+}
+
+/* An amount as a number of USD (>= 0) or a decimal string. */
+static int64_t check_amount(lua_State *L, int idx)
+{
+    char err[256];
+    int64_t nano;
+    int rc;
+    if (lua_type(L, idx) == LUA_TSTRING)
+        rc = ledger_usd_parse(lua_tostring(L, idx), &nano, err, sizeof err);
+    else
+        rc = ledger_usd_from_double(luaL_checknumber(L, idx), &nano, err,
+                                    sizeof err);
+    if (rc != 0)
+        luaL_argerror(L, idx, err);
+    return nano;
+}
+
+static void clean_label(const char *in, char *out)
+{
+    size_t i = 0;
+    for (; in[i] && i < LEDGER_NAME_MAX; i++)
+        out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                        "VWXYZ0123456789._:@+/-", in[i]) ? in[i] : '_';
+    out[i] = '\0';
+    if (i == 0)
+        strcpy(out, "unnamed");
+}
+
+static void track_open(int64_t id, int64_t amount)
+{
+    if (B.nopen < MAX_OPEN) {
+        B.open[B.nopen].id = id;
+        B.open[B.nopen++].amount = amount;
+    }
+}
+
+static void untrack(int64_t id)
+{
+    for (int i = 0; i < B.nopen; i++)
+        if (B.open[i].id == id) {
+            B.open[i] = B.open[--B.nopen];
+            return;
+        }
+}
+
+static int exceeded(lua_State *L, const char *label, const char *which,
+                    int64_t cap, int64_t committed, int64_t requested)
+{
+    char c[32], d[32], q[32];
+    ledger_usd_format(cap, c, sizeof c);
+    ledger_usd_format(committed, d, sizeof d);
+    ledger_usd_format(requested, q, sizeof q);
+    lua_pushnil(L);
+    err_push(L, "budget_exceeded", "%s: reserving %s USD would pass the "
+             "%s cap of %s USD (%s USD already committed)", label, q,
+             which, c, d);
+    lua_pushnumber(L, to_usd(cap));
+    lua_setfield(L, -2, "cap");
+    lua_pushnumber(L, to_usd(committed));
+    lua_setfield(L, -2, "committed");
+    lua_pushnumber(L, to_usd(requested));
+    lua_setfield(L, -2, "requested");
+    lua_pushstring(L, which);
+    lua_setfield(L, -2, "which");
+    return 2;
+}
+
+static struct reservation *push_reservation(lua_State *L, int64_t id,
+                                            int64_t amount,
+                                            const char *label, int dry)
+{
+    struct reservation *r = lua_newuserdatauv(L, sizeof *r, 0);
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->amount = amount;
+    r->dry = dry;
+    snprintf(r->label, sizeof r->label, "%s", label);
+    luaL_setmetatable(L, RESERVATION_TYPE);
+    return r;
+}
+
+static void totals(lua_State *L, ledger_totals *run, ledger_totals *day);
+
+/* A dry run writes nothing, but is held to both caps: the day's real
+** spend (read from the ledger) plus what this plan would reserve. */
+static int dry_reserve(lua_State *L, int64_t amount, const char *label)
+{
+    ledger_totals run, day;
+    if (B.cap != LEDGER_NO_CAP && B.dry_committed + amount > B.cap)
+        return exceeded(L, label, "run", B.cap, B.dry_committed, amount);
+    if (B.daily != LEDGER_NO_CAP) {
+        totals(L, &run, &day);
+        if (day.committed + B.dry_committed + amount > B.daily)
+            return exceeded(L, label, "daily", B.daily,
+                            day.committed + B.dry_committed, amount);
+    }
+    B.dry_committed += amount;
+    push_reservation(L, 0, amount, label, 1);
+    return 1;
+}
+
+/* budget.reserve(usd, label): the worst case this call can cost. */
+static int l_reserve(lua_State *L)
+{
+    char label[LEDGER_NAME_MAX + 1], err[512];
+    int64_t amount = check_amount(L, 1);
+    ledger_reserve_result res;
+    clean_label(luaL_checkstring(L, 2), label);
+    ensure(L);
+    if (rt_get()->opt.dry_run)
+        return dry_reserve(L, amount, label);
+    ledger_reserve_req req = {B.run, label, amount, B.cap, B.daily,
+                              ledger_now()};
+    int rc = ledger_reserve(B.l, &req, &res, err, sizeof err);
+    if (rc == LEDGER_EXCEEDED)
+        return exceeded(L, label, res.cap_hit == LEDGER_CAP_DAILY ?
+                        "daily" : "run", res.cap, res.committed, amount);
+    if (rc != LEDGER_OK)
+        return err_raise(L, "config", "spend ledger: %s", err);
+    track_open(res.id, amount);
+    push_reservation(L, res.id, amount, label, 0);
+    return 1;
+}
+
+static struct reservation *check_reservation(lua_State *L)
+{
+    struct reservation *r = luaL_checkudata(L, 1, RESERVATION_TYPE);
+    if (r->state != LEDGER_OPEN)
+        luaL_error(L, "budget: reservation for %s is already %s", r->label,
+                   ledger_state_name((ledger_state)r->state));
+    return r;
+}
+
+/* r:settle(usd): replace the reservation by the real cost. */
+static int l_settle(lua_State *L)
+{
+    struct reservation *r = check_reservation(L);
+    int64_t amount = check_amount(L, 2);
+    ledger_settle_result res;
+    char err[512];
+    if (!r->dry) {
+        if (ledger_settle(B.l, r->id, amount, ledger_now(), &res, err,
+                          sizeof err) != LEDGER_OK)
+            return err_raise(L, "config", "spend ledger: %s", err);
+        untrack(r->id);
+        if (res.over_by > 0)
+            log_msgf(LOG_WARN, "%s cost more than reserved (by %.9f USD)",
+                     r->label, to_usd(res.over_by));
+    } else {
+        B.dry_committed += amount - r->amount;
+    }
+    r->state = LEDGER_SETTLED;
+    r->settled = amount;
+    return 0;
+}
+
+/* r:release(): nothing was spent; only when the request never left. */
+static int l_release(lua_State *L)
+{
+    struct reservation *r = check_reservation(L);
+    ledger_settle_result res;
+    char err[512];
+    if (!r->dry) {
+        if (ledger_release(B.l, r->id, ledger_now(), &res, err,
+                           sizeof err) != LEDGER_OK)
+            return err_raise(L, "config", "spend ledger: %s", err);
+        untrack(r->id);
+    } else {
+        B.dry_committed -= r->amount;
+    }
+    r->state = LEDGER_RELEASED;
+    return 0;
+}
+
+static int r_index(lua_State *L)
+{
+    struct reservation *r = luaL_checkudata(L, 1, RESERVATION_TYPE);
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "amount") == 0)
+        lua_pushnumber(L, to_usd(r->amount));
+    else if (strcmp(k, "settled") == 0)
+        lua_pushnumber(L, to_usd(r->settled));
+    else if (strcmp(k, "label") == 0)
+        lua_pushstring(L, r->label);
+    else if (strcmp(k, "state") == 0)
+        lua_pushstring(L, ledger_state_name((ledger_state)r->state));
+    else if (strcmp(k, "settle") == 0)
+        lua_pushcfunction(L, l_settle);
+    else if (strcmp(k, "release") == 0)
+        lua_pushcfunction(L, l_release);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int r_tostring(lua_State *L)
+{
+    struct reservation *r = luaL_checkudata(L, 1, RESERVATION_TYPE);
+    lua_pushfstring(L, RESERVATION_TYPE " (%s, %s)", r->label,
+                    ledger_state_name((ledger_state)r->state));
+    return 1;
+}
+
+/* ---- status ---- */
+
+static void totals(lua_State *L, ledger_totals *run, ledger_totals *day)
+{
+    ledger_snap *snap;
+    char err[512];
+    ensure(L);
+    if (ledger_snapshot(B.l, &snap, err, sizeof err) != LEDGER_OK)
+        err_raise(L, "config", "spend ledger: %s", err);
+    ledger_snap_totals(snap, B.run, NULL, -1, run);
+    ledger_snap_totals(snap, NULL, NULL, ledger_now(), day);
+    ledger_snap_free(snap);
+    if (rt_get()->opt.dry_run)
+        run->committed += B.dry_committed;
+}
+
+static void set_usd(lua_State *L, const char *k, int64_t nano)
+{
+    if (nano == LEDGER_NO_CAP)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, to_usd(nano));
+    lua_setfield(L, -2, k);
+}
+
+static int l_status(lua_State *L)
+{
+    ledger_totals run, day;
+    totals(L, &run, &day);
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, B.run);
+    lua_setfield(L, -2, "run");
+    set_usd(L, "cap", B.cap);
+    set_usd(L, "spent", run.settled);
+    set_usd(L, "reserved", run.open);
+    set_usd(L, "committed", run.committed);
+    set_usd(L, "remaining", B.cap == LEDGER_NO_CAP ? LEDGER_NO_CAP :
+            B.cap > run.committed ? B.cap - run.committed : 0);
+    set_usd(L, "daily_cap", B.daily);
+    set_usd(L, "daily_committed", day.committed);
+    lua_pushboolean(L, rt_get()->opt.dry_run);
+    lua_setfield(L, -2, "dry_run");
+    return 1;
+}
+
+static int status_field(lua_State *L, const char *k)
+{
+    lua_settop(L, 0);
+    l_status(L);
+    lua_getfield(L, 1, k);
+    return 1;
+}
+
+static int l_cap(lua_State *L) { return status_field(L, "cap"); }
+static int l_spent(lua_State *L) { return status_field(L, "spent"); }
+static int l_remaining(lua_State *L)
+{
+    return status_field(L, "remaining");
+}
+
+/*
+** After cleanup: a reservation the recipe never settled is settled at
+** its reserved amount (the call may have cost that much), so the run
+** leaves nothing open. A killed run's stay open and counted.
+*/
+void budget_finish(void)
+{
+    char err[512];
+    if (!B.ready)
+        return;
+    if (B.nopen > 0)
+        log_msgf(LOG_WARN, "%d reservation%s never settled; counted at "
+                 "the reserved amount", B.nopen, B.nopen > 1 ? "s were" :
+                 " was");
+    for (int i = 0; i < B.nopen; i++)
+        ledger_settle(B.l, B.open[i].id, B.open[i].amount, ledger_now(),
+                      NULL, err, sizeof err);
+    B.nopen = 0;
+    ledger_close(B.l);
+    memset(&B, 0, sizeof B);
+}
+
+static const luaL_Reg reservation_meta[] = {
+    {"__index", r_index},
+    {"__tostring", r_tostring},
+    {NULL, NULL}
+};
+
+static const luaL_Reg budget_funcs[] = {
+    {"reserve", l_reserve},
+    {"status", l_status},
+    {"cap", l_cap},
+    {"spent", l_spent},
+    {"remaining", l_remaining},
+    {NULL, NULL}
+};
+
+int luaopen_clawhost_budget(lua_State *L)
+{
+    hostmt_type(L, RESERVATION_TYPE, reservation_meta, NULL);
+    lua_pop(L, 1);
+    luaL_newlib(L, budget_funcs);
+    return 1;
+}

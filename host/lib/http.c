@@ -1,0 +1,1381 @@
+/*
+** http.c -- the `http` module: requests that wait without blocking.
+**
+**   http.request{method, url, query, headers, json | body, timeout_ms,
+**                retries, idempotency_key, max_bytes, stream, ...}
+**   http.get(url[, opts]), http.post(url[, opts])
+**
+** A request yields its task until the transfer completes (or, for a
+** stream, until the headers arrive), so recipe code reads as plain
+** sequential Lua while other tasks run. A non-2xx status is a response;
+** failures are nil, err with a stable err.code. docs/http.md is the
+** contract. Policy lives elsewhere: netpolicy.c (egress), retry.c
+** (retries); the curl side is transfer.c.
+*/
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "runtime/config.h"
+#include "runtime/err.h"
+#include "runtime/hostmt.h"
+#include "lib/http.h"
+#include "lib/json.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/out.h"
+#include "pure/redact.h"
+#include "runtime/rt.h"
+#include "curl/transfer.h"
+
+#define REQ_TYPE "clawhost.http.Request"
+#define RESPONSE_TYPE "clawhost.http.Response"
+#define STREAM_TYPE "clawhost.http.Stream"
+#define HEADERS_TYPE "clawhost.http.Headers"
+#define MAX_BODY_DEFAULT ((size_t)16 << 20)
+#define MAX_BODY_LIMIT ((size_t)256 << 20)
+#define STREAM_MAX_DEFAULT ((size_t)64 << 20)
+#define BACKOFF_CAP_MS 8000L
+#define PLAN_BODY_MAX 4096
+
+enum want { WANT_NOTHING, WANT_HEADERS, WANT_DATA, WANT_DONE };
+
+struct req {
+    struct transfer *t;
+    struct curl_slist *headers;
+    char *body;
+    size_t body_len;
+    char *url;
+    char *shown;                /* URL with secret-looking query masked */
+    char host[NETPOLICY_HOST_MAX];
+    unsigned port;
+    char method[12];
+    struct transfer_opts o;
+    int attempt, max_attempts;
+    double deadline;            /* the call's overall deadline */
+    long timeout_ms, backoff_ms;
+    int idempotent, has_key, stream;
+    enum want want;
+    struct task *waiter;
+    redact_stream_t *mask;      /* stream bodies, split-safe masking */
+    char *masked;               /* what the mask let through so far */
+    size_t masked_len, masked_cap;
+};
+
+/* Knobs from the seed, read once: THETA_HTTP_TIMEOUT_MS and friends. */
+static struct {
+    int read;
+    long timeout_ms, retries, backoff_ms;
+} knobs;
+
+static long knob(const char *name, long def, long lo, long hi)
+{
+    const char *src, *err, *v = config_lookup(name, &src, &err);
+    char *end;
+    if (!v)
+        return def;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end) {
+        log_msgf(LOG_WARN, "%s=%s is not a whole number; using %ld",
+                 name, v, def);
+        return def;
+    }
+    return n < lo ? lo : n > hi ? hi : n;
+}
+
+static void read_knobs(void)
+{
+    if (knobs.read)
+        return;
+    knobs.read = 1;
+    knobs.timeout_ms = knob("THETA_HTTP_TIMEOUT_MS", 20000, 1000, 120000);
+    knobs.retries = knob("THETA_HTTP_MAX_RETRIES", 2, 0, 6);
+    knobs.backoff_ms = knob("THETA_HTTP_RETRY_BACKOFF_MS", 250, 25, 10000);
+}
+
+/* ---- the request object ---- */
+
+static void req_clear(struct req *r)
+{
+    transfer_free(r->t);
+    r->t = NULL;
+    redact_stream_free(r->mask);
+    r->mask = NULL;
+    if (r->masked)
+        explicit_bzero(r->masked, r->masked_len);
+    free(r->masked);
+    r->masked = NULL;
+    for (struct curl_slist *h = r->headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    free(r->body);
+    free(r->url);
+    free(r->shown);
+    r->body = r->url = r->shown = NULL;
+}
+
+static int req_gc(lua_State *L)
+{
+    req_clear(luaL_checkudata(L, 1, REQ_TYPE));
+    return 0;
+}
+
+static struct req *new_req(lua_State *L)
+{
+    struct req *r = lua_newuserdatauv(L, sizeof *r, 0);
+    memset(r, 0, sizeof *r);
+    luaL_setmetatable(L, REQ_TYPE);
+    return r;
+}
+
+static void on_event(struct transfer *t, enum xfer_event ev, void *ud)
+{
+    struct req *r = ud;
+    struct task *w = r->waiter;
+    (void)t;
+    if (!w || r->want == WANT_NOTHING)
+        return;
+    if (ev == XEV_DONE || (ev == XEV_HEADERS && r->want == WANT_HEADERS) ||
+        (ev == XEV_DATA && r->want == WANT_DATA)) {
+        r->waiter = NULL;
+        r->want = WANT_NOTHING;
+        rt_wake(w);
+    }
+}
+
+/* The task waiting on r is being abandoned: stop the transfer. */
+static void on_cancel(void *ud)
+{
+    struct req *r = ud;
+    r->waiter = NULL;
+    r->want = WANT_NOTHING;
+    if (r->t)
+        transfer_abort(r->t);
+}
+
+/* Wait until r's transfer reaches `w`; k(ctx) continues. */
+static int wait_on(lua_State *L, struct req *r, enum want w,
+                   lua_KFunction k, lua_KContext ctx)
+{
+    r->want = w;
+    r->waiter = rt_task_current();
+    return rt_wait(L, ctx, k, on_cancel, r);
+}
+
+static int wait_for(lua_State *L, struct req *r, enum want w,
+                    lua_KFunction k)
+{
+    return wait_on(L, r, w, k, (lua_KContext)r);
+}
+
+/* ---- options ---- */
+
+static long opt_int(lua_State *L, int t, const char *k, long def, long lo,
+                    long hi)
+{
+    long v = def;
+    int type = lua_getfield(L, t, k);
+    if (type != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            luaL_error(L, "http: %s must be a whole number", k);
+        v = (long)lua_tointeger(L, -1);
+        if (v < lo || v > hi)
+            luaL_error(L, "http: %s must be between %I and %I", k,
+                       (lua_Integer)lo, (lua_Integer)hi);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k)
+{
+    const char *v = NULL;
+    int type = lua_getfield(L, t, k);
+    if (type == LUA_TSTRING)
+        v = lua_tostring(L, -1);        /* kept alive by the options */
+    else if (type != LUA_TNIL)
+        luaL_error(L, "http: %s must be a string", k);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int is_idempotent(const char *m)
+{
+    return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "PUT") ||
+           !strcmp(m, "DELETE") || !strcmp(m, "OPTIONS");
+}
+
+static void parse_method(lua_State *L, int opts, struct req *r)
+{
+    static const char *const ok[] = {"GET", "HEAD", "POST", "PUT",
+                                     "PATCH", "DELETE", "OPTIONS", NULL};
+    const char *m = opt_str(L, opts, "method");
+    char up[12];
+    size_t i = 0;
+    if (!m)
+        m = "GET";
+    for (; m[i] && i + 1 < sizeof up; i++)
+        up[i] = (char)toupper((unsigned char)m[i]);
+    up[i] = '\0';
+    for (int k = 0; ok[k]; k++) {
+        if (strcmp(ok[k], up) == 0 && !m[i]) {
+            memcpy(r->method, up, i + 1);
+            r->idempotent = is_idempotent(up);
+            return;
+        }
+    }
+    luaL_error(L, "http: method must be one of GET, HEAD, POST, PUT, "
+               "PATCH, DELETE, OPTIONS (got '%s')", m);
+}
+
+static void parse_limits(lua_State *L, int opts, struct req *r)
+{
+    r->timeout_ms = opt_int(L, opts, "timeout_ms", knobs.timeout_ms, 1,
+                            86400000L);
+    r->max_attempts = 1 + (int)opt_int(L, opts, "retries", knobs.retries,
+                                       0, 6);
+    r->backoff_ms = opt_int(L, opts, "backoff_ms", knobs.backoff_ms, 1,
+                            60000);
+    long cap = r->backoff_ms << 3 < BACKOFF_CAP_MS ? r->backoff_ms << 3 :
+               BACKOFF_CAP_MS;
+    long overall = opt_int(L, opts, "deadline_ms", r->timeout_ms *
+                           r->max_attempts + cap * (r->max_attempts - 1),
+                           1, 86400000L);
+    r->deadline = rt_now() + overall / 1000.0;
+    lua_getfield(L, opts, "stream");
+    r->stream = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    r->o.max_bytes = (size_t)opt_int(L, opts, "max_bytes",
+                                     (long)(r->stream ? STREAM_MAX_DEFAULT :
+                                            MAX_BODY_DEFAULT), 0,
+                                     (long)MAX_BODY_LIMIT);
+    r->o.connect_timeout_ms = opt_int(L, opts, "connect_timeout_ms",
+                                      r->timeout_ms < 10000 ?
+                                      r->timeout_ms : 10000, 1, 600000);
+    r->o.first_byte_ms = opt_int(L, opts, "first_byte_timeout_ms", 0, 0,
+                                 86400000L);
+    r->o.idle_ms = opt_int(L, opts, "idle_timeout_ms", 0, 0, 86400000L);
+}
+
+/* ---- headers ---- */
+
+static int token_char(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Headers are sent as given: CR, LF or NUL would let a value start a
+** new header (libcurl-security.md, "CRLF in Headers"). */
+static void check_header(lua_State *L, const char *name, const char *v,
+                         size_t vlen)
+{
+    static const char *const managed[] = {"host", "content-length",
+                                          "transfer-encoding",
+                                          "connection", NULL};
+    if (!*name)
+        luaL_error(L, "http: empty header name");
+    for (const char *c = name; *c; c++)
+        if (!token_char((unsigned char)*c))
+            luaL_error(L, "http: header name '%s' has a character that "
+                       "is not allowed", name);
+    for (int i = 0; managed[i]; i++)
+        if (strcasecmp(name, managed[i]) == 0)
+            luaL_error(L, "http: the %s header is set by the host", name);
+    for (size_t i = 0; i < vlen; i++)
+        if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+            luaL_error(L, "http: header %s contains CR, LF or NUL", name);
+}
+
+static void append_header(lua_State *L, struct req *r, const char *name,
+                          const char *v, size_t vlen)
+{
+    size_t n = strlen(name) + vlen + 3;
+    char *line = malloc(n);
+    struct curl_slist *l = NULL;
+    if (line) {
+        snprintf(line, n, "%s: %.*s", name, (int)vlen, v);
+        l = curl_slist_append(r->headers, line);
+        explicit_bzero(line, n);
+        free(line);
+    }
+    if (!l)
+        luaL_error(L, "http: out of memory building headers");
+    r->headers = l;
+}
+
+static int has_header(lua_State *L, int shown, const char *name)
+{
+    int found = 0;
+    lua_pushnil(L);
+    while (!found && lua_next(L, shown)) {
+        found = strcasecmp(lua_tostring(L, -2), name) == 0;
+        lua_pop(L, 1);
+    }
+    if (found)
+        lua_pop(L, 1);
+    return found;
+}
+
+/*
+** One header from the options; `shown` collects what a plan may show.
+** Returns 0, or -1 with a message pushed when a secret may not go to
+** this host (the caller turns it into err.code "blocked").
+*/
+static int add_user_header(lua_State *L, struct req *r, int shown,
+                           const char *name, int v)
+{
+    size_t len;
+    const char *s;
+    int sec;
+    if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER) {
+        s = lua_tolstring(L, v, &len);
+        check_header(L, name, s, len);
+        append_header(L, r, name, s, len);
+        lua_pushvalue(L, v);
+    } else if ((sec = http_secret_header(L, v, r->host, r->port, &s,
+                                        &len)) > 0) {
+        check_header(L, name, s, len);
+        append_header(L, r, name, s, len);  /* shown text was pushed */
+    } else if (sec < 0) {
+        return -1;
+    } else {
+        return luaL_error(L, "http: header %s must be a string or a "
+                          "clawhost.Secret, not a %s", name,
+                          luaL_typename(L, v));
+    }
+    lua_setfield(L, shown, name);
+    if (strcasecmp(name, "idempotency-key") == 0)
+        r->has_key = 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The recipe's headers, in name order so requests are reproducible. */
+static int add_user_headers(lua_State *L, int opts, struct req *r,
+                            int shown)
+{
+    const char *names[128];
+    int n = 0;
+    if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    int h = lua_gettop(L);
+    luaL_argexpected(L, lua_istable(L, h), 1, "headers to be a table");
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+        if (lua_type(L, -2) != LUA_TSTRING || n == 128)
+            return luaL_error(L, "http: headers must be at most 128 "
+                              "name = value pairs");
+        names[n++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int i = 0; i < n; i++) {
+        lua_getfield(L, h, names[i]);
+        if (add_user_header(L, r, shown, names[i], lua_gettop(L)) != 0)
+            return -1;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static void add_host_header(lua_State *L, struct req *r, int shown,
+                            const char *name, const char *value)
+{
+    if (has_header(L, shown, name))
+        return;
+    append_header(L, r, name, value, strlen(value));
+    lua_pushstring(L, value);
+    lua_setfield(L, shown, name);
+}
+
+/* ---- body ---- */
+
+static void set_body(lua_State *L, int opts, struct req *r, int shown)
+{
+    size_t len;
+    int has_json = lua_getfield(L, opts, "json") != LUA_TNIL;
+    int has_body = lua_getfield(L, opts, "body") != LUA_TNIL;
+    if (has_json && has_body)
+        luaL_error(L, "http: give json or body, not both");
+    if ((has_json || has_body) && (strcmp(r->method, "GET") == 0 ||
+                                   strcmp(r->method, "HEAD") == 0))
+        luaL_error(L, "http: a %s request cannot carry a body; use POST "
+                   "or PUT", r->method);
+    if (has_json) {
+        json_encode_value(L, -2, 0);
+        add_host_header(L, r, shown, "Content-Type", "application/json");
+    } else if (has_body) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "http: body must be a string, not a %s%s",
+                       luaL_typename(L, -1), lua_type(L, -1) ==
+                       LUA_TUSERDATA ? " (a secret only goes in a header)"
+                       : "");
+        lua_pushvalue(L, -1);
+        add_host_header(L, r, shown, "Content-Type",
+                        "application/octet-stream");
+    } else {
+        lua_pop(L, 2);
+        return;
+    }
+    const char *s = lua_tolstring(L, -1, &len);
+    if (!(r->body = malloc(len ? len : 1)))
+        luaL_error(L, "http: out of memory copying the body");
+    memcpy(r->body, s, len);
+    r->body_len = len;
+    lua_pop(L, 3);
+}
+
+/* ---- the URL ---- */
+
+/* Query parameters whose values are never logged or shown. */
+static int sensitive_name(const char *k, size_t n)
+{
+    static const char *const words[] = {"key", "token", "sig", "secret",
+                                        "password", "auth", "credential",
+                                        "policy", "access", "x-amz",
+                                        "x-goog", NULL};
+    char low[64];
+    if (n >= sizeof low)
+        n = sizeof low - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)k[i]);
+    low[n] = '\0';
+    for (int i = 0; words[i]; i++)
+        if (strstr(low, words[i]))
+            return 1;
+    return 0;
+}
+
+/* The URL as logs and errors may show it: secret-looking query values
+** become "***"; the fragment is dropped. */
+static char *shown_url(const char *url)
+{
+    size_t n = strlen(url);
+    char *out = malloc(n + 1), *o = out;
+    const char *q = strchr(url, '?'), *p;
+    if (!out)
+        return NULL;
+    if (!q) {
+        memcpy(out, url, n + 1);
+        return out;
+    }
+    memcpy(o, url, (size_t)(q - url) + 1);
+    o += q - url + 1;
+    for (p = q + 1; *p && *p != '#';) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq && sensitive_name(p, (size_t)(eq - p))) {
+            memcpy(o, p, (size_t)(eq - p) + 1);
+            o += eq - p + 1;
+            memcpy(o, "***", 3);
+            o += 3;
+        } else {
+            memcpy(o, p, (size_t)(end - p));
+            o += end - p;
+        }
+        if (!amp)
+            break;
+        *o++ = '&';
+        p = amp + 1;
+    }
+    *o = '\0';
+    return out;
+}
+
+static void push_pair(lua_State *L, int list, const char *k, int v)
+{
+    const char *s = lua_type(L, v) == LUA_TBOOLEAN ?
+                    (lua_toboolean(L, v) ? "true" : "false") :
+                    lua_tostring(L, v);
+    if (!s)
+        luaL_error(L, "http: query value of %s must be a string, number "
+                   "or boolean", k);
+    lua_pushfstring(L, "%s=%s", k, s);
+    lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+** query = {k = v, list = {"a", "b"}} as "k=v" strings in key order,
+** pushed as a list; everything that can raise happens here, before any
+** curl handle exists.
+*/
+static void collect_query(lua_State *L, int opts)
+{
+    const char *keys[128];
+    int n = 0;
+    lua_newtable(L);
+    int list = lua_gettop(L);
+    if (lua_getfield(L, opts, "query") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    int q = lua_gettop(L);
+    luaL_argexpected(L, lua_istable(L, q), 1, "query to be a table");
+    lua_pushnil(L);
+    while (lua_next(L, q)) {
+        if (lua_type(L, -2) != LUA_TSTRING || n == 128)
+            luaL_error(L, "http: query must be at most 128 name = value "
+                       "pairs");
+        keys[n++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(keys, (size_t)n, sizeof *keys, cmp_keys);
+    for (int i = 0; i < n; i++) {
+        lua_getfield(L, q, keys[i]);
+        if (lua_istable(L, -1)) {
+            for (lua_Integer j = 1; j <= luaL_len(L, -1); j++) {
+                lua_rawgeti(L, -1, j);
+                push_pair(L, list, keys[i], lua_gettop(L));
+                lua_pop(L, 1);
+            }
+        } else {
+            push_pair(L, list, keys[i], lua_gettop(L));
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+static int url_part(CURLU *u, CURLUPart part, unsigned flags, char *out,
+                    size_t size)
+{
+    char *v = NULL;
+    int ok = curl_url_get(u, part, &v, flags) == CURLUE_OK;
+    if (ok)
+        snprintf(out, size, "%s", v);
+    curl_free(v);
+    return ok;
+}
+
+/*
+** Parse with curl_url() so this check and libcurl agree on the host
+** (libcurl-security.md). Credentials in URLs are refused: they would
+** travel outside the secret type and show in logs.
+*/
+static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
+                      size_t slen)
+{
+    const char *url = opt_str(L, opts, "url");
+    char port[16], user[8];
+    char *full = NULL;
+    if (!url)
+        luaL_error(L, "http: url is required");
+    collect_query(L, opts);
+    int pairs = lua_gettop(L);
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, url,
+                           CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        luaL_error(L, "http: '%s' is not a valid absolute URL", url);
+    }
+    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+    if (url_part(u, CURLUPART_USER, 0, user, sizeof user)) {
+        curl_url_cleanup(u);
+        luaL_error(L, "http: credentials in the URL are refused; send "
+                   "them as a header (secret.basic, secret.bearer)");
+    }
+    url_part(u, CURLUPART_SCHEME, 0, scheme, slen);
+    url_part(u, CURLUPART_HOST, CURLU_PUNYCODE, r->host, sizeof r->host);
+    url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, port, sizeof port);
+    r->port = (unsigned)atoi(port);
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, pairs); i++) {
+        lua_rawgeti(L, pairs, i);
+        curl_url_set(u, CURLUPART_QUERY, lua_tostring(L, -1),
+                     CURLU_APPENDQUERY | CURLU_URLENCODE);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    curl_url_get(u, CURLUPART_URL, &full, 0);
+    curl_url_cleanup(u);
+    r->url = full ? strdup(full) : NULL;
+    curl_free(full);
+    if (!r->url || !(r->shown = shown_url(r->url)))
+        luaL_error(L, "http: out of memory building the URL");
+}
+
+/* ---- results ---- */
+
+static const char *path_of(const char *shown)
+{
+    const char *p = strstr(shown, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    return p ? p : "/";
+}
+
+static void log_attempt(struct req *r)
+{
+    struct transfer *t = r->t;
+    enum xfer_error e = transfer_error(t);
+    struct log_field f[] = {
+        {"method", r->method, 0}, {"host", r->host, 0},
+        {"path", path_of(r->shown), 0},
+        {e ? "error" : "status", e ? transfer_error_code(e) : NULL,
+         transfer_status(t)},
+        {"ms", NULL, transfer_elapsed_ms(t)},
+        {"attempt", NULL, r->attempt},
+        {"bytes", NULL, (long long)transfer_bytes(t)},
+    };
+    log_fields(e || transfer_status(t) >= 400 ? LOG_INFO : LOG_DEBUG,
+               "http", f, 7);
+}
+
+static int fail(lua_State *L, struct req *r, const char *code,
+                const char *msg)
+{
+    lua_pushnil(L);
+    err_push(L, code, "%s %s: %s%s", r->method, r->shown, msg,
+             r->attempt > 1 ? " (after retries)" : "");
+    lua_pushstring(L, r->shown);
+    lua_setfield(L, -2, "url");
+    lua_pushinteger(L, r->attempt);
+    lua_setfield(L, -2, "attempts");
+    return 2;
+}
+
+/* err.sent says whether the server may have seen the request, so a
+** caller can release a budget reservation for what never left. */
+static int fail_transfer(lua_State *L, struct req *r)
+{
+    enum xfer_error e = transfer_error(r->t);
+    int sent = transfer_outcome(r->t) != RETRY_NOT_SENT &&
+               e != XE_BLOCKED;
+    lua_pushstring(L, transfer_message(r->t));
+    transfer_free(r->t);
+    r->t = NULL;
+    fail(L, r, transfer_error_code(e), lua_tostring(L, -1));
+    lua_remove(L, -3);
+    lua_pushboolean(L, sent);
+    lua_setfield(L, -2, "sent");
+    return 2;
+}
+
+/* Dry run: the host itself refuses to send anything but GET and HEAD,
+** and says exactly what would have been sent. */
+static int dry_run(lua_State *L, struct req *r, int shown)
+{
+    log_msgf(LOG_INFO, "dry run: not sending %s %s", r->method, r->shown);
+    fail(L, r, "dry_run", "not sent (dry run)");
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, r->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, r->shown);
+    lua_setfield(L, -2, "url");
+    lua_pushvalue(L, shown);
+    lua_setfield(L, -2, "headers");
+    lua_pushinteger(L, (lua_Integer)r->body_len);
+    lua_setfield(L, -2, "body_bytes");
+    if (r->body && r->body_len <= PLAN_BODY_MAX) {
+        lua_pushlstring(L, r->body, r->body_len);
+        lua_setfield(L, -2, "body");
+    }
+    lua_setfield(L, -2, "plan");
+    return 2;
+}
+
+/*
+** Push text from the server, masked: a server that echoes a secret
+** (an error page quoting the Authorization header) must not hand it to
+** the recipe as a plain string.
+*/
+static void push_masked(lua_State *L, const char *s, size_t len)
+{
+    size_t n;
+    char *masked = out_redact(s, len, &n);
+    if (masked) {
+        lua_pushlstring(L, masked, n);
+        explicit_bzero(masked, n);
+        free(masked);
+    } else {
+        lua_pushlstring(L, s, len);
+    }
+}
+
+/* headers[name] with any case: the table keeps lower-case names. */
+static int headers_index(lua_State *L)
+{
+    size_t n;
+    const char *k = lua_tolstring(L, 2, &n);
+    char low[256];
+    if (!k || n >= sizeof low)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)k[i]);
+    lua_pushstring(L, low);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+/* Repeated headers are joined with ", " (RFC 9110 5.3); the list keeps
+** each one, for set-cookie and friends. */
+static void push_headers(lua_State *L, struct transfer *t)
+{
+    size_t n;
+    const struct xfer_header *h = transfer_headers(t, &n);
+    lua_createtable(L, 0, (int)n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        push_masked(L, h[i].value, strlen(h[i].value));
+        int v = lua_gettop(L);
+        if (lua_getfield(L, -3, h[i].name) == LUA_TSTRING) {
+            lua_pushfstring(L, "%s, %s", lua_tostring(L, -1),
+                            lua_tostring(L, v));
+            lua_setfield(L, -5, h[i].name);
+        } else {
+            lua_pushvalue(L, v);
+            lua_setfield(L, -5, h[i].name);
+        }
+        lua_pop(L, 1);
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, h[i].name);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, v);
+        lua_rawseti(L, -2, 2);
+        lua_remove(L, v);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_insert(L, -2);
+    luaL_setmetatable(L, HEADERS_TYPE);
+}
+
+/* Fields shared by responses and streams, set in the table at t. */
+static void set_common(lua_State *L, int t, struct req *r)
+{
+    long status = transfer_status(r->t);
+    push_headers(L, r->t);                  /* list, headers */
+    lua_setfield(L, t, "headers");
+    lua_setfield(L, t, "header_list");
+    lua_pushinteger(L, status);
+    lua_setfield(L, t, "status");
+    lua_pushboolean(L, status >= 200 && status <= 299);
+    lua_setfield(L, t, "ok");
+    lua_pushstring(L, r->shown);
+    lua_setfield(L, t, "url");
+    lua_pushinteger(L, r->attempt);
+    lua_setfield(L, t, "attempts");
+    lua_pushinteger(L, transfer_elapsed_ms(r->t));
+    lua_setfield(L, t, "ms");
+}
+
+static int push_response(lua_State *L, struct req *r)
+{
+    size_t len;
+    const char *body = transfer_body(r->t, &len);
+    lua_createtable(L, 0, 10);
+    set_common(L, lua_gettop(L), r);
+    push_masked(L, body, len);
+    lua_setfield(L, -2, "body");
+    luaL_setmetatable(L, RESPONSE_TYPE);
+    transfer_free(r->t);
+    r->t = NULL;
+    return 1;
+}
+
+/* ---- attempts and retries ---- */
+
+static double unit_random(void)
+{
+    static int seeded;
+    if (!seeded) {
+        unsigned short seed[3];
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed[0] = (unsigned short)ts.tv_nsec;
+        seed[1] = (unsigned short)(ts.tv_nsec >> 16);
+        seed[2] = (unsigned short)getpid();
+        seed48(seed);
+        seeded = 1;
+    }
+    return drand48();
+}
+
+/* Milliseconds left for this call: its own deadline and the run's. */
+static long time_left_ms(struct req *r)
+{
+    double until = r->deadline < rt_get()->deadline ? r->deadline :
+                   rt_get()->deadline;
+    return (long)((until - rt_now()) * 1000);
+}
+
+static int start_attempt(lua_State *L, struct req *r)
+{
+    char err[256];
+    long left = time_left_ms(r);
+    if (left <= 0)
+        return fail(L, r, "timeout", "no time left for the request "
+                    "(its deadline or the run's has passed)");
+    r->o.timeout_ms = r->timeout_ms < left ? r->timeout_ms : left;
+    r->attempt++;
+    r->t = transfer_start(&r->o, err, sizeof err);
+    if (!r->t)
+        return fail(L, r, "protocol", err);
+    return 0;
+}
+
+/*
+** Whether and when to try again. The delay is full-jitter backoff, at
+** least what Retry-After asks for; a retry that cannot finish before
+** the call's deadline is not started.
+*/
+static long retry_delay(struct req *r, const char **why)
+{
+    struct transfer *t = r->t;
+    struct retry_attempt a = {0};
+    size_t len = 0;
+    *why = NULL;
+    if (r->attempt >= r->max_attempts)
+        return -1;
+    a.outcome = transfer_error(t) ? transfer_outcome(t) : RETRY_RESPONSE;
+    a.status = transfer_status(t);
+    a.body = transfer_body(t, &len);
+    a.body_len = len;
+    a.idempotent = r->idempotent;
+    a.has_key = r->has_key;
+    if (!(*why = retry_should(&a)))
+        return -1;
+    long delay = retry_backoff_ms(r->attempt, r->backoff_ms,
+                                  BACKOFF_CAP_MS, unit_random());
+    long after = retry_after_ms(transfer_header(t, "retry-after"),
+                                time(NULL));
+    if (after > delay)
+        delay = after;
+    if (delay + 50 >= time_left_ms(r)) {
+        *why = NULL;
+        return -1;
+    }
+    return delay;
+}
+
+static int attempt_k(lua_State *L, int status, lua_KContext ctx);
+
+static int retry_k(lua_State *L, int status, lua_KContext ctx)
+{
+    struct req *r = (struct req *)ctx;
+    (void)status;
+    rt_check(L);
+    if (start_attempt(L, r))
+        return 2;
+    return wait_for(L, r, r->stream ? WANT_HEADERS : WANT_DONE, attempt_k);
+}
+
+static int push_stream(lua_State *L, struct req *r, int req_idx);
+
+static int attempt_k(lua_State *L, int status, lua_KContext ctx)
+{
+    struct req *r = (struct req *)ctx;
+    const char *why;
+    (void)status;
+    rt_check(L);
+    /* an error status on a stream: read its (small) body first, it may
+    ** say "No instances available" */
+    if (r->stream && !transfer_done(r->t) && transfer_status(r->t) >= 300)
+        return wait_for(L, r, WANT_DONE, attempt_k);
+    long delay = retry_delay(r, &why);
+    if (delay >= 0 || transfer_error(r->t) || !r->stream)
+        log_attempt(r);     /* a stream handed over logs at its end */
+    if (delay >= 0) {
+        log_msgf(LOG_INFO, "retrying %s %s in %ld ms (%s; attempt %d of "
+                 "%d)", r->method, r->shown, delay, why, r->attempt + 1,
+                 r->max_attempts);
+        transfer_free(r->t);
+        r->t = NULL;
+        if (loop_timer_reserve() != 0)
+            return luaL_error(L, "http: out of memory");
+        rt_timer(rt_task_current(), rt_now() + delay / 1000.0);
+        return rt_wait(L, ctx, retry_k, NULL, NULL);
+    }
+    if (transfer_error(r->t))
+        return fail_transfer(L, r);
+    if (r->stream)
+        return push_stream(L, r, 2);
+    return push_response(L, r);
+}
+
+/* ---- streams ---- */
+
+struct stream {
+    struct req *r;
+    int closed;
+};
+
+static struct stream *check_stream(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, STREAM_TYPE);
+}
+
+static int push_stream(lua_State *L, struct req *r, int req_idx)
+{
+    struct stream *s = lua_newuserdatauv(L, sizeof *s, 2);
+    s->r = r;
+    s->closed = 0;
+    lua_createtable(L, 0, 10);
+    set_common(L, lua_gettop(L), r);
+    lua_setiuservalue(L, -2, 1);
+    lua_pushvalue(L, req_idx);
+    lua_setiuservalue(L, -2, 2);
+    luaL_setmetatable(L, STREAM_TYPE);
+    return 1;
+}
+
+/* Once the transfer ended: info.error (a clawhost.Error) or
+** info.complete = true. */
+static void record_end(lua_State *L, struct stream *s, int self)
+{
+    struct req *r = s->r;
+    lua_getiuservalue(L, self, 1);
+    if (transfer_error(r->t)) {
+        err_push(L, transfer_error_code(transfer_error(r->t)), "%s %s: %s",
+                 r->method, r->shown, transfer_message(r->t));
+        lua_setfield(L, -2, "error");
+    } else {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "complete");
+    }
+    lua_pop(L, 1);
+    log_attempt(r);
+}
+
+/*
+** The next piece of the body: 1 (a string pushed), 0 at the end, or a
+** wait (the continuation k resumes here). Ends quietly on errors:
+** `for` loops cannot take nil, err; the error is in s.error.
+*/
+/* The mask's output collects in r->masked until handed to Lua. */
+static int collect_masked(void *ud, const char *buf, size_t len)
+{
+    struct req *r = ud;
+    if (r->masked_len + len > r->masked_cap) {
+        size_t cap = r->masked_cap ? r->masked_cap * 2 : 16384;
+        while (cap < r->masked_len + len)
+            cap *= 2;
+        char *b = realloc(r->masked, cap);
+        if (!b)
+            return -1;
+        r->masked = b;
+        r->masked_cap = cap;
+    }
+    memcpy(r->masked + r->masked_len, buf, len);
+    r->masked_len += len;
+    return 0;
+}
+
+/*
+** Body bytes pass a redact stream before they become Lua strings, so a
+** secret the server echoes across two pieces is still masked; what
+** could begin a secret is held back until more arrives or the end.
+*/
+static int push_piece(lua_State *L, struct req *r, const char *buf,
+                      size_t len, int last)
+{
+    if (!r->mask && !(r->mask = out_redact_stream(collect_masked, r))) {
+        if (len == 0)
+            return 0;
+        lua_pushlstring(L, buf, len);
+        return 1;
+    }
+    redact_stream_write(r->mask, buf, len);
+    if (last)
+        redact_stream_flush(r->mask);
+    if (r->masked_len == 0)
+        return 0;
+    lua_pushlstring(L, r->masked, r->masked_len);
+    explicit_bzero(r->masked, r->masked_len);
+    r->masked_len = 0;
+    return 1;
+}
+
+/*
+** The next piece of the body: 1 (a string pushed), 0 at the end, or a
+** wait (the continuation k resumes here). Ends quietly on errors:
+** `for` loops cannot take nil, err; the error is in s.error.
+*/
+static int next_piece(lua_State *L, struct stream *s, int self,
+                      lua_KFunction k, lua_KContext ctx)
+{
+    struct req *r = s->r;
+    size_t len;
+    if (s->closed || !r->t)
+        return 0;
+    int done = transfer_done(r->t);
+    char *buf = transfer_take(r->t, &len);
+    int got = push_piece(L, r, buf ? buf : "", len, done);
+    if (buf)
+        explicit_bzero(buf, len);
+    free(buf);
+    if (got)
+        return 1;
+    if (done) {
+        record_end(L, s, self);
+        s->closed = 1;
+        return 0;
+    }
+    loop_can_wait(L, "reading a stream");
+    return wait_on(L, r, WANT_DATA, k, ctx);
+}
+
+int http_stream_piece(lua_State *L, int self, lua_KFunction k,
+                      lua_KContext ctx)
+{
+    return next_piece(L, check_stream(L, self), self, k, ctx);
+}
+
+static int chunks_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    rt_check(L);
+    return next_piece(L, (struct stream *)ctx, 1, chunks_k, ctx);
+}
+
+static int chunks_next(lua_State *L)
+{
+    struct stream *s = check_stream(L, 1);
+    lua_settop(L, 1);
+    rt_check(L);
+    return next_piece(L, s, 1, chunks_k, (lua_KContext)s);
+}
+
+/* for piece in res:chunks() do ... end; `break` closes the transfer
+** through the loop's closing value (the stream itself). */
+static int s_chunks(lua_State *L)
+{
+    check_stream(L, 1);
+    lua_pushcfunction(L, chunks_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_pushvalue(L, 1);
+    return 4;
+}
+
+static int read_k(lua_State *L, int status, lua_KContext ctx);
+static int decode_body(lua_State *L, const char *body, size_t len);
+
+/*
+** The rest of the body: pieces collect in the table at 2; with
+** `decode` (low bit of the context) the text is decoded as JSON.
+** Returns the body, or nil, err when the transfer failed.
+*/
+static int read_rest(lua_State *L, struct stream *s, int decode)
+{
+    lua_KContext ctx = (lua_KContext)s | (lua_KContext)decode;
+    size_t len;
+    while (next_piece(L, s, 1, read_k, ctx) == 1)
+        lua_rawseti(L, 2, (lua_Integer)lua_rawlen(L, 2) + 1);
+    lua_getiuservalue(L, 1, 1);
+    if (lua_getfield(L, -1, "error") != LUA_TNIL) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_settop(L, 2);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, 2); i++) {
+        lua_rawgeti(L, 2, i);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    if (!decode)
+        return 1;
+    const char *body = lua_tolstring(L, -1, &len);
+    return decode_body(L, body, len);
+}
+
+static int read_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    rt_check(L);
+    return read_rest(L, (struct stream *)(ctx & ~(lua_KContext)1),
+                     (int)(ctx & 1));
+}
+
+static int read_body(lua_State *L, int decode)
+{
+    struct stream *s = check_stream(L, 1);
+    lua_settop(L, 1);
+    rt_check(L);
+    lua_newtable(L);
+    return read_rest(L, s, decode);
+}
+
+static int s_read(lua_State *L) { return read_body(L, 0); }
+static int s_json(lua_State *L) { return read_body(L, 1); }
+
+/*
+** Stop the transfer. What the stream says afterwards: complete = false
+** and error = cancelled. A task waiting on the stream (another task
+** reading it) is woken and sees the end.
+*/
+static int s_close(lua_State *L)
+{
+    struct stream *s = check_stream(L, 1);
+    struct req *r = s->r;
+    if (!s->closed && r->t && !transfer_done(r->t)) {
+        transfer_abort(r->t);
+        lua_getiuservalue(L, 1, 1);
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "complete");
+        if (lua_getfield(L, -1, "error") == LUA_TNIL) {  /* keep a cause */
+            err_push(L, "cancelled", "%s %s: the stream was closed "
+                     "before its end", r->method, r->shown);
+            lua_setfield(L, -3, "error");
+        }
+        lua_pop(L, 2);
+        log_attempt(r);
+    }
+    s->closed = 1;
+    if (r->waiter) {
+        struct task *w = r->waiter;
+        r->waiter = NULL;
+        r->want = WANT_NOTHING;
+        rt_wake(w);
+    }
+    return 0;
+}
+
+static int s_index(lua_State *L)
+{
+    check_stream(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+        return 1;
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+static int s_tostring(lua_State *L)
+{
+    struct stream *s = check_stream(L, 1);
+    lua_pushfstring(L, STREAM_TYPE " (%s %s)", s->r->method, s->r->shown ?
+                    s->r->shown : "?");
+    return 1;
+}
+
+/* ---- response methods ---- */
+
+static int decode_body(lua_State *L, const char *body, size_t len)
+{
+    if (json_decode_buffer(L, body, len) != 0) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+/* res:json() -> value, or nil, err (a parse failure is not a raise). */
+static int r_json(lua_State *L)
+{
+    size_t len;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "body");
+    const char *body = lua_tolstring(L, -1, &len);
+    if (!body)
+        return err_fail(L, "json", "the response has no body");
+    return decode_body(L, body, len);
+}
+
+static int r_header(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkstring(L, 2);
+    lua_getfield(L, 1, "headers");
+    lua_pushvalue(L, 2);
+    lua_gettable(L, -2);
+    return 1;
+}
+
+/* ---- entry points ---- */
+
+static void set_idempotency_key(lua_State *L, int opts, struct req *r,
+                                int shown)
+{
+    const char *k = opt_str(L, opts, "idempotency_key");
+    if (!k)
+        return;
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        luaL_error(L, "http: idempotency_key must be 1 to 255 characters");
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x20 || k[i] > 0x7e)
+            luaL_error(L, "http: idempotency_key must be printable ASCII");
+    add_host_header(L, r, shown, "Idempotency-Key", k);
+    r->has_key = 1;
+}
+
+/* Everything before the first wait; options at 1. */
+static int prepare(lua_State *L, struct req *r)
+{
+    char scheme[16] = "";
+    struct netpolicy_verdict v;
+    parse_method(L, 1, r);
+    parse_limits(L, 1, r);
+    build_url(L, 1, r, scheme, sizeof scheme);
+    set_idempotency_key(L, 1, r, 3);
+    set_body(L, 1, r, 3);
+    const char *perr = transfer_policy_error();
+    if (perr)
+        return err_raise(L, "config", "%s", perr);
+    if (!netpolicy_check_url(transfer_policy(), scheme, r->host, r->port,
+                             &v))
+        return fail(L, r, "blocked", v.reason);
+    if (add_user_headers(L, 1, r, 3) != 0)
+        return fail(L, r, "blocked", lua_tostring(L, -1));
+    r->headers = curl_slist_append(r->headers, "Expect:");
+    if (!r->headers)
+        return luaL_error(L, "http: out of memory");
+    return 0;
+}
+
+static int request(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    rt_check(L);
+    curlfn_need(L);
+    read_knobs();
+    struct req *r = new_req(L);                     /* 2 */
+    lua_newtable(L);                                /* 3: shown headers */
+    if (prepare(L, r) != 0)
+        return 2;
+    if (rt_get()->opt.dry_run && strcmp(r->method, "GET") != 0 &&
+        strcmp(r->method, "HEAD") != 0)
+        return dry_run(L, r, 3);
+    r->o.method = r->method;
+    r->o.url = r->url;
+    r->o.host = r->host;
+    r->o.port = r->port;
+    r->o.headers = r->headers;
+    r->o.body = r->body;
+    r->o.body_len = r->body_len;
+    r->o.stream = r->stream;
+    r->o.fresh_connection = !r->idempotent && !r->has_key;
+    r->o.on_event = on_event;
+    r->o.ud = r;
+    loop_can_wait(L, "http.request");
+    if (start_attempt(L, r))
+        return 2;
+    return wait_for(L, r, r->stream ? WANT_HEADERS : WANT_DONE, attempt_k);
+}
+
+static int l_request(lua_State *L)
+{
+    return request(L);
+}
+
+/* http.get(url[, opts]) and http.post(url[, opts]): the options with
+** url and method filled in. */
+static int with_method(lua_State *L, const char *method)
+{
+    luaL_checkstring(L, 1);
+    lua_settop(L, 2);
+    lua_newtable(L);
+    if (!lua_isnil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, 3);
+        }
+    }
+    lua_pushvalue(L, 1);
+    lua_setfield(L, 3, "url");
+    lua_pushstring(L, method);
+    lua_setfield(L, 3, "method");
+    lua_replace(L, 1);
+    lua_settop(L, 1);
+    return request(L);
+}
+
+static int l_get(lua_State *L) { return with_method(L, "GET"); }
+static int l_post(lua_State *L) { return with_method(L, "POST"); }
+
+static const luaL_Reg http_funcs[] = {
+    {"request", l_request},
+    {"get", l_get},
+    {"post", l_post},
+    {NULL, NULL}
+};
+
+static const luaL_Reg response_methods[] = {
+    {"json", r_json},
+    {"header", r_header},
+    {NULL, NULL}
+};
+
+static const luaL_Reg stream_methods[] = {
+    {"chunks", s_chunks},
+    {"read", s_read},
+    {"json", s_json},
+    {"close", s_close},
+    {NULL, NULL}
+};
+
+static const luaL_Reg req_meta[] = {
+    {"__gc", req_gc},
+    {NULL, NULL}
+};
+
+static const luaL_Reg headers_meta[] = {
+    {"__index", headers_index},
+    {NULL, NULL}
+};
+
+static const luaL_Reg stream_meta[] = {
+    {"__close", s_close},
+    {"__gc", s_close},
+    {"__tostring", s_tostring},
+    {NULL, NULL}
+};
+
+static const luaL_Reg no_meta[] = {
+    {NULL, NULL}
+};
+
+/* A stream's __index is a closure (s_index): its methods, then the
+** fields kept in its user value (status, headers, ...). */
+static void make_stream_type(lua_State *L)
+{
+    if (!luaL_newmetatable(L, STREAM_TYPE))
+        return;
+    luaL_setfuncs(L, stream_meta, 0);
+    luaL_newlib(L, stream_methods);
+    lsse_add_methods(L, -1);
+    lua_pushcclosure(L, s_index, 1);
+    lua_setfield(L, -2, "__index");
+    hostmt_lock(L, -1);
+}
+
+static void make_types(lua_State *L)
+{
+    hostmt_type(L, REQ_TYPE, req_meta, NULL);
+    hostmt_type(L, RESPONSE_TYPE, no_meta, response_methods);
+    hostmt_type(L, HEADERS_TYPE, headers_meta, NULL);
+    make_stream_type(L);
+    lua_pop(L, 4);
+}
+
+int luaopen_clawhost_http(lua_State *L)
+{
+    make_types(L);
+    luaL_newlib(L, http_funcs);
+    return 1;
+}

@@ -1,0 +1,229 @@
+/*
+** config.c -- non-secret settings for recipes.
+**
+**   config.get(name[, default])          string or default
+**   config.bool(name[, default])         1/true/yes/on, 0/false/no/off
+**   config.number(name[, default[, min, max]])   clamped to [min, max]
+**   config.source(name)                  "env", ".env.local" or nil
+**
+** A name that looks like a credential is refused with a pointer to the
+** secret module: config values are ordinary Lua strings, which a recipe
+** can print; secrets must stay opaque.
+*/
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <lauxlib.h>
+
+#include "runtime/config.h"
+#include "pure/dotenv.h"
+#include "runtime/err.h"
+#include "lib/secret.h"
+
+#define ENV_FILE ".env.local"
+
+static struct {
+    int loaded;
+    int status;
+    struct dotenv env;
+    char err[512];
+} cf;
+
+static const char *blank_to_null(const char *v)
+{
+    if (!v)
+        return NULL;
+    for (const char *p = v; *p; p++)
+        if (!isspace((unsigned char)*p))
+            return v;
+    return NULL;
+}
+
+static void load_dotenv(void)
+{
+    if (!cf.loaded) {
+        cf.loaded = 1;
+        cf.status = dotenv_load(ENV_FILE, &cf.env, cf.err, sizeof cf.err);
+    }
+}
+
+const char *config_lookup(const char *name, const char **source,
+                          const char **err)
+{
+    const char *v = blank_to_null(getenv(name));
+    *err = NULL;
+    if (v) {
+        *source = "env";
+        return v;
+    }
+    load_dotenv();
+    if (cf.status == DOTENV_ERROR) {
+        *err = cf.err;
+        return NULL;
+    }
+    v = cf.status == DOTENV_OK ? blank_to_null(dotenv_get(&cf.env, name))
+                               : NULL;
+    *source = v ? ENV_FILE : NULL;
+    return v;
+}
+
+extern char **environ;
+
+const char *config_each(int (*fn)(const char *name, const char *value,
+                                  void *ud), void *ud)
+{
+    char name[256];
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || (size_t)(eq - *e) >= sizeof name)
+            continue;
+        memcpy(name, *e, (size_t)(eq - *e));
+        name[eq - *e] = '\0';
+        if (blank_to_null(eq + 1) && fn(name, eq + 1, ud))
+            return NULL;
+    }
+    load_dotenv();
+    if (cf.status != DOTENV_OK)
+        return cf.status == DOTENV_ERROR ? cf.err : NULL;
+    for (size_t i = 0; i < cf.env.n; i++)
+        if (!getenv(cf.env.keys[i]) && blank_to_null(cf.env.values[i]) &&
+            fn(cf.env.keys[i], cf.env.values[i], ud))
+            break;
+    return NULL;
+}
+
+void config_close(void)
+{
+    if (cf.status == DOTENV_OK)
+        dotenv_free(&cf.env);
+    cf.loaded = 0;
+}
+
+int config_is_secret_name(const char *name)
+{
+    static const char *const words[] = {"SECRET", "PASSWORD", "PASSWD",
+                                        "CREDENTIAL", "PRIVATE_KEY",
+                                        "API_KEY", "APIKEY", NULL};
+    static const char *const suffixes[] = {"_TOKEN", "_KEY", "_PASS",
+                                           "_PWD", NULL};
+    size_t n = strlen(name);
+    for (int i = 0; words[i]; i++)
+        if (strcasestr(name, words[i]))
+            return 1;
+    for (int i = 0; suffixes[i]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n >= k && strcasecmp(name + n - k, suffixes[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int config_parse_bool(const char *s)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on", NULL};
+    static const char *const no[] = {"0", "false", "no", "off", NULL};
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return 1;
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return 0;
+    return -1;
+}
+
+/* The lookup shared by every function; raises config errors. */
+static const char *lookup(lua_State *L, const char *fn, const char **src)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len), *err;
+    if (!dotenv_valid_key(name, len))
+        luaL_argerror(L, 1, "not a variable name");
+    if (config_is_secret_name(name) || secret_name_loaded(name))
+        err_raise(L, "config", "config.%s('%s'): that name %s; use "
+                  "secret.get('%s'), which keeps the value out of Lua "
+                  "strings", fn, name, config_is_secret_name(name) ?
+                  "looks like a credential" : "was loaded as a secret",
+                  name);
+    const char *v = config_lookup(name, src, &err);
+    if (err)
+        err_raise(L, "config", "%s", err);
+    return v;
+}
+
+static int l_get(lua_State *L)
+{
+    const char *src, *v = lookup(L, "get", &src);
+    if (v)
+        lua_pushstring(L, v);
+    else
+        lua_settop(L, 2);
+    return 1;
+}
+
+static int l_bool(lua_State *L)
+{
+    const char *src, *v = lookup(L, "bool", &src);
+    if (!v) {
+        lua_pushboolean(L, lua_toboolean(L, 2));
+        return 1;
+    }
+    int b = config_parse_bool(v);
+    if (b < 0)
+        return err_raise(L, "config", "%s=%s (from %s): expected one of "
+                         "1/true/yes/on or 0/false/no/off",
+                         lua_tostring(L, 1), v, src);
+    lua_pushboolean(L, b);
+    return 1;
+}
+
+static int l_number(lua_State *L)
+{
+    const char *src, *v = lookup(L, "number", &src);
+    char *end;
+    if (!v) {
+        lua_settop(L, 2);
+        return 1;
+    }
+    double d = strtod(v, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == v || *end || !isfinite(d))
+        return err_raise(L, "config", "%s=%s (from %s): expected a "
+                         "number", lua_tostring(L, 1), v, src);
+    if (!lua_isnoneornil(L, 3) && d < luaL_checknumber(L, 3))
+        d = lua_tonumber(L, 3);
+    if (!lua_isnoneornil(L, 4) && d > luaL_checknumber(L, 4))
+        d = lua_tonumber(L, 4);
+    if (d == floor(d) && fabs(d) < 9e15)
+        lua_pushinteger(L, (lua_Integer)d);
+    else
+        lua_pushnumber(L, d);
+    return 1;
+}
+
+static int l_source(lua_State *L)
+{
+    const char *src, *v = lookup(L, "source", &src);
+    if (v)
+        lua_pushstring(L, src);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static const luaL_Reg config_funcs[] = {
+    {"get", l_get},
+    {"bool", l_bool},
+    {"number", l_number},
+    {"source", l_source},
+    {NULL, NULL}
+};
+
+int luaopen_clawhost_config(lua_State *L)
+{
+    luaL_newlib(L, config_funcs);
+    return 1;
+}

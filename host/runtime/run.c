@@ -1,0 +1,319 @@
+/*
+** run.c -- one run of one recipe.
+**
+** setup (load the recipe, parse its params, build ctx, start run() as
+** the main task) -> the loop -> cleanup (unfinished tasks are stopped,
+** their <close> values run, then ctx.defer functions, last first, each
+** as a task under the cleanup deadline) -> the result or the error ->
+** the exit status of DESIGN section 7. Cleanup runs whatever ended the
+** run: success, error, deadline, memory, policy or a signal.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "runtime/ctx.h"
+#include "runtime/err.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/out.h"
+#include "cli/params.h"
+#include "cli/recipe.h"
+#include "cli/result.h"
+#include "runtime/run.h"
+#include "runtime/runtime.h"
+
+struct run {
+    const struct recipe_ref *ref;
+    int argc;
+    char **argv;
+    int help;
+    struct task *main;
+    int cleanup_failed;
+};
+
+static int setup(lua_State *L)
+{
+    struct run *rn = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    recipe_load(L, rn->ref, rn->help);          /* 1: the recipe */
+    if (rn->help) {
+        params_push_help(L, 1, rn->ref->name);
+        return 1;
+    }
+    lua_getfield(L, 1, "params");               /* 2 */
+    lua_newtable(L);                            /* 3: inputs */
+    params_parse(L, 2, 3, rn->argc, rn->argv, rn->ref->name);   /* 4 */
+    ctx_push(L, 4, 3, rn->ref->name);           /* 5: ctx */
+    lua_getfield(L, 1, "run");
+    lua_pushvalue(L, 5);
+    lua_pushvalue(L, 4);
+    rn->main = rt_spawn(L, 2);
+    task_retain(rn->main);
+    return 0;
+}
+
+static int exit_for_fatal(int kind)
+{
+    switch (kind) {
+    case RT_DEADLINE: return EXIT_DEADLINE;
+    case RT_POLICY: return EXIT_POLICY;
+    case RT_CANCEL: return EXIT_INTERRUPTED;
+    default: return EXIT_FAILED;
+    }
+}
+
+/* Print an error value with its code's prefix; returns the status. */
+static int report_error(lua_State *L, int idx, int with_json)
+{
+    const char *code = err_code(L, idx);
+    const char *msg = err_describe(L, idx);
+    int status = err_exit_status(code);
+    log_progress_clear();
+    log_msgf(LOG_ERROR, "%s%s", status == EXIT_POLICY ?
+             "refused by policy: " : "", msg);
+    if (with_json && rt_get()->opt.json)
+        result_print_json_error(L, code ? code : "error", msg);
+    lua_pop(L, 1);
+    return status;
+}
+
+/* --verbose shows where a raised error came from. */
+static void log_traceback(lua_State *L, struct task *t)
+{
+    task_push_traceback(t, L);
+    if (lua_isstring(L, -1))
+        log_msgf(LOG_DEBUG, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+}
+
+/* Runs protected after cleanup: prints the result, returns status. */
+static int report(lua_State *L)
+{
+    struct run *rn = lua_touserdata(L, 1);
+    struct rt *r = rt_get();
+    int ok, n, status;
+    lua_settop(L, 0);
+    if (r->run_fatal) {
+        lua_pushinteger(L, exit_for_fatal(r->run_fatal));
+        return 1;
+    }
+    n = task_push_results(rn->main, L, &ok);
+    if (!ok) {
+        log_traceback(L, rn->main);
+        lua_pushinteger(L, report_error(L, 1, 1));
+        return 1;
+    }
+    lua_settop(L, n < 2 ? 2 : n);
+    lua_settop(L, 2);                    /* result, err */
+    /* A second value is an error when it is one (`return report, err`)
+    ** or when the first is nil (`return nil, "why"`); `return s:gsub()`
+    ** returning a count is a result. */
+    if (!lua_isnil(L, 1) && !err_is(L, 2) &&
+        lua_type(L, 2) != LUA_TSTRING) {
+        lua_pushnil(L);
+        lua_replace(L, 2);
+    }
+    if (lua_isnil(L, 2)) {
+        result_print(L, 1, r->opt.json);
+        lua_pushinteger(L, EXIT_OK);
+        return 1;
+    }
+    /* run returned result, err: show both, fail with err's status */
+    status = err_exit_status(err_code(L, 2));
+    if (r->opt.json && lua_istable(L, 1)) {
+        lua_pushvalue(L, 2);
+        lua_setfield(L, 1, "error");
+    }
+    if (!lua_isnil(L, 1))
+        result_print(L, 1, r->opt.json);
+    report_error(L, 2, lua_isnil(L, 1));
+    lua_pushinteger(L, status);
+    return 1;
+}
+
+static int run_phases(lua_State *L, struct run *rn);
+
+static void say_fatal(lua_State *L)
+{
+    struct rt *r = rt_get();
+    const char *codes[] = {"", "deadline", "memory", "policy", "cancelled",
+                           "stuck"};
+    log_progress_clear();
+    log_msgf(LOG_ERROR, "%s%s", r->fatal == RT_POLICY ?
+             "refused by policy: " : "", r->fatal_msg);
+    if (r->opt.json)
+        result_print_json_error(L, codes[r->fatal], r->fatal_msg);
+}
+
+/* ---- cleanup ---- */
+
+static int spawn_deferred(lua_State *L)
+{
+    struct task **out = lua_touserdata(L, 1);
+    *out = NULL;
+    if (ctx_pop_deferred(L)) {
+        *out = rt_spawn(L, 0);
+        task_retain(*out);
+    }
+    return 0;
+}
+
+/* One deferred function as a task; 0 when there was none left. */
+static int run_one_deferred(lua_State *L, struct run *rn)
+{
+    struct task *t = NULL;
+    int ok;
+    lua_pushcfunction(L, spawn_deferred);
+    lua_pushlightuserdata(L, &t);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK || !t) {
+        lua_settop(L, 0);
+        return 0;
+    }
+    rt_loop_run(t);
+    struct rt *r = rt_get();
+    if (task_is_done(t)) {
+        task_push_results(t, L, &ok);
+        if (!ok)
+            log_msgf(LOG_ERROR, "cleanup function failed: %s%s",
+                     r->fatal == RT_POLICY ? "refused by policy: " : "",
+                     err_describe(L, -1));
+        lua_settop(L, 0);
+    } else if (r->fatal) {
+        ok = 0;
+        log_msgf(LOG_ERROR, "cleanup function stopped: %s",
+                 r->fatal_msg);
+    } else {
+        ok = 1;
+    }
+    if (!ok && !rn->cleanup_failed)
+        rn->cleanup_failed = EXIT_FAILED;
+    task_release(t);
+    return 1;
+}
+
+/*
+** A deferred function that breaks the sandbox or the memory cap fails,
+** but the others still run: they may release something that costs
+** money. Only the cleanup deadline or another signal stops cleanup.
+*/
+static int survive_breach(struct run *rn)
+{
+    struct rt *r = rt_get();
+    if (r->fatal != RT_POLICY && r->fatal != RT_MEMORY)
+        return 0;
+    rn->cleanup_failed = r->fatal == RT_POLICY ? EXIT_POLICY : EXIT_FAILED;
+    rt_abandon_tasks();
+    rt_clear_fatal();
+    return 1;
+}
+
+static void cleanup(lua_State *L, struct run *rn)
+{
+    struct rt *r = rt_get();
+    int left = loop_abandoned_count();
+    rt_begin_phase(RT_CLEANUP, r->opt.cleanup_timeout_s);
+    rt_watchdog(r->opt.cleanup_timeout_s, exit_for_fatal(r->run_fatal));
+    rt_clear_signal();
+    if (left > 0 && !r->run_fatal)
+        log_msgf(LOG_WARN, "%d task%s still running when run() returned; "
+                 "stopped (wait for tasks you spawn)", left,
+                 left > 1 ? "s were" : " was");
+    rt_abandon_tasks();
+    loop_report_unobserved();
+    while ((!r->fatal || survive_breach(rn)) && run_one_deferred(L, rn))
+        ;
+    if (r->fatal && !survive_breach(rn)) {
+        log_msgf(LOG_ERROR, "cleanup stopped: %s; deferred cleanup that "
+                 "did not run is lost", r->fatal_msg);
+        rn->cleanup_failed = EXIT_FAILED;
+        rt_abandon_tasks();
+    }
+    loop_report_unobserved();
+    rt_watchdog(0, 0);
+    r->phase = RT_FINISHED;
+}
+
+int run_recipe(const struct rt_options *opt, const char *root,
+               const char *arg, int argc, char **argv, int help)
+{
+    struct recipe_ref ref;
+    struct run rn = {&ref, argc, argv, help, NULL, 0};
+    char err[1024];
+    int status;
+    if (recipe_resolve(root, arg, &ref, err, sizeof err) != 0) {
+        out_printf(OUT_STDERR, "clawhost: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (rt_init(opt, root, err, sizeof err) != 0) {
+        out_printf(OUT_STDERR, "clawhost: %s\n", err);
+        rt_close();
+        return EXIT_FAILED;
+    }
+    struct rt *r = rt_get();
+    lua_State *L = r->L;
+    snprintf(r->recipe_dir, sizeof r->recipe_dir, "%s", ref.dir);
+    snprintf(r->recipe_name, sizeof r->recipe_name, "%s", ref.name);
+    status = run_phases(L, &rn);
+    out_flush_all();
+    rt_close();
+    return status;
+}
+
+static int setup_failed(lua_State *L)
+{
+    struct rt *r = rt_get();
+    int status;
+    if (r->fatal) {
+        say_fatal(L);
+        status = exit_for_fatal(r->fatal);
+    } else {
+        status = report_error(L, -1, 1);
+    }
+    lua_settop(L, 0);
+    return status;
+}
+
+static int run_phases(lua_State *L, struct run *rn)
+{
+    struct rt *r = rt_get();
+    int status;
+    r->phase = RT_SETUP;
+    rt_watchdog(r->opt.timeout_s, EXIT_DEADLINE);
+    lua_pushcfunction(L, setup);
+    lua_pushlightuserdata(L, rn);
+    int st = lua_pcall(L, 1, 1, 0);
+    if (st != LUA_OK)
+        rt_note_error(L, st);
+    if (st != LUA_OK) {
+        rt_watchdog(0, 0);
+        return setup_failed(L);
+    }
+    if (rn->help) {
+        rt_watchdog(0, 0);
+        out_printf(OUT_STDOUT, "%s", lua_tostring(L, -1));
+        return EXIT_OK;
+    }
+    lua_settop(L, 0);
+    r->phase = RT_RUNNING;
+    task_observe(rn->main);             /* report() tells its outcome */
+    rt_loop_run(rn->main);
+    if (r->fatal)
+        say_fatal(L);
+    cleanup(L, rn);
+    lua_pushcfunction(L, report);
+    lua_pushlightuserdata(L, rn);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        log_msgf(LOG_ERROR, "cannot report the result: %s",
+                 err_describe(L, -1));
+        status = EXIT_FAILED;
+    } else {
+        status = (int)lua_tointeger(L, -1);
+    }
+    lua_settop(L, 0);
+    task_release(rn->main);
+    if (status == EXIT_OK && rn->cleanup_failed)
+        status = rn->cleanup_failed;
+    return status;
+}

@@ -1,0 +1,4 @@
+/* mk/forbid/curl/curl.h -- stands before the system's curl/curl.h when host/pure and
+** host/util are compiled (Makefile, INC_PURE): code there knows nothing
+** of Lua or curl. Move the code that needs them to a binding. */
+#error "host/pure and host/util may not include curl/curl.h"
