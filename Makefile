@@ -94,23 +94,28 @@ build/asan/obj/%.o: host/%.c | build/.deps-build
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
 # C unit tests: mk/NAME.mk adds NAME to UNIT_TESTS and lists the host
-# modules it links in UNIT_MODS_NAME.
-build/tests/test_%: tests/c/test_%.c tests/c/unit.h \
-    $$(addprefix build/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*)))
+# modules it links in UNIT_MODS_NAME; host/util, the layer everything
+# stands on, is linked into every test.
+UTIL_MODS := $(filter util/%,$(HOST_MODS))
+build/tests/%_test: tests/c/%_test.c tests/c/unit.h \
+    $$(addprefix build/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*) $$(UTIL_MODS)))
 	@mkdir -p $(@D)
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) -o $@ $< \
-	    $(UNIT_MODS_$*:%=build/obj/%.o) $(LDLIBS_ALL)
+	    $(UNIT_MODS_$*:%=build/obj/%.o) $(UTIL_MODS:%=build/obj/%.o) \
+	    $(LDLIBS_ALL)
 
-build/asan/tests/test_%: tests/c/test_%.c tests/c/unit.h \
-    $$(addprefix build/asan/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*)))
+build/asan/tests/%_test: tests/c/%_test.c tests/c/unit.h \
+    $$(addprefix build/asan/obj/,$$(addsuffix .o,$$(UNIT_MODS_$$*) \
+    $$(UTIL_MODS)))
 	@mkdir -p $(@D)
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) $(SAN) -o $@ $< \
-	    $(UNIT_MODS_$*:%=build/asan/obj/%.o) $(LDLIBS_ALL)
+	    $(UNIT_MODS_$*:%=build/asan/obj/%.o) \
+	    $(UTIL_MODS:%=build/asan/obj/%.o) $(LDLIBS_ALL)
 
-UNIT_BINS      := $(UNIT_TESTS:%=build/tests/test_%)
-UNIT_ASAN_BINS := $(UNIT_TESTS:%=build/asan/tests/test_%)
+UNIT_BINS      := $(UNIT_TESTS:%=build/tests/%_test)
+UNIT_ASAN_BINS := $(UNIT_TESTS:%=build/asan/tests/%_test)
 
 # Runs every unit test, plain and under ASan+UBSan.
 unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)

@@ -7,7 +7,8 @@ BENCH_BINS += build/bench/redact_bench
 
 # Standalone: the redactor is pure C, so no Lua or curl on the link line.
 build/bench/redact_bench: bench/redact_bench.c build/obj/pure/redact.o \
-    host/pure/redact.h
+    build/obj/util/dynbuf.o
 	@mkdir -p $(@D)
 	@echo "  BENCH $@"
-	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< build/obj/pure/redact.o
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< build/obj/pure/redact.o \
+	    build/obj/util/dynbuf.o

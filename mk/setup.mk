@@ -2,5 +2,6 @@
 # unit test of the pure parts (validation, quoting, merge, atomic write).
 
 UNIT_TESTS += setup
-UNIT_MODS_setup := cli/setup lib/secret runtime/config pure/dotenv runtime/err runtime/hostmt runtime/out pure/redact\
+UNIT_MODS_setup := cli/setup lib/secret runtime/config pure/dotenv \
+                   runtime/err runtime/hostmt runtime/out pure/redact \
                    pure/netpolicy store/ledger pure/suggest curl/curlfn

@@ -11,5 +11,5 @@ build/bench/strmatch_bench: bench/strmatch_bench.c \
     build/obj/pure/strmatch.o build/obj/sandbox/lstrmatch.o
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< \
-	    build/obj/pure/strmatch.o build/obj/sandbox/lstrmatch.o $(LUA_A) -lm -ldl \
-	    $(LDLIBS)
+	    build/obj/pure/strmatch.o build/obj/sandbox/lstrmatch.o \
+	    $(LUA_A) -lm -ldl $(LDLIBS)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """cycles.py -- the call cycles among the host's C files.
 
-Usage: tools/cycles.py [OBJDIR]   (default build/obj; run `make` first)
+Usage: tools/cycles.py [OBJDIR [SRCDIR]]
+       (defaults build/obj and host; run `make` first)
 
 Reads the symbol tables of the host's object files with `nm` (binutils):
 file A depends on file B when A uses a symbol that B defines. Files that
@@ -32,13 +33,17 @@ def symbols(path):
     return defined, undefined
 
 
-def graph(objdir):
+def graph(objdir, srcdir):
+    """Only objects whose source is still in srcdir: a stale object of a
+    moved or deleted file is not part of the host."""
     files = {}
     for root, _, names in os.walk(objdir):
         for name in names:
-            if name.endswith(".o"):
-                path = os.path.join(root, name)
-                files[os.path.relpath(path, objdir)[:-2]] = symbols(path)
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, objdir)[:-2]
+            if name.endswith(".o") and os.path.exists(
+                    os.path.join(srcdir, rel + ".c")):
+                files[rel] = symbols(path)
     owner = {}
     for f, (defined, _) in files.items():
         for s in defined:
@@ -95,9 +100,10 @@ def components(edges):
 
 def main():
     objdir = sys.argv[1] if len(sys.argv) > 1 else "build/obj"
+    srcdir = sys.argv[2] if len(sys.argv) > 2 else "host"
     if not os.path.isdir(objdir):
         sys.exit(f"cycles: {objdir} not found; run `make` first")
-    edges = graph(objdir)
+    edges = graph(objdir, srcdir)
     comps = sorted((c for c in components(edges) if len(c) > 1),
                    key=lambda c: (-len(c), c))
     for i, comp in enumerate(comps, 1):

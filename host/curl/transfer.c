@@ -20,6 +20,7 @@
 #include "runtime/config.h"
 #include "runtime/rt.h"
 #include "curl/transfer.h"
+#include "util/dynbuf.h"
 
 #define MAX_HEADER_BYTES (64u << 10)
 #define MAX_HEADERS 256
@@ -34,8 +35,8 @@ struct transfer {
     long status;
     struct xfer_header *hdrs;
     size_t nhdrs, hdr_bytes;
-    char *buf;
-    size_t len, cap, total;
+    struct dynbuf body;         /* what arrived and was not taken yet */
+    size_t total;
     enum xfer_error err;
     enum retry_outcome outcome;
     int blocked, too_large, timed_out;
@@ -217,21 +218,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int grow(struct transfer *t, size_t need)
-{
-    if (t->len + need <= t->cap)
-        return 0;
-    size_t cap = t->cap ? t->cap : 16384;
-    while (cap < t->len + need)
-        cap *= 2;
-    char *b = realloc(t->buf, cap);
-    if (!b)
-        return -1;
-    t->buf = b;
-    t->cap = cap;
-    return 0;
-}
-
 /*
 ** The body cap is enforced here, not with MAXFILESIZE, which only
 ** stops transfers that announce their size (and only mid-transfer since
@@ -245,18 +231,17 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
         t->too_large = 1;
         return 0;
     }
-    if (t->o.stream && t->len > 0 && t->len + len > STREAM_BUFFER) {
+    if (t->o.stream && t->body.len > 0 &&
+        t->body.len + len > STREAM_BUFFER) {
         t->paused = 1;
         return CURL_WRITEFUNC_PAUSE;
     }
-    if (grow(t, len) != 0) {
+    if (dynbuf_add(&t->body, p, len) != DYNBUF_OK) {
         snprintf(t->msg, sizeof t->msg, "out of memory reading from %s",
                  t->host);
         t->err = XE_PROTOCOL;
         return 0;
     }
-    memcpy(t->buf + t->len, p, len);
-    t->len += len;
     t->total += len;
     t->got_body = 1;
     t->last_data = rt_now();
@@ -567,6 +552,7 @@ struct transfer *transfer_start(const struct transfer_opts *o, char *err,
         return NULL;
     }
     t->o = *o;
+    dynbuf_init(&t->body, SIZE_MAX);    /* o->max_bytes: on_write */
     snprintf(t->host, sizeof t->host, "%s", o->host);
     set_safety(t->easy, t);
     set_io(t->easy, t);
@@ -605,16 +591,13 @@ void transfer_free(struct transfer *t)
         curl_easy_cleanup(t->easy);
     free_headers(t);
     free(t->hdrs);
-    free(t->buf);
+    dynbuf_free(&t->body);
     free(t);
 }
 
 char *transfer_take(struct transfer *t, size_t *len)
 {
-    char *b = t->buf;
-    *len = t->len;
-    t->buf = NULL;
-    t->len = t->cap = 0;
+    char *b = dynbuf_take(&t->body, len);
     if (t->paused && t->in_multi) {
         t->paused = 0;
         t->last_data = rt_now();
@@ -676,8 +659,8 @@ const char *transfer_header(const struct transfer *t, const char *name)
 
 const char *transfer_body(const struct transfer *t, size_t *len)
 {
-    *len = t->len;
-    return t->buf ? t->buf : "";
+    *len = t->body.len;
+    return t->body.p ? t->body.p : "";
 }
 
 const char *transfer_error_code(enum xfer_error e)

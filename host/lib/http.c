@@ -24,6 +24,8 @@
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
 #include "lib/http.h"
+#include "lib/secret.h"
+#include "util/dynbuf.h"
 #include "lib/json.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -62,8 +64,7 @@ struct req {
     enum want want;
     struct task *waiter;
     redact_stream_t *mask;      /* stream bodies, split-safe masking */
-    char *masked;               /* what the mask let through so far */
-    size_t masked_len, masked_cap;
+    struct dynbuf masked;       /* what the mask let through so far */
 };
 
 /* Knobs from the seed, read once: THETA_HTTP_TIMEOUT_MS and friends. */
@@ -105,10 +106,7 @@ static void req_clear(struct req *r)
     r->t = NULL;
     redact_stream_free(r->mask);
     r->mask = NULL;
-    if (r->masked)
-        explicit_bzero(r->masked, r->masked_len);
-    free(r->masked);
-    r->masked = NULL;
+    dynbuf_free(&r->masked);
     for (struct curl_slist *h = r->headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));
     curl_slist_free_all(r->headers);
@@ -129,6 +127,8 @@ static struct req *new_req(lua_State *L)
 {
     struct req *r = lua_newuserdatauv(L, sizeof *r, 0);
     memset(r, 0, sizeof *r);
+    dynbuf_init(&r->masked, SIZE_MAX);
+    r->masked.wipe = 1;         /* pieces are wiped once given to Lua */
     luaL_setmetatable(L, REQ_TYPE);
     return r;
 }
@@ -337,7 +337,7 @@ static int add_user_header(lua_State *L, struct req *r, int shown,
         check_header(L, name, s, len);
         append_header(L, r, name, s, len);
         lua_pushvalue(L, v);
-    } else if ((sec = http_secret_header(L, v, r->host, r->port, &s,
+    } else if ((sec = secret_header(L, v, r->host, r->port, &s,
                                         &len)) > 0) {
         check_header(L, name, s, len);
         append_header(L, r, name, s, len);  /* shown text was pushed */
@@ -960,19 +960,7 @@ static void record_end(lua_State *L, struct stream *s, int self)
 static int collect_masked(void *ud, const char *buf, size_t len)
 {
     struct req *r = ud;
-    if (r->masked_len + len > r->masked_cap) {
-        size_t cap = r->masked_cap ? r->masked_cap * 2 : 16384;
-        while (cap < r->masked_len + len)
-            cap *= 2;
-        char *b = realloc(r->masked, cap);
-        if (!b)
-            return -1;
-        r->masked = b;
-        r->masked_cap = cap;
-    }
-    memcpy(r->masked + r->masked_len, buf, len);
-    r->masked_len += len;
-    return 0;
+    return dynbuf_add(&r->masked, buf, len) == DYNBUF_OK ? 0 : -1;
 }
 
 /*
@@ -992,11 +980,10 @@ static int push_piece(lua_State *L, struct req *r, const char *buf,
     redact_stream_write(r->mask, buf, len);
     if (last)
         redact_stream_flush(r->mask);
-    if (r->masked_len == 0)
+    if (r->masked.len == 0)
         return 0;
-    lua_pushlstring(L, r->masked, r->masked_len);
-    explicit_bzero(r->masked, r->masked_len);
-    r->masked_len = 0;
+    lua_pushlstring(L, r->masked.p, r->masked.len);
+    dynbuf_reset(&r->masked);
     return 1;
 }
 

@@ -12,16 +12,6 @@
 int luaopen_clawhost_http(lua_State *L);
 
 /*
-** If the value at idx is a clawhost.Secret that may be sent to host:port,
-** point *bytes and *len at the header text and push what a dry-run plan may
-** show instead ("<secret NAME>"); return 1. Return 0 when the value is
-** not a secret (nothing pushed), -1 when the secret is bound to other
-** hosts (a message is pushed). Defined in secret.c.
-*/
-int http_secret_header(lua_State *L, int idx, const char *host,
-                       unsigned port, const char **bytes, size_t *len);
-
-/*
 ** For lsse.c: the next body piece of the stream at index self: 1 with
 ** a string pushed, 0 at the end (s.error says why, if it failed), or a
 ** wait whose continuation is k(ctx).

@@ -26,6 +26,7 @@
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
 #include "lib/json.h"
+#include "util/dynbuf.h"
 
 #define BUF_TYPE "clawhost.json.Buffer"
 #define PATH_KEY_MAX 64         /* bytes of one key shown in a path */
@@ -359,8 +360,7 @@ struct key {
 };
 
 struct outbuf {
-    char *p;
-    size_t n, size;
+    struct dynbuf out;          /* the text, capped at max_encode */
     struct key *keys;
     size_t nkeys, keycap;
     lua_Alloc af;
@@ -372,13 +372,11 @@ struct outbuf {
 static int outbuf_release(lua_State *L)
 {
     struct outbuf *b = lua_touserdata(L, 1);
-    if (b->p)
-        b->af(b->ud, b->p, b->size, 0);
+    dynbuf_free(&b->out);
     if (b->keys)
         b->af(b->ud, b->keys, b->keycap * sizeof *b->keys, 0);
-    b->p = NULL;
     b->keys = NULL;
-    b->size = b->keycap = 0;
+    b->keycap = 0;
     return 0;
 }
 
@@ -399,12 +397,13 @@ static const luaL_Reg outbuf_meta[] = {
     {NULL, NULL}
 };
 
-static struct outbuf *outbuf_push(lua_State *L)
+static struct outbuf *outbuf_push(lua_State *L, size_t max)
 {
     struct outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
 
     memset(b, 0, sizeof *b);
     b->af = lua_getallocf(L, &b->ud);
+    dynbuf_init_alloc(&b->out, max, b->af, b->ud);
     hostmt_type(L, BUF_TYPE, outbuf_meta, NULL);
     lua_setmetatable(L, -2);
     lua_toclose(L, -1);
@@ -454,25 +453,18 @@ static void cap_error(struct enc *e)
              "(at %s)", lim);
 }
 
-/* Room for n more bytes: the cap is checked before anything grows. */
+/* Room for n more bytes, already counted: the cap is checked before
+** anything grows. */
 static char *reserve(struct enc *e, size_t n)
 {
-    struct outbuf *b = e->b;
-    size_t need, size;
-
-    if (n > e->max - b->n)
+    char *p = dynbuf_extend(&e->b->out, n);
+    if (p)
+        return p;
+    if (e->b->out.err == DYNBUF_TOOBIG)
         cap_error(e);
-    if (n <= b->size - b->n)
-        return b->p + b->n;
-    need = b->n + n;
-    size = b->size ? b->size : 256;
-    while (size < need)
-        size = size > SIZE_MAX / 2 ? need : size * 2;
-    if (size > e->max)
-        size = e->max;
-    b->p = grow(e->L, b, b->p, b->size, size);
-    b->size = size;
-    return b->p + b->n;
+    lua_pushliteral(e->L, "not enough memory");
+    lua_error(e->L);
+    return NULL;
 }
 
 static void put(struct enc *e, const char *s, size_t n)
@@ -480,13 +472,11 @@ static void put(struct enc *e, const char *s, size_t n)
     if (n == 0)
         return;
     memcpy(reserve(e, n), s, n);
-    e->b->n += n;
 }
 
 static void put_char(struct enc *e, char c)
 {
     *reserve(e, 1) = c;
-    e->b->n++;
 }
 
 static void newline(struct enc *e, int level)
@@ -494,7 +484,6 @@ static void newline(struct enc *e, int level)
     char *p = reserve(e, 1 + 2 * (size_t)level);
     *p = '\n';
     memset(p + 1, ' ', 2 * (size_t)level);
-    e->b->n += 1 + 2 * (size_t)level;
 }
 
 static void put_escape(struct enc *e, unsigned char c)
@@ -865,13 +854,13 @@ static int encode_core(lua_State *L)
     luaL_getmetatable(L, JSON_ARRAY_MT);
     e.array_mt = lua_topointer(L, -1);
     lua_pop(L, 2);
-    e.b = outbuf_push(L);
+    e.b = outbuf_push(L, e.max);
     if (lua_gc(L, LUA_GCISRUNNING) == 1) {
         lua_gc(L, LUA_GCSTOP);
         e.b->gc_stopped = 1;
     }
     enc_value(&e, 1);
-    lua_pushlstring(L, e.b->p ? e.b->p : "", e.b->n);
+    lua_pushlstring(L, e.b->out.p ? e.b->out.p : "", e.b->out.len);
     return 1;
 }
 

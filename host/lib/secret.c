@@ -56,26 +56,6 @@ struct secret {
     struct binding bind[MAX_BIND];
 };
 
-/* Names loaded as secrets: config.get must not hand them out as plain
-** strings afterwards. */
-static char loaded_names[64][NAME_MAX_LEN + 1];
-static int nloaded;
-
-static void remember_name(const char *name)
-{
-    if (secret_name_loaded(name) || nloaded == 64)
-        return;
-    snprintf(loaded_names[nloaded++], NAME_MAX_LEN + 1, "%s", name);
-}
-
-int secret_name_loaded(const char *name)
-{
-    for (int i = 0; i < nloaded; i++)
-        if (strcmp(loaded_names[i], name) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- resolution ---- */
 
 void secret_wipe(char *value, size_t len)
@@ -390,7 +370,8 @@ static int get_one(lua_State *L, const char *name, int opts)
     struct secret *s = new_secret(L, name, src);
     set_bytes(s, v, len);
     protect(L, s, NULL, 0, v, len);
-    remember_name(name);
+    if (config_mark_secret(name) != 0)
+        return luaL_error(L, "out of memory recording the secret %s", name);
     bind_default(L, s, opts);
     return 1;
 }
@@ -592,7 +573,7 @@ static int l_is(lua_State *L)
     return 1;
 }
 
-int http_secret_header(lua_State *L, int idx, const char *host,
+int secret_header(lua_State *L, int idx, const char *host,
                        unsigned port, const char **bytes, size_t *len)
 {
     struct secret *s = luaL_testudata(L, idx, SECRET_TYPE);

@@ -24,11 +24,18 @@ char *secret_lookup(const char *name, size_t *len, const char **source,
 /* Wipe and free a value from secret_lookup. */
 void secret_wipe(char *value, size_t len);
 
-/* Has `name` been loaded as a secret in this run? */
-int secret_name_loaded(const char *name);
-
 /* Names tried, in order, for one setting (the seed's alias lists). */
 const char *const *secret_aliases(const char *name);
+
+/*
+** For the http binding: if the value at idx is a clawhost.Secret that
+** may be sent to host:port, point *bytes and *len at the header text,
+** push what a dry-run plan may show instead ("<secret NAME>") and
+** return 1. Return 0 when the value is not a secret (nothing pushed),
+** -1 when the secret is bound to other hosts (a message is pushed).
+*/
+int secret_header(lua_State *L, int idx, const char *host, unsigned port,
+                  const char **bytes, size_t *len);
 
 int luaopen_clawhost_secret(lua_State *L);
 

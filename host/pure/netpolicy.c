@@ -9,6 +9,7 @@
 ** than the registries do are marked "stricter than IANA".
 */
 #include "pure/netpolicy.h"
+#include "util/quote.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define QUOTE_MAX   64      /* untrusted text quoted in a message */
 #define DETAIL_MAX  192     /* an inner error message */
 #define INPUT_MAX   1024    /* longest argument we look at */
 #define CT_INPUT_MAX 65536  /* longest CLAWHOST_CONNECT_TO */
@@ -38,27 +38,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-/*
-** Copy untrusted text into a message: at most QUOTE_MAX - 4 bytes, each
-** non-printable byte as '?', so a hostile argument cannot put terminal
-** control sequences into the user's error output.
-*/
-static const char *quote(char dst[QUOTE_MAX], const char *s, size_t n)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < n && o < QUOTE_MAX - 4; i++) {
-        unsigned char c = (unsigned char)s[i];
-        dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (i < n) {
-        memcpy(dst + o, "...", 3);
-        o += 3;
-    }
-    dst[o] = '\0';
-    return dst;
 }
 
 static int is_digit(int c)
@@ -493,7 +472,7 @@ static void explain(struct netpolicy_verdict *v, const char *sp, size_t spn,
 {
     char q[QUOTE_MAX];
 
-    quote(q, sp, spn);
+    quote_text(q, sizeof q, sp, spn);
     v->category = j->cat;
     v->allowed = j->cat == NETPOLICY_PUBLIC;
     if (j->embedded) {
@@ -573,7 +552,7 @@ int netpolicy_classify_ip(const char *text, struct netpolicy_verdict *v)
     verdict_reset(v);
     if (!text || parse_ip_text(text, &family, b, &sp, &spn) < 0) {
         snprintf(v->reason, sizeof v->reason, "\"%s\" is not an IP address",
-                 text ? quote(q, text, bounded_len(text)) : "(null)");
+                 quote_str(q, sizeof q, text));
         return -1;
     }
     classify_bytes(family, b, sp, spn, v);
@@ -661,7 +640,7 @@ static int norm_name(const char *s, size_t n, char *out, size_t cap,
     uint32_t a;
     size_t i;
 
-    quote(q, s, n);
+    quote_text(q, sizeof q, s, n);
     if (n > 0 && s[n - 1] == '.')
         n--;
     if (n == 0 || n > 253) {
@@ -704,7 +683,7 @@ static int norm_v6(const char *s, size_t n, char *out, size_t cap,
     unsigned char b[16];
     char q[QUOTE_MAX];
 
-    quote(q, s, n);
+    quote_text(q, sizeof q, s, n);
     if (memchr(s, '%', n)) {
         seterr(err, errlen, "\"%s\": IPv6 zone ids are not supported", q);
         return -1;
@@ -732,7 +711,8 @@ static int norm_host(const char *s, size_t n, char *out, size_t cap,
     }
     if (s[0] == '[') {
         if (n < 2 || s[n - 1] != ']') {
-            seterr(err, errlen, "\"%s\": missing ']'", quote(q, s, n));
+            seterr(err, errlen, "\"%s\": missing ']'",
+                   quote_text(q, sizeof q, s, n));
             return -1;
         }
         return norm_v6(s + 1, n - 2, out, cap, err, errlen);
@@ -925,7 +905,7 @@ int netpolicy_allow_host_arg(struct netpolicy *np, const char *arg,
     unsigned port = 0;
 
     n = arg ? bounded_len(arg) : 0;
-    quote(q, arg ? arg : "", n > INPUT_MAX ? INPUT_MAX : n);
+    quote_text(q, sizeof q, arg ? arg : "", n > INPUT_MAX ? INPUT_MAX : n);
     if (n == 0 || n > INPUT_MAX) {
         seterr(err, errlen, "--allow-host \"%s\": expected HOST or"
                " HOST:PORT", q);
@@ -1021,7 +1001,7 @@ static int ct_port(const char *s, size_t n, unsigned *out, char *why,
     if (n == 0 || parse_port(s, n, out) == 0)
         return 0;
     seterr(why, whylen, "\"%s\" is not a port number (1-65535)",
-           quote(q, s, n));
+           quote_text(q, sizeof q, s, n));
     return -1;
 }
 
@@ -1122,7 +1102,8 @@ static int ct_one(const char *b, const char *e, size_t i, size_t cap,
     }
     if (ct_entry(b, (size_t)(e - b), slot, why, sizeof why) < 0) {
         seterr(err, errlen, "CLAWHOST_CONNECT_TO entry %zu \"%s\": %s; %s",
-               i + 1, quote(q, b, (size_t)(e - b)), why, CT_SYNTAX);
+               i + 1, quote_text(q, sizeof q, b, (size_t)(e - b)), why,
+               CT_SYNTAX);
         return -1;
     }
     return 0;
@@ -1203,7 +1184,7 @@ static int decide(const char *h, int conf, struct netpolicy_verdict *v)
     v->allowed = 0;
     if (v->category == NETPOLICY_INVALID || !conf)
         return 0;
-    quote(q, h, strlen(h));
+    quote_text(q, sizeof q, h, strlen(h));
     if (v->category == NETPOLICY_METADATA && strcmp(h, v->addr) != 0
         && strcmp(h, v->ipv4) != 0) {
         reason_append(v, "; refused although %s is configured: allow the"
@@ -1264,7 +1245,7 @@ static int scheme_ok(const char *scheme, int conf, const char *h,
         v->category = NETPOLICY_PLAIN_HTTP;
         snprintf(v->reason, sizeof v->reason, "http is allowed only to"
                  " configured hosts and %s is not one; use https or"
-                 " --allow-host", quote(hq, h, strlen(h)));
+                 " --allow-host", quote_text(hq, sizeof hq, h, strlen(h)));
         return 0;
     }
     v->category = NETPOLICY_SCHEME;
@@ -1274,7 +1255,7 @@ static int scheme_ok(const char *scheme, int conf, const char *h,
     else
         snprintf(v->reason, sizeof v->reason, "scheme \"%s\" is not"
                  " allowed; only https (and http to configured hosts)",
-                 quote(q, scheme, bounded_len(scheme)));
+                 quote_str(q, sizeof q, scheme));
     return 0;
 }
 
@@ -1315,11 +1296,11 @@ int netpolicy_check_url(const struct netpolicy *np, const char *scheme,
     if (is_localhost(h) && !conf) {
         v->category = NETPOLICY_LOOPBACK;
         snprintf(v->reason, sizeof v->reason, "%s is a loopback name"
-                 " (RFC 6761)", quote(q, h, strlen(h)));
+                 " (RFC 6761)", quote_text(q, sizeof q, h, strlen(h)));
         return 0;
     }
     v->category = NETPOLICY_PUBLIC;
     snprintf(v->reason, sizeof v->reason, "%s is judged on the address it"
-             " connects to", quote(q, h, strlen(h)));
+             " connects to", quote_text(q, sizeof q, h, strlen(h)));
     return v->allowed = 1;
 }

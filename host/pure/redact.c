@@ -17,6 +17,7 @@
 ** interval is emitted only when no later match can reach it.
 */
 #include "pure/redact.h"
+#include "util/dynbuf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -1368,37 +1369,15 @@ size_t redact_stream_held(const redact_stream_t *s)
 
 /* ---- one-shot ---------------------------------------------------- */
 
-struct gbuf {
-    char *p;
-    size_t n, cap;
-};
-
-static int gbuf_write(void *ctx, const char *b, size_t n)
+static int collect(void *ctx, const char *b, size_t n)
 {
-    struct gbuf *g = ctx;
-
-    if (n >= g->cap - g->n) {
-        size_t cap = g->cap;
-        char *np;
-        while (n >= cap - g->n) {
-            if (cap > SIZE_MAX / 2)
-                return -1;
-            cap *= 2;
-        }
-        if (!(np = realloc(g->p, cap)))
-            return -1;
-        g->p = np;
-        g->cap = cap;
-    }
-    memcpy(g->p + g->n, b, n);
-    g->n += n;
-    return 0;
+    return dynbuf_add(ctx, b, n) == DYNBUF_OK ? 0 : -1;
 }
 
 int redact_buf(redact_t *r, const void *in, size_t len, char **out,
                size_t *outlen)
 {
-    struct gbuf g = { NULL, 0, 0 };
+    struct dynbuf g;
     redact_stream_t *s;
     int rc;
 
@@ -1408,10 +1387,10 @@ int redact_buf(redact_t *r, const void *in, size_t len, char **out,
         *outlen = 0;
     if (!r || !out || (!in && len) || len > SIZE_MAX / 2)
         return REDACT_EINVAL;
-    g.cap = len + len / 8 + 64;
-    if (!(g.p = malloc(g.cap)) || !(s = redact_stream_new(r, gbuf_write,
-                                                          &g))) {
-        free(g.p);
+    dynbuf_init(&g, SIZE_MAX);
+    if (dynbuf_reserve(&g, len + len / 8 + 64) != DYNBUF_OK ||
+        !(s = redact_stream_new(r, collect, &g))) {
+        dynbuf_free(&g);
         return REDACT_ENOMEM;
     }
     rc = redact_stream_write(s, in, len);
@@ -1419,12 +1398,10 @@ int redact_buf(redact_t *r, const void *in, size_t len, char **out,
         rc = redact_stream_flush(s);
     redact_stream_free(s);
     if (rc != REDACT_OK) {
-        free(g.p);
+        dynbuf_free(&g);
         return rc == REDACT_EWRITE ? REDACT_ENOMEM : rc;
     }
-    g.p[g.n] = '\0';
-    *out = g.p;
-    if (outlen)
-        *outlen = g.n;
+    if (!(*out = dynbuf_take(&g, outlen)))
+        return REDACT_ENOMEM;
     return REDACT_OK;
 }

@@ -20,52 +20,35 @@
 
 static const char sse_bom[3] = { '\xEF', '\xBB', '\xBF' };
 
-/* realloc/free behind the lua_Alloc contract sse_alloc_fn copies. */
-static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
 void sse_init(struct sse_parser *p, const struct sse_config *cfg)
 {
+    sse_alloc_fn alloc = NULL;
+    void *ud = NULL;
     memset(p, 0, sizeof *p);
     p->max_line = SSE_DEFAULT_MAX_LINE;
     p->max_event = SSE_DEFAULT_MAX_EVENT;
-    p->alloc = default_alloc;
     if (cfg) {
         if (cfg->max_line)
             p->max_line = cfg->max_line;
         if (cfg->max_event)
             p->max_event = cfg->max_event;
-        if (cfg->alloc) {
-            p->alloc = cfg->alloc;
-            p->alloc_ud = cfg->alloc_ud;
-        }
+        alloc = cfg->alloc;
+        ud = cfg->alloc_ud;
     }
+    dynbuf_init_alloc(&p->line, p->max_line, alloc, ud);
+    dynbuf_init_alloc(&p->data, p->max_event, alloc, ud);
+    dynbuf_init_alloc(&p->type, p->max_line, alloc, ud);
+    dynbuf_init_alloc(&p->id, p->max_line, alloc, ud);
     p->block_retry = -1;
     p->retry = -1;
 }
 
-static void buf_free(struct sse_parser *p, struct sse_buf *b)
-{
-    if (b->p)
-        p->alloc(p->alloc_ud, b->p, b->cap, 0);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
 void sse_free(struct sse_parser *p)
 {
-    buf_free(p, &p->line);
-    buf_free(p, &p->data);
-    buf_free(p, &p->type);
-    buf_free(p, &p->id);
+    dynbuf_free(&p->line);
+    dynbuf_free(&p->data);
+    dynbuf_free(&p->type);
+    dynbuf_free(&p->id);
     p->borrow = NULL;
 }
 
@@ -85,42 +68,18 @@ static int fail(struct sse_parser *p, int code)
 }
 
 /*
-** Make room for need bytes in b. Callers have already checked need
-** against the cap, so capacity never grows past limit and a hostile
-** stream cannot make us hold more than the caps allow.
+** Append n bytes. Callers have already checked n against the cap (the
+** buffer's max is the same cap), so only memory can run out here; a
+** hostile stream cannot make the parser hold more than the caps allow.
 */
-static int buf_reserve(struct sse_parser *p, struct sse_buf *b,
-                       size_t need, size_t limit)
+static int buf_add(struct sse_parser *p, struct dynbuf *b, const char *s,
+                   size_t n)
 {
-    size_t ncap;
-    char *np;
-
-    if (need <= b->cap)
+    int rc = dynbuf_add(b, s, n);
+    if (rc == DYNBUF_OK)
         return SSE_OK;
-    ncap = b->cap ? b->cap : 64;
-    while (ncap < need)
-        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-    if (ncap > limit)
-        ncap = limit < need ? need : limit;
-    np = p->alloc(p->alloc_ud, b->p, b->p ? b->cap : 0, ncap);
-    if (!np)
-        return fail(p, SSE_ENOMEM);
-    b->p = np;
-    b->cap = ncap;
-    return SSE_OK;
-}
-
-/* Append n bytes (n already checked against limit by the caller). */
-static int buf_add(struct sse_parser *p, struct sse_buf *b,
-                   const char *s, size_t n, size_t limit)
-{
-    if (n == 0)
-        return SSE_OK;
-    if (buf_reserve(p, b, b->len + n, limit))
-        return p->err;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return SSE_OK;
+    return fail(p, rc == DYNBUF_NOMEM ? SSE_ENOMEM :
+                b == &p->data ? SSE_EEVENT : SSE_ELINE);
 }
 
 /* Move borrowed data into our own buffer before the chunk goes away. */
@@ -131,8 +90,8 @@ static int own_data(struct sse_parser *p)
     if (!s)
         return SSE_OK;
     p->borrow = NULL;
-    p->data.len = 0;
-    return buf_add(p, &p->data, s, p->borrow_len, p->max_event);
+    dynbuf_clear(&p->data);
+    return buf_add(p, &p->data, s, p->borrow_len);
 }
 
 /*
@@ -157,10 +116,10 @@ static int add_data(struct sse_parser *p, const char *v, size_t n,
     }
     if (own_data(p))
         return p->err;
-    if (sep && buf_add(p, &p->data, "\n", 1, p->max_event))
+    if (sep && buf_add(p, &p->data, "\n", 1))
         return p->err;
     p->has_data = 1;
-    return buf_add(p, &p->data, v, n, p->max_event);
+    return buf_add(p, &p->data, v, n);
 }
 
 /* retry counts only when it is all ASCII digits (empty is ignored). */
@@ -188,16 +147,16 @@ static int on_field(struct sse_parser *p, const char *name, size_t nlen,
     if (nlen == 4 && memcmp(name, "data", 4) == 0)
         return add_data(p, v, n, in_chunk);
     if (nlen == 5 && memcmp(name, "event", 5) == 0) {
-        p->type.len = 0;
-        return buf_add(p, &p->type, v, n, p->max_line);
+        dynbuf_clear(&p->type);
+        return buf_add(p, &p->type, v, n);
     }
     if (nlen == 2 && memcmp(name, "id", 2) == 0) {
         /* A NUL in the id leaves the last id alone (eventsource-parser
         ** #34 lost the stored id this way). */
         if (n && memchr(v, '\0', n))
             return SSE_OK;
-        p->id.len = 0;
-        return buf_add(p, &p->id, v, n, p->max_line);
+        dynbuf_clear(&p->id);
+        return buf_add(p, &p->id, v, n);
     }
     if (nlen == 5 && memcmp(name, "retry", 5) == 0)
         set_retry(p, v, n);
@@ -215,7 +174,7 @@ static int dispatch(struct sse_parser *p, sse_event_fn fn, void *ud)
     ev.retry = p->block_retry;
     p->block_retry = -1;
     if (!p->has_data) {
-        p->type.len = 0;
+        dynbuf_clear(&p->type);
         return SSE_OK;
     }
     ev.type = p->type.len ? p->type.p : "message";
@@ -231,8 +190,8 @@ static int dispatch(struct sse_parser *p, sse_event_fn fn, void *ud)
     ev.id_len = p->id.len;
     p->has_data = 0;
     p->borrow = NULL;
-    p->data.len = 0;
-    p->type.len = 0;
+    dynbuf_clear(&p->data);
+    dynbuf_clear(&p->type);
     if (fn && fn(ud, &ev))
         return SSE_STOPPED;
     return SSE_OK;
@@ -270,10 +229,10 @@ static int take_line(struct sse_parser *p, const char *s, size_t n,
     }
     if (n > p->max_line - p->line.len)
         return fail(p, SSE_ELINE);
-    if (buf_add(p, &p->line, s, n, p->max_line))
+    if (buf_add(p, &p->line, s, n))
         return p->err;
     len = p->line.len;
-    p->line.len = 0;
+    dynbuf_clear(&p->line);
     return on_line(p, p->line.p, len, 0, fn, ud);
 }
 
@@ -282,7 +241,7 @@ static int keep_tail(struct sse_parser *p, const char *s, size_t n)
 {
     if (n > p->max_line - p->line.len)
         return fail(p, SSE_ELINE);
-    return buf_add(p, &p->line, s, n, p->max_line);
+    return buf_add(p, &p->line, s, n);
 }
 
 /*
@@ -401,9 +360,9 @@ int sse_finish(struct sse_parser *p, int *dropped)
         return p->err;
     if (dropped)
         *dropped = p->has_data || tail_is_data(p);
-    p->line.len = 0;
-    p->data.len = 0;
-    p->type.len = 0;
+    dynbuf_clear(&p->line);
+    dynbuf_clear(&p->data);
+    dynbuf_clear(&p->type);
     p->borrow = NULL;
     p->has_data = 0;
     p->cr = 0;

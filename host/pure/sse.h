@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 
+#include "util/dynbuf.h"
+
 #define SSE_DEFAULT_MAX_LINE  ((size_t)1 << 20)
 #define SSE_DEFAULT_MAX_EVENT ((size_t)1 << 20)
 
@@ -70,19 +72,12 @@ struct sse_event {
 /* Called once per event; return nonzero to make sse_feed stop. */
 typedef int (*sse_event_fn)(void *ud, const struct sse_event *ev);
 
-struct sse_buf {
-    char *p;
-    size_t len, cap;
-};
-
 struct sse_parser {
     size_t max_line, max_event;
-    sse_alloc_fn alloc;
-    void *alloc_ud;
-    struct sse_buf line;    /* a line cut by the end of a feed */
-    struct sse_buf data;    /* data lines joined by LF */
-    struct sse_buf type;    /* event type buffer */
-    struct sse_buf id;      /* last event id buffer */
+    struct dynbuf line;     /* a line cut by the end of a feed */
+    struct dynbuf data;     /* data lines joined by LF */
+    struct dynbuf type;     /* event type buffer */
+    struct dynbuf id;       /* last event id buffer */
     const char *borrow;     /* data still in the caller's chunk */
     size_t borrow_len;
     int has_data;           /* a data line was seen in this block */

@@ -21,7 +21,6 @@
 #include "runtime/config.h"
 #include "pure/dotenv.h"
 #include "runtime/err.h"
-#include "lib/secret.h"
 
 #define ENV_FILE ".env.local"
 
@@ -95,11 +94,43 @@ const char *config_each(int (*fn)(const char *name, const char *value,
     return NULL;
 }
 
+/* Names loaded as secrets in this run: config.get must not hand them
+** out as plain strings afterwards. Kept here so that secret.c tells
+** config what it loaded, and config needs nothing from secret.c. */
+static char **marked;
+static size_t nmarked;
+
 void config_close(void)
 {
     if (cf.status == DOTENV_OK)
         dotenv_free(&cf.env);
     cf.loaded = 0;
+    while (nmarked > 0)
+        free(marked[--nmarked]);
+    free(marked);
+    marked = NULL;
+}
+
+int config_is_marked(const char *name)
+{
+    for (size_t i = 0; i < nmarked; i++)
+        if (strcmp(marked[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int config_mark_secret(const char *name)
+{
+    char **grown, *copy;
+    if (config_is_marked(name))
+        return 0;
+    if (!(grown = realloc(marked, (nmarked + 1) * sizeof *marked)))
+        return -1;
+    marked = grown;
+    if (!(copy = strdup(name)))
+        return -1;
+    marked[nmarked++] = copy;
+    return 0;
 }
 
 int config_is_secret_name(const char *name)
@@ -141,7 +172,7 @@ static const char *lookup(lua_State *L, const char *fn, const char **src)
     const char *name = luaL_checklstring(L, 1, &len), *err;
     if (!dotenv_valid_key(name, len))
         luaL_argerror(L, 1, "not a variable name");
-    if (config_is_secret_name(name) || secret_name_loaded(name))
+    if (config_is_secret_name(name) || config_is_marked(name))
         err_raise(L, "config", "config.%s('%s'): that name %s; use "
                   "secret.get('%s'), which keeps the value out of Lua "
                   "strings", fn, name, config_is_secret_name(name) ?

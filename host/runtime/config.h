@@ -18,6 +18,13 @@ const char *config_lookup(const char *name, const char **source,
 /* Does the name look like a credential (..._SECRET, ..._TOKEN, ...)? */
 int config_is_secret_name(const char *name);
 
+/*
+** secret.c marks every name it loads; config.get then refuses it. -1
+** when out of memory (the secret must then not be handed out).
+*/
+int config_mark_secret(const char *name);
+int config_is_marked(const char *name);
+
 /* Parse a boolean setting: 1/true/yes/on, 0/false/no/off. -1: neither. */
 int config_parse_bool(const char *s);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/out.h"
+#include "util/fileio.h"
 #include "pure/redact.h"
 
 #define OUT_BUF 8192
@@ -32,22 +33,9 @@ static struct stream streams[3] = {{.tty = -1}, {.tty = -1}, {.tty = -1}};
 static redact_t *redactor;
 static redact_stream_t *masks[3];
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static int emit(void *ctx, const char *buf, size_t len)
 {
-    write_all((int)(size_t)ctx, buf, len);
+    (void)fileio_write_all((int)(size_t)ctx, buf, len);
     return 0;
 }
 
@@ -61,7 +49,7 @@ static void drain(int fd, int all)
         if (all)
             redact_stream_flush(masks[fd]);
     } else {
-        write_all(fd, s->buf, s->len);
+        (void)fileio_write_all(fd, s->buf, s->len);
     }
     s->len = 0;
 }
@@ -91,7 +79,7 @@ void out_write(int fd, const char *buf, size_t len)
             if (masks[fd])
                 redact_stream_write(masks[fd], buf, len);
             else
-                write_all(fd, buf, len);
+                (void)fileio_write_all(fd, buf, len);
             return;
         }
     }

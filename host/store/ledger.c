@@ -12,6 +12,7 @@
 **    refused and left alone: losing a record would hand money that was
 **    spent back to the budget.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -27,6 +28,9 @@
 #include <unistd.h>
 
 #include "store/ledger.h"
+#include "util/dynbuf.h"
+#include "util/fileio.h"
+#include "util/quote.h"
 
 #define LINE_MAX_LEN 512
 #define TIME_LEN     20                 /* 2024-05-01T12:00:00Z */
@@ -80,22 +84,6 @@ static void clear_err(char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
-}
-
-/* Echoed inputs stay short and printable in messages. */
-static const char *shown(const char *s, char *buf, size_t n)
-{
-    size_t i = 0, j = 0;
-    for (; s[i] && j + 4 < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (s[i]) {
-        memcpy(buf + j, "...", 3);
-        j += 3;
-    }
-    buf[j] = '\0';
-    return buf;
 }
 
 static int isdig(char c)
@@ -193,7 +181,7 @@ int ledger_usd_parse(const char *s, int64_t *nano, char *err,
         return fail(err, errlen, LEDGER_EINVAL, "amount missing");
     if (parse_usd(s, nano, &why) != 0)
         return fail(err, errlen, LEDGER_EINVAL, "invalid amount \"%s\": %s",
-                    shown(s, b, sizeof b), why);
+                    quote_str(b, sizeof b, s), why);
     clear_err(err, errlen);
     return LEDGER_OK;
 }
@@ -419,41 +407,12 @@ static ledger_record *snap_find(const struct ledger_snap *t, int64_t id)
 
 /* ---- writing the file ------------------------------------------------ */
 
-typedef struct {
-    char *p;
-    size_t len, cap, max;
-    int oom, big;
-} obuf;
-
-static void ob_add(obuf *b, const char *s, size_t n)
-{
-    if (b->oom || b->big)
-        return;
-    if (n > b->max - b->len) {
-        b->big = 1;
-        return;
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *p;
-        while (cap < b->len + n)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void ob_printf(obuf *b, const char *fmt, ...)
+/* One line into the new ledger; a line too long for the format fails
+** the whole buffer as too large. */
+static void ob_printf(struct dynbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void ob_printf(obuf *b, const char *fmt, ...)
+static void ob_printf(struct dynbuf *b, const char *fmt, ...)
 {
     char line[LINE_MAX_LEN + 2];
     va_list ap;
@@ -462,10 +421,11 @@ static void ob_printf(obuf *b, const char *fmt, ...)
     n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof line) {
-        b->big = 1;
+        if (!b->err)
+            b->err = DYNBUF_TOOBIG;
         return;
     }
-    ob_add(b, line, (size_t)n);
+    dynbuf_add(b, line, (size_t)n);
 }
 
 static uint64_t fnv1a(const char *p, size_t n)
@@ -478,7 +438,7 @@ static uint64_t fnv1a(const char *p, size_t n)
     return h;
 }
 
-static void ob_record(obuf *b, const ledger_record *r)
+static void ob_record(struct dynbuf *b, const ledger_record *r)
 {
     char c[TIME_LEN + 1], u[TIME_LEN + 1];
     char rs[LEDGER_USD_BUFSZ], ss[LEDGER_USD_BUFSZ] = "-";
@@ -495,21 +455,20 @@ static void ob_record(obuf *b, const ledger_record *r)
 
 /* The whole ledger as text; the end line checksums everything above. */
 static int serialize(const ledger *l, const struct ledger_snap *t,
-                     obuf *b, char *err, size_t errlen)
+                     struct dynbuf *b, char *err, size_t errlen)
 {
-    memset(b, 0, sizeof *b);
-    b->max = l->max_bytes;
+    dynbuf_init(b, l->max_bytes);
     ob_printf(b, "%s %d\n", HEADER, LEDGER_VERSION);
     ob_printf(b, "next %lld\n", (long long)t->next_id);
     for (size_t i = 0; i < t->n; i++)
         ob_record(b, &t->rec[i]);
-    if (!b->oom && !b->big)
+    if (!b->err)
         ob_printf(b, "end records=%zu fnv1a64=%016llx\n", t->n,
                   (unsigned long long)fnv1a(b->p, b->len));
-    if (b->oom)
+    if (b->err == DYNBUF_NOMEM)
         return fail(err, errlen, LEDGER_ENOMEM, "%s: out of memory",
                     l->path);
-    if (b->big)
+    if (b->err)
         return fail(err, errlen, LEDGER_ELIMIT, "%s: the ledger would "
                     "pass its %zu-byte limit", l->path, l->max_bytes);
     return LEDGER_OK;
@@ -521,107 +480,51 @@ static void fault(const ledger *l, ledger_step step)
         l->fault(step, l->fault_ud);
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* The ledger's crash points are those of the atomic replace. */
+static void on_step(int step, void *ud)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w == 0)
-            errno = EIO;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    fault(ud, (ledger_step)(LEDGER_STEP_TEMP_OPENED + step));
 }
 
 /*
-** A temp file left by a crashed writer is ours to replace: we hold the
-** exclusive lock, and readers never look at it.
+** A temporary file left by a killed writer is ours to remove: we hold
+** the exclusive lock, and readers never look at one.
 */
-static int temp_create(const ledger *l, int *fd, char *err, size_t errlen)
+static void sweep_temps(const ledger *l)
 {
-    if (unlinkat(l->dirfd, LEDGER_TEMP_FILE, 0) != 0 && errno != ENOENT)
-        return sys_fail(l, err, errlen, "remove stale temp file");
-    *fd = openat(l->dirfd, LEDGER_TEMP_FILE,
-                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                 0600);
-    if (*fd < 0)
-        return sys_fail(l, err, errlen, "create temp file");
-    if (fchmod(*fd, 0600) != 0) {
-        int st = sys_fail(l, err, errlen, "chmod temp file");
-        close(*fd);
-        unlinkat(l->dirfd, LEDGER_TEMP_FILE, 0);
-        return st;
+    int fd = openat(l->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
     }
-    return LEDGER_OK;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, LEDGER_TEMP_PREFIX,
+                    sizeof LEDGER_TEMP_PREFIX - 1) == 0)
+            unlinkat(l->dirfd, e->d_name, 0);
+    closedir(d);
 }
 
 /*
-** Write and fsync the temp file; on failure it is removed and the old
-** ledger stays. A failed fsync is not retried: after one, the kernel may
-** already have dropped the dirty pages ("fsyncgate").
-*/
-static int temp_fill(const ledger *l, int fd, const obuf *b, char *err,
-                     size_t errlen)
-{
-    size_t half = b->len / 2;
-    const char *what = NULL;
-    int e = 0;
-    fault(l, LEDGER_STEP_TEMP_OPENED);
-    if (write_all(fd, b->p, half) != 0) {
-        what = "write temp file";
-    } else {
-        fault(l, LEDGER_STEP_TEMP_PARTIAL);
-        if (write_all(fd, b->p + half, b->len - half) != 0)
-            what = "write temp file";
-        else
-            fault(l, LEDGER_STEP_TEMP_WRITTEN);
-        if (!what && fsync(fd) != 0)
-            what = "fsync temp file";
-    }
-    if (what)
-        e = errno;
-    if (close(fd) != 0 && !what) {
-        what = "close temp file";
-        e = errno;
-    }
-    if (!what)
-        return LEDGER_OK;
-    unlinkat(l->dirfd, LEDGER_TEMP_FILE, 0);
-    errno = e;
-    return sys_fail(l, err, errlen, what);
-}
-
-/*
-** fsync of the file does not make the rename durable; the directory
-** needs its own fsync (reliability-anchors 4.2 item 4, [R85]).
+** The whole ledger is replaced atomically (util/fileio.c: temp file,
+** fsync, rename, fsync of the folder; reliability-anchors 4.2 item 4).
 */
 static int store(const ledger *l, const struct ledger_snap *t, char *err,
                  size_t errlen)
 {
-    obuf b;
-    int fd = -1, st = serialize(l, t, &b, err, errlen);
-    if (st == LEDGER_OK)
-        st = temp_create(l, &fd, err, errlen);
-    if (st == LEDGER_OK)
-        st = temp_fill(l, fd, &b, err, errlen);
-    free(b.p);
-    if (st != LEDGER_OK)
-        return st;
-    fault(l, LEDGER_STEP_TEMP_SYNCED);
-    if (renameat(l->dirfd, LEDGER_TEMP_FILE, l->dirfd, LEDGER_FILE) != 0) {
-        st = sys_fail(l, err, errlen, "rename temp file over the ledger");
-        unlinkat(l->dirfd, LEDGER_TEMP_FILE, 0);
-        return st;
-    }
-    fault(l, LEDGER_STEP_RENAMED);
-    if (fsync(l->dirfd) != 0)
-        return sys_fail(l, err, errlen, "fsync the state directory");
-    fault(l, LEDGER_STEP_DIR_SYNCED);
-    return LEDGER_OK;
+    struct dynbuf b;
+    struct fileio_target to = {
+        .dirfd = l->dirfd, .name = LEDGER_FILE, .shown = l->path,
+        .mode = 0600, .step = on_step, .step_ud = (void *)l,
+    };
+    int st = serialize(l, t, &b, err, errlen);
+    sweep_temps(l);
+    if (st == LEDGER_OK && fileio_replace(&to, b.p, b.len, err, errlen))
+        st = LEDGER_EIO;
+    dynbuf_free(&b);
+    return st;
 }
 
 /* ---- reading the file ------------------------------------------------ */
@@ -706,7 +609,7 @@ static int parse_header(lparse *p, const char *line)
     if (strncmp(line, HEADER " ", sizeof HEADER) == 0)
         return perr(p, LEDGER_ECORRUPT, "unsupported ledger version \"%s\" "
                     "(this clawhost reads version %d)",
-                    shown(line + sizeof HEADER, b, sizeof b),
+                    quote_str(b, sizeof b, line + sizeof HEADER),
                     LEDGER_VERSION);
     return perr(p, LEDGER_ECORRUPT, "not a clawhost ledger (expected "
                 "\"%s %d\")", HEADER, LEDGER_VERSION);
@@ -729,7 +632,7 @@ static int field_usd(lparse *p, const char *v, const char *key,
     if (parse_usd(v, out, &why) != 0 ||
         strcmp(ledger_usd_format(*out, back, sizeof back), v) != 0)
         return perr(p, LEDGER_ECORRUPT, "bad %s amount \"%s\"", key,
-                    shown(v, b, sizeof b));
+                    quote_str(b, sizeof b, v));
     return LEDGER_OK;
 }
 
@@ -744,7 +647,7 @@ static int field_state(lparse *p, const char *v, ledger_state *out)
         *out = LEDGER_RELEASED;
     else
         return perr(p, LEDGER_ECORRUPT, "unknown state \"%s\"",
-                    shown(v, b, sizeof b));
+                    quote_str(b, sizeof b, v));
     return LEDGER_OK;
 }
 
@@ -895,63 +798,27 @@ static int parse_ledger(lparse *p, struct ledger_snap *t, size_t max)
     return parse_body(p, t, max);
 }
 
-/* Grow buf toward the size bound; nonzero at the bound or on OOM. */
-static int grow(const ledger *l, char **buf, size_t *cap)
+/* Read whole, never past the bound: a huge file is refused, not read
+** into memory. */
+static int read_fd(const ledger *l, int fd, struct dynbuf *b, char *err,
+                   size_t errlen)
 {
-    size_t want = *cap * 2;
-    char *p;
-    if (*cap > l->max_bytes)
-        return 1;
-    if (want > l->max_bytes + 1)
-        want = l->max_bytes + 1;
-    p = realloc(*buf, want);
-    if (!p)
-        return -1;
-    *buf = p;
-    *cap = want;
-    return 0;
-}
-
-/*
-** Sized from fstat, grown if the file is longer than it said, never
-** past the bound: a huge file is refused, not read into memory.
-*/
-static int read_fd(const ledger *l, int fd, size_t hint, char **out,
-                   size_t *len, char *err, size_t errlen)
-{
-    size_t cap = (hint < l->max_bytes ? hint : l->max_bytes) + 1, n = 0;
-    char *buf = malloc(cap);
-    ssize_t r = 1;
-    int st = LEDGER_OK;
-    while (buf && r > 0) {
-        if (n == cap && grow(l, &buf, &cap) != 0)
-            break;
-        r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            r = 1;
-        else if (r > 0)
-            n += (size_t)r;
-    }
-    if (r < 0)
-        st = sys_fail(l, err, errlen, "read");
-    else if (n > l->max_bytes)
-        st = fail(err, errlen, LEDGER_ELIMIT, "%s: larger than the "
-                  "%zu-byte limit; refusing to use it", l->path,
-                  l->max_bytes);
-    else if (!buf || r > 0)
-        st = fail(err, errlen, LEDGER_ENOMEM, "%s: out of memory",
-                  l->path);
-    if (st != LEDGER_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    *len = n;
-    return LEDGER_OK;
+    dynbuf_init(b, l->max_bytes);
+    int rc = fileio_read_all(fd, b);
+    if (rc == 0)
+        return LEDGER_OK;
+    int st = rc == DYNBUF_TOOBIG ?
+        fail(err, errlen, LEDGER_ELIMIT, "%s: larger than the %zu-byte "
+             "limit; refusing to use it", l->path, l->max_bytes) :
+        rc == DYNBUF_NOMEM ?
+        fail(err, errlen, LEDGER_ENOMEM, "%s: out of memory", l->path) :
+        sys_fail(l, err, errlen, "read");
+    dynbuf_free(b);
+    return st;
 }
 
 /* A missing file is an empty ledger; anything else must parse. */
-static int read_file(const ledger *l, char **buf, size_t *len, int *exists,
+static int read_file(const ledger *l, struct dynbuf *buf, int *exists,
                      char *err, size_t errlen)
 {
     struct stat sb;
@@ -968,7 +835,7 @@ static int read_file(const ledger *l, char **buf, size_t *len, int *exists,
         close(fd);
         return st;
     }
-    st = read_fd(l, fd, (size_t)sb.st_size, buf, len, err, errlen);
+    st = read_fd(l, fd, buf, err, errlen);
     close(fd);
     *exists = st == LEDGER_OK;
     return st;
@@ -977,23 +844,22 @@ static int read_file(const ledger *l, char **buf, size_t *len, int *exists,
 static int load(const ledger *l, struct ledger_snap *t, char *err,
                 size_t errlen)
 {
-    char *buf = NULL;
-    size_t len = 0;
+    struct dynbuf buf;
     int exists, st;
     lparse p;
     memset(t, 0, sizeof *t);
     t->next_id = 1;
-    st = read_file(l, &buf, &len, &exists, err, errlen);
+    st = read_file(l, &buf, &exists, err, errlen);
     if (st != LEDGER_OK || !exists)
         return st;
     memset(&p, 0, sizeof p);
     p.path = l->path;
-    p.buf = buf;
-    p.len = len;
+    p.buf = buf.p;
+    p.len = buf.len;
     p.err = err;
     p.errlen = errlen;
     st = parse_ledger(&p, t, l->max_records);
-    free(buf);
+    dynbuf_free(&buf);
     if (st != LEDGER_OK)
         snap_clear(t);
     return st;
@@ -1113,11 +979,11 @@ static int check_req(const ledger_reserve_req *q, char *err, size_t errlen)
     if (!q->run || !name_ok(q->run))
         return fail(err, errlen, LEDGER_EINVAL, "bad run id \"%s\": 1-%d "
                     "of A-Z a-z 0-9 . _ : @ + / -", q->run ?
-                    shown(q->run, b, sizeof b) : "", LEDGER_NAME_MAX);
+                    quote_str(b, sizeof b, q->run) : "", LEDGER_NAME_MAX);
     if (!q->label || !name_ok(q->label))
         return fail(err, errlen, LEDGER_EINVAL, "bad label \"%s\": 1-%d "
                     "of A-Z a-z 0-9 . _ : @ + / -", q->label ?
-                    shown(q->label, b, sizeof b) : "", LEDGER_NAME_MAX);
+                    quote_str(b, sizeof b, q->label) : "", LEDGER_NAME_MAX);
     if ((st = check_amount(q->amount, "amount", err, errlen)) != 0)
         return st;
     if (q->run_cap != LEDGER_NO_CAP &&
@@ -1468,7 +1334,7 @@ static int open_dir(ledger *l, const char *dir, char *err, size_t errlen)
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         n--;
-    if (n + sizeof "/" LEDGER_TEMP_FILE > PATH_MAX)
+    if (n + sizeof "/" LEDGER_TEMP_PREFIX "0123456789abcdef" > PATH_MAX)
         return fail(err, errlen, LEDGER_EINVAL, "state directory path too "
                     "long");
     l->dir = malloc(n + 1);

@@ -37,7 +37,7 @@
 #define LEDGER_LOCK_TIMEOUT_MS 10000
 #define LEDGER_FILE         "spend.ledger"
 #define LEDGER_LOCK_FILE    "spend.ledger.lock"
-#define LEDGER_TEMP_FILE    "spend.ledger.tmp"
+#define LEDGER_TEMP_PREFIX  "spend.ledger.tmp."  /* + 16 hex digits */
 
 typedef enum {
     LEDGER_OK = 0,

@@ -4,15 +4,18 @@
 ** A test is a function; RUN() calls it and counts it as passed when no
 ** CHECK inside it failed. Failed checks print file:line and the
 ** expression. unit_done() prints the closing line CI reads,
-** "NAME: N passed, N failed", and returns the exit status. unit_buf
-** is the growable output buffer the suites share.
+** "NAME: N passed, N failed", and returns the exit status. unit_buf_*
+** add to the host's own buffer type, for the outputs tests compare.
 */
 #ifndef CLAWHOST_UNIT_H
 #define CLAWHOST_UNIT_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "util/dynbuf.h"
 
 static int unit_passed, unit_failed, unit_checks_failed;
 
@@ -70,44 +73,35 @@ static int unit_done(const char *suite)
 }
 
 /*
-** A growable byte buffer, always NUL-terminated, for the outputs tests
-** build and compare. Running out of memory ends the test program: a
-** test cannot be judged without its output.
+** The outputs tests build and compare go in the host's own buffer
+** (util/dynbuf.h), uncapped. Running out of memory ends the test
+** program: a test cannot be judged without its output.
 */
-struct unit_buf {
-    char *p;
-    size_t n, cap;
-};
-
-static inline void unit_buf_add(struct unit_buf *b, const void *p, size_t n)
+static inline struct dynbuf unit_buf_new(void)
 {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) {
-            fprintf(stderr, "unit: out of memory\n");
-            exit(2);
-        }
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->n, p, n);
-    b->n += n;
-    b->p[b->n] = '\0';
+    struct dynbuf b;
+    dynbuf_init(&b, SIZE_MAX);
+    return b;
 }
 
-static inline void unit_buf_str(struct unit_buf *b, const char *s)
+static inline void unit_buf_add(struct dynbuf *b, const void *p, size_t n)
+{
+    if (dynbuf_add(b, p, n) != DYNBUF_OK) {
+        fprintf(stderr, "unit: out of memory\n");
+        exit(2);
+    }
+    if (!b->p)                  /* an empty result is still a string */
+        dynbuf_reserve(b, 0);
+}
+
+static inline void unit_buf_str(struct dynbuf *b, const char *s)
 {
     unit_buf_add(b, s, strlen(s));
 }
 
-static inline void unit_buf_free(struct unit_buf *b)
+static inline void unit_buf_free(struct dynbuf *b)
 {
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
+    dynbuf_free(b);
 }
 
 #endif

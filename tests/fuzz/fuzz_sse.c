@@ -10,7 +10,7 @@
 ** input byte also picks small caps now and then, so the cap errors are
 ** reached as well.
 */
-#include "sse.h"
+#include "pure/sse.h"
 
 #include <stdint.h>
 #include <stdio.h>

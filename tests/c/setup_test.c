@@ -1,5 +1,5 @@
 /*
-** test_setup.c -- the pure parts of `clawhost setup`: base URL and id
+** setup_test.c -- the pure parts of `clawhost setup`: base URL and id
 ** validation, quoting a value so dotenv.c reads it back byte for byte,
 ** merging changes into an existing .env.local, the atomic write.
 */

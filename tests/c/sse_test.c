@@ -1,5 +1,5 @@
 /*
-** test_sse.c -- unit tests for the SSE parser (host/sse.c).
+** sse_test.c -- unit tests for the SSE parser (host/sse.c).
 **
 ** The core is the fixture corpus in tests/fixtures/sse (format in its
 ** README.md): each stream is fed whole, cut in two at every position, cut
@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static void text_esc(struct unit_buf *t, const char *s, size_t n)
+static void text_esc(struct dynbuf *t, const char *s, size_t n)
 {
     char hex[8];
     size_t i;
@@ -44,7 +44,7 @@ static void text_esc(struct unit_buf *t, const char *s, size_t n)
     unit_buf_str(t, "\"");
 }
 
-static void print_event(struct unit_buf *t, const struct sse_event *ev)
+static void print_event(struct dynbuf *t, const struct sse_event *ev)
 {
     char num[32];
 
@@ -93,7 +93,7 @@ static const char *end_line(int rc, int dropped)
 ** use-after-free).
 */
 static int feed_copy(struct sse_parser *p, const char *s, size_t n,
-                     int stop, struct unit_buf *out, size_t *used)
+                     int stop, struct dynbuf *out, size_t *used)
 {
     char *copy = malloc(n ? n : 1);
     int rc;
@@ -115,7 +115,7 @@ static int feed_copy(struct sse_parser *p, const char *s, size_t n,
 */
 static void run_cuts(const char *in, size_t len, const size_t *cuts,
                      size_t ncuts, const struct sse_config *cfg, int stop,
-                     struct unit_buf *out)
+                     struct dynbuf *out)
 {
     struct sse_parser p;
     size_t k, from = 0, to, used;
@@ -142,7 +142,7 @@ struct fixture {
     char name[128];
     char *in;
     size_t len;
-    struct unit_buf want;
+    struct dynbuf want;
     struct sse_config cfg;
     int nfail;
 };
@@ -210,6 +210,7 @@ static int load_fixture(const char *dir, const char *base,
     int rc;
 
     memset(fx, 0, sizeof *fx);
+    fx->want = unit_buf_new();
     snprintf(fx->name, sizeof fx->name, "%s", base);
     snprintf(path, sizeof path, "%s/%s.sse", dir, base);
     fx->in = slurp(path, &fx->len);
@@ -226,7 +227,7 @@ static int load_fixture(const char *dir, const char *base,
 
 /* Compare one way of feeding with the expected text; report once. */
 static void expect(const char *how, size_t a, size_t b,
-                   const struct unit_buf *got)
+                   const struct dynbuf *got)
 {
     if (strcmp(got->p, cur.want.p) == 0)
         return;
@@ -239,7 +240,7 @@ static void expect(const char *how, size_t a, size_t b,
 static void try_cuts(const char *how, const size_t *cuts, size_t n,
                      int stop)
 {
-    struct unit_buf got = { 0 };
+    struct dynbuf got = unit_buf_new();
 
     run_cuts(cur.in, cur.len, cuts, n, &cur.cfg, stop, &got);
     expect(how, n > 0 ? cuts[0] : 0, n > 1 ? cuts[1] : 0, &got);
@@ -327,7 +328,7 @@ static size_t run_corpus(void)
             unit_run(label, run_fixture);
         }
         free(cur.in);
-        free(cur.want.p);
+        unit_buf_free(&cur.want);
         free(names[i]);
     }
     free(names);
@@ -736,7 +737,7 @@ static void test_random_cuts(void)
 
     rng_state = 0x9e3779b97f4a7c15ull;
     for (i = 0; i < 3000 && bad < 3; i++) {
-        struct unit_buf whole = { 0 }, cut = { 0 };
+        struct dynbuf whole = unit_buf_new(), cut = unit_buf_new();
         const struct sse_config *cfg = i % 3 == 0 ? &small : NULL;
         size_t n = 0;
         len = random_stream(s, sizeof s);

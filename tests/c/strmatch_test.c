@@ -1,5 +1,5 @@
 /*
-** test_strmatch.c -- the polling pattern matcher against Lua 5.4 itself.
+** strmatch_test.c -- the polling pattern matcher against Lua 5.4 itself.
 **
 ** Differential: one lua_State holds both the real string library and
 ** ours (luaopen_clawhost_strmatch); every case calls both through the

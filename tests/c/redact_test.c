@@ -1,5 +1,5 @@
 /*
-** test_redact.c -- unit tests for the output redactor (host/redact.c).
+** redact_test.c -- unit tests for the output redactor (host/redact.c).
 **
 ** Figures S-1..S-3 of reliability-anchors.md section 8: 30 seeded random
 ** secrets (8..128 bytes with quotes, %, &, \, /, spaces, newlines and a
@@ -35,7 +35,7 @@ static size_t below(size_t n)
 
 /* ---- buffers and sinks ------------------------------------------- */
 
-static void buf_byte(struct unit_buf *b, unsigned c)
+static void buf_byte(struct dynbuf *b, unsigned c)
 {
     unsigned char ch = (unsigned char)c;
     unit_buf_add(b, &ch, 1);
@@ -47,9 +47,9 @@ static int sink(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-static struct unit_buf oneshot(redact_t *r, const void *in, size_t n)
+static struct dynbuf oneshot(redact_t *r, const void *in, size_t n)
 {
-    struct unit_buf b = { 0 };
+    struct dynbuf b = unit_buf_new();
     char *out = NULL;
     size_t outn = 0;
     int rc = redact_buf(r, in, n, &out, &outn);
@@ -62,10 +62,10 @@ static struct unit_buf oneshot(redact_t *r, const void *in, size_t n)
 }
 
 /* Writes in[0..n) as pieces ending at the given cuts, then flushes. */
-static struct unit_buf streamed(redact_t *r, const void *in, size_t n,
+static struct dynbuf streamed(redact_t *r, const void *in, size_t n,
                                 const size_t *cut, size_t ncut)
 {
-    struct unit_buf b = { 0 };
+    struct dynbuf b = unit_buf_new();
     redact_stream_t *s = redact_stream_new(r, sink, &b);
     const char *p = in;
     size_t at = 0, i;
@@ -85,48 +85,48 @@ static struct unit_buf streamed(redact_t *r, const void *in, size_t n,
     return b;
 }
 
-static int same(const struct unit_buf *a, const struct unit_buf *b)
+static int same(const struct dynbuf *a, const struct dynbuf *b)
 {
-    return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+    return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
 }
 
 /* Every split into two writes, then one byte per write: all must equal
 ** the one-shot output. Returns the number of mismatches. */
-static int split_mismatches(redact_t *r, const struct unit_buf *text,
-                            const struct unit_buf *ref)
+static int split_mismatches(redact_t *r, const struct dynbuf *text,
+                            const struct dynbuf *ref)
 {
-    size_t k, *cuts = malloc((text->n + 1) * sizeof *cuts);
-    struct unit_buf o;
+    size_t k, *cuts = malloc((text->len + 1) * sizeof *cuts);
+    struct dynbuf o;
     int bad = 0;
 
-    for (k = 0; k <= text->n; k++) {
-        o = streamed(r, text->p, text->n, &k, 1);
+    for (k = 0; k <= text->len; k++) {
+        o = streamed(r, text->p, text->len, &k, 1);
         bad += !same(&o, ref);
         unit_buf_free(&o);
     }
-    for (k = 0; k < text->n; k++)
+    for (k = 0; k < text->len; k++)
         cuts[k] = k;
-    o = streamed(r, text->p, text->n, cuts, text->n ? text->n - 1 : 0);
+    o = streamed(r, text->p, text->len, cuts, text->len ? text->len - 1 : 0);
     bad += !same(&o, ref);
     unit_buf_free(&o);
     free(cuts);
     return bad;
 }
 
-static struct unit_buf streamed_bytewise(redact_t *r, const struct unit_buf *t)
+static struct dynbuf streamed_bytewise(redact_t *r, const struct dynbuf *t)
 {
-    size_t k, *cuts = malloc((t->n + 1) * sizeof *cuts);
-    struct unit_buf o;
+    size_t k, *cuts = malloc((t->len + 1) * sizeof *cuts);
+    struct dynbuf o;
 
-    for (k = 0; k < t->n; k++)
+    for (k = 0; k < t->len; k++)
         cuts[k] = k;
-    o = streamed(r, t->p, t->n, cuts, t->n ? t->n - 1 : 0);
+    o = streamed(r, t->p, t->len, cuts, t->len ? t->len - 1 : 0);
     free(cuts);
     return o;
 }
 
 /* No window of 12 bytes (or the whole, if shorter) of forbid appears. */
-static int leaks(const struct unit_buf *out, const void *forbid, size_t n)
+static int leaks(const struct dynbuf *out, const void *forbid, size_t n)
 {
     const char *f = forbid;
     size_t w = n < 12 ? n : 12, i;
@@ -134,7 +134,7 @@ static int leaks(const struct unit_buf *out, const void *forbid, size_t n)
     if (n == 0)
         return 0;
     for (i = 0; i + w <= n; i++)
-        if (memmem(out->p, out->n, f + i, w))
+        if (memmem(out->p, out->len, f + i, w))
             return 1;
     return 0;
 }
@@ -246,10 +246,10 @@ static const char url64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Bit by bit, unlike the redactor's 3-byte groups. */
-static void enc_b64(struct unit_buf *o, const unsigned char *in, size_t n,
+static void enc_b64(struct dynbuf *o, const unsigned char *in, size_t n,
                     const char *alpha, int pad)
 {
-    size_t bits = 8 * n, j, start = o->n;
+    size_t bits = 8 * n, j, start = o->len;
 
     for (j = 0; 6 * j < bits; j++) {
         unsigned v = 0, b;
@@ -260,11 +260,11 @@ static void enc_b64(struct unit_buf *o, const unsigned char *in, size_t n,
         }
         buf_byte(o, (unsigned char)alpha[v]);
     }
-    while (pad && (o->n - start) % 4)
+    while (pad && (o->len - start) % 4)
         buf_byte(o, '=');
 }
 
-static void enc_hex(struct unit_buf *o, const unsigned char *in, size_t n,
+static void enc_hex(struct dynbuf *o, const unsigned char *in, size_t n,
                     int upper)
 {
     char t[3];
@@ -279,7 +279,7 @@ static void enc_hex(struct unit_buf *o, const unsigned char *in, size_t n,
 enum { U_LOWER = 1, U_PLUS = 2, U_ALL = 4, U_MIXED = 8, U_SLASH = 16,
        U_FORMSET = 32 };
 
-static void enc_url(struct unit_buf *o, const unsigned char *in, size_t n,
+static void enc_url(struct dynbuf *o, const unsigned char *in, size_t n,
                     int style)
 {
     size_t i;
@@ -323,7 +323,7 @@ static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
     return len;
 }
 
-static void enc_json(struct unit_buf *o, const unsigned char *in, size_t n,
+static void enc_json(struct dynbuf *o, const unsigned char *in, size_t n,
                      int style)
 {
     static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
@@ -366,7 +366,7 @@ static void enc_json(struct unit_buf *o, const unsigned char *in, size_t n,
 
 enum { X_NAMED, X_HEX, X_DEC };
 
-static void enc_xml(struct unit_buf *o, const unsigned char *in, size_t n,
+static void enc_xml(struct dynbuf *o, const unsigned char *in, size_t n,
                     int style)
 {
     char t[16];
@@ -443,33 +443,33 @@ static const struct enc encs[] = {
 
 /* Base64 of pre(a bytes) + value + tail; form gets the characters whose
 ** six bits all come from the value. */
-static void b64_case(struct unit_buf *text, struct unit_buf *form,
+static void b64_case(struct dynbuf *text, struct dynbuf *form,
                      const unsigned char *v, size_t n, int a, int mid,
                      const char *alpha)
 {
     static const unsigned char pre[2] = { 0xA5, '{' };
     static const char tail[] = "\"} trailing bytes\n";
-    struct unit_buf blob = { 0 }, e = { 0 };
+    struct dynbuf blob = unit_buf_new(), e = unit_buf_new();
     size_t j0, j1;
 
     unit_buf_add(&blob, pre, (size_t)a);
     unit_buf_add(&blob, v, n);
     if (mid)
         unit_buf_str(&blob, tail);
-    enc_b64(&e, (const unsigned char *)blob.p, blob.n, alpha,
+    enc_b64(&e, (const unsigned char *)blob.p, blob.len, alpha,
             alpha == std64);
     j0 = (8 * (size_t)a + 5) / 6;
     j1 = (8 * ((size_t)a + n)) / 6;
     unit_buf_add(form, e.p + j0, j1 - j0);
     unit_buf_str(text, "blob: ");
-    unit_buf_add(text, e.p, e.n);
+    unit_buf_add(text, e.p, e.len);
     unit_buf_str(text, " (end)\n");
     unit_buf_free(&blob);
     unit_buf_free(&e);
 }
 
 static void make_case(const struct enc *e, const unsigned char *v,
-                      size_t n, struct unit_buf *text, struct unit_buf *form)
+                      size_t n, struct dynbuf *text, struct dynbuf *form)
 {
     switch (e->kind) {
     case E_B64_END:
@@ -489,7 +489,7 @@ static void make_case(const struct enc *e, const unsigned char *v,
     unit_buf_str(text, e->kind == E_JSON ? "{\"token\":\"" :
              e->kind == E_URL ? "GET /cb?code=" :
              e->kind == E_XML ? "<key>" : "value: ");
-    unit_buf_add(text, form->p, form->n);
+    unit_buf_add(text, form->p, form->len);
     unit_buf_str(text, e->kind == E_JSON ? "\",\"n\":1}\n" :
              e->kind == E_URL ? "&state=xyz HTTP/1.1\n" :
              e->kind == E_XML ? "</key>\n" : " end\n");
@@ -500,13 +500,13 @@ static int matrix_texts, matrix_leaks, matrix_split_bad, matrix_unnamed;
 /* One value in one encoding: leaks, the mask name, stream equality. */
 static void check_case(redact_t *r, int i, const struct enc *e)
 {
-    struct unit_buf text = { 0 }, form = { 0 }, out;
+    struct dynbuf text = unit_buf_new(), form = unit_buf_new(), out;
     char mask[64];
 
     make_case(e, secret[i], secret_len[i], &text, &form);
-    out = oneshot(r, text.p, text.n);
+    out = oneshot(r, text.p, text.len);
     matrix_texts++;
-    if (leaks(&out, form.p, form.n)
+    if (leaks(&out, form.p, form.len)
         || leaks(&out, secret[i], secret_len[i])) {
         matrix_leaks++;
         if (matrix_leaks <= 5)
@@ -553,7 +553,7 @@ static void test_lines(void)
         const unsigned char *v = secret[i];
         size_t n = secret_len[i], a = 0, b;
         while (a < n) {
-            struct unit_buf text = { 0 }, out;
+            struct dynbuf text = unit_buf_new(), out;
             for (b = a; b < n && v[b] != '\n'; b++)
                 ;
             if (b - a >= 12 && !memchr(v + a, '\r', b - a)
@@ -562,7 +562,7 @@ static void test_lines(void)
                 unit_buf_str(&text, "line: ");
                 unit_buf_add(&text, v + a, b - a);
                 unit_buf_str(&text, nlines % 2 ? "\r\n" : "\n");
-                out = oneshot(r, text.p, text.n);
+                out = oneshot(r, text.p, text.len);
                 bad += leaks(&out, v + a, b - a);
                 split_bad += split_mismatches(r, &text, &out);
                 nlines++;
@@ -583,7 +583,7 @@ static void test_lines(void)
 
 static void expect(redact_t *r, const char *in, size_t n, const char *want)
 {
-    struct unit_buf out = oneshot(r, in, n), text = { 0 };
+    struct dynbuf out = oneshot(r, in, n), text = unit_buf_new();
 
     CHECK_STR(out.p, want);
     unit_buf_add(&text, in, n);
@@ -623,7 +623,7 @@ static void test_prefix_and_overlap(void)
 static void test_basic(void)
 {
     redact_t *r = redact_new();
-    struct unit_buf hdr = { 0 }, text = { 0 };
+    struct dynbuf hdr = unit_buf_new(), text = unit_buf_new();
     const char *user = "deploy-bot", *pass = "s3cr3t:pa55/w0rd";
 
     CHECK_INT(redact_add_basic(r, "DEPLOY_PASSWORD", user, strlen(user),
@@ -633,9 +633,9 @@ static void test_basic(void)
     CHECK_INT(redact_secret_count(r), 2);
     unit_buf_str(&text, "deploy-bot:s3cr3t:pa55/w0rd");
     unit_buf_str(&hdr, "Authorization: Basic ");
-    enc_b64(&hdr, (const unsigned char *)text.p, text.n, std64, 1);
+    enc_b64(&hdr, (const unsigned char *)text.p, text.len, std64, 1);
     unit_buf_str(&hdr, "\r\n");
-    expect(r, hdr.p, hdr.n,
+    expect(r, hdr.p, hdr.len,
            "Authorization: Basic <secret DEPLOY_PASSWORD>\r\n");
     EXPECT(r, "user=deploy-bot pass=s3cr3t:pa55/w0rd",
            "user=deploy-bot pass=<secret DEPLOY_PASSWORD>");
@@ -710,7 +710,7 @@ static void test_xml_escapes(void)
 static void test_trimmed(void)
 {
     redact_t *r = redact_new();
-    struct unit_buf b = { 0 };
+    struct dynbuf b = unit_buf_new();
 
     CHECK_INT(redact_add(r, "FILEKEY", "  tok-1234567890\n", 17),
               REDACT_OK);
@@ -720,7 +720,7 @@ static void test_trimmed(void)
     EXPECT(r, "v=quoted secret value.", "v=<secret QUOTED>.");
     unit_buf_str(&b, "b64=");
     enc_b64(&b, (const unsigned char *)"tok-1234567890", 14, std64, 1);
-    expect(r, b.p, b.n, "b64=<secret FILEKEY>");
+    expect(r, b.p, b.len, "b64=<secret FILEKEY>");
     unit_buf_free(&b);
     redact_free(r);
 }
@@ -778,7 +778,7 @@ static size_t stream_put(redact_stream_t *s, const char *t)
 static void test_holdback(void)
 {
     redact_t *r = redact_new();
-    struct unit_buf out = { 0 };
+    struct dynbuf out = unit_buf_new();
     redact_stream_t *s;
 
     CHECK_INT(redact_add(r, "HB", "Zq9Xw2Lm7Pk4Rt", 14), REDACT_OK);
@@ -817,7 +817,7 @@ static void test_holdback(void)
 static void test_flush_midway(void)
 {
     redact_t *r = redact_new();
-    struct unit_buf out = { 0 };
+    struct dynbuf out = unit_buf_new();
     redact_stream_t *s;
 
     CHECK_INT(redact_add(r, "HB", "Zq9Xw2Lm7Pk4Rt", 14), REDACT_OK);
@@ -837,7 +837,7 @@ static void test_flush_midway(void)
 static void test_added_midstream(void)
 {
     redact_t *r = redact_new();
-    struct unit_buf out = { 0 };
+    struct dynbuf out = unit_buf_new();
     redact_stream_t *s;
 
     CHECK_INT(redact_add(r, "OLD", "NEWSECRETPART-old", 17), REDACT_OK);
@@ -879,7 +879,7 @@ static void test_write_error(void)
 static void test_long_run(void)
 {
     redact_t *r = redact_new();
-    struct unit_buf text = { 0 }, out, got = { 0 };
+    struct dynbuf text = unit_buf_new(), out, got = unit_buf_new();
     redact_stream_t *s;
     size_t i, maxheld = 0;
 
@@ -887,11 +887,11 @@ static void test_long_run(void)
     for (i = 0; i < 100000; i++)
         unit_buf_str(&text, "ab");
     unit_buf_str(&text, "!");
-    out = oneshot(r, text.p, text.n);
+    out = oneshot(r, text.p, text.len);
     CHECK_STR(out.p, "<secret P><secret P><secret P><secret P>!");
     s = redact_stream_new(r, sink, &got);
-    for (i = 0; i < text.n; i += 997) {
-        size_t m = text.n - i < 997 ? text.n - i : 997;
+    for (i = 0; i < text.len; i += 997) {
+        size_t m = text.len - i < 997 ? text.len - i : 997;
         CHECK_INT(redact_stream_write(s, text.p + i, m), REDACT_OK);
         if (redact_stream_held(s) > maxheld)
             maxheld = redact_stream_held(s);
@@ -910,17 +910,17 @@ static const char junk[] = "%+\\&;#xu0123456789abcdefABCDEF \n\"'/=";
 
 /* Whole or cut-off encoded secrets, with escape characters and junk in
 ** between: the places where decoders start, fail and resume. */
-static void random_text(struct unit_buf *text)
+static void random_text(struct dynbuf *text)
 {
     size_t k, nfrag = 1 + below(6);
 
     for (k = 0; k < nfrag; k++) {
-        struct unit_buf t = { 0 }, f = { 0 };
+        struct dynbuf t = unit_buf_new(), f = unit_buf_new();
         int i = (int)below(NSECRETS);
         size_t from, len;
         make_case(&encs[below(NENCS)], secret[i], secret_len[i], &t, &f);
-        from = below(2) ? 0 : below(t.n);
-        len = below(2) ? t.n - from : below(t.n - from + 1);
+        from = below(2) ? 0 : below(t.len);
+        len = below(2) ? t.len - from : below(t.len - from + 1);
         unit_buf_add(text, t.p + from, len);
         for (len = below(4); len > 0; len--)
             buf_byte(text, (unsigned char)junk[below(sizeof junk - 1)]);
@@ -936,12 +936,12 @@ static void test_random_splits(void)
     int iter, bad = 0;
 
     for (iter = 0; iter < 1500; iter++) {
-        struct unit_buf text = { 0 }, ref, o;
+        struct dynbuf text = unit_buf_new(), ref, o;
         size_t cuts[16], ncut = below(16), k;
         random_text(&text);
-        ref = oneshot(r, text.p, text.n);
+        ref = oneshot(r, text.p, text.len);
         for (k = 0; k < ncut; k++)
-            cuts[k] = below(text.n + 1);
+            cuts[k] = below(text.len + 1);
         for (k = 1; k < ncut; k++) {    /* insertion sort */
             size_t j = k, c = cuts[k];
             while (j > 0 && cuts[j - 1] > c) {
@@ -950,7 +950,7 @@ static void test_random_splits(void)
             }
             cuts[j] = c;
         }
-        o = streamed(r, text.p, text.n, cuts, ncut);
+        o = streamed(r, text.p, text.len, cuts, ncut);
         bad += !same(&o, &ref);
         unit_buf_free(&o);
         unit_buf_free(&ref);
@@ -993,7 +993,7 @@ static int ohex4(const char *p, size_t avail, unsigned *v)
 
 static size_t outf8(unsigned cp, char *o)
 {
-    struct unit_buf b = { 0 };
+    struct dynbuf b = unit_buf_new();
     size_t n;
 
     if (cp < 0x80) {
@@ -1011,8 +1011,8 @@ static size_t outf8(unsigned cp, char *o)
         buf_byte(&b, 0x80 | ((cp >> 6) & 63));
         buf_byte(&b, 0x80 | (cp & 63));
     }
-    memcpy(o, b.p, b.n);
-    n = b.n;
+    memcpy(o, b.p, b.len);
+    n = b.len;
     unit_buf_free(&b);
     return n;
 }
@@ -1165,7 +1165,7 @@ static void omatches(const struct osecrets *sc, const char *t, size_t n,
 }
 
 static void oracle(const struct osecrets *sc, const char *t, size_t n,
-                   struct unit_buf *want)
+                   struct dynbuf *want)
 {
     size_t end[512] = { 0 }, k = 0, j, e;
     int id[512];
@@ -1188,7 +1188,7 @@ static void oracle(const struct osecrets *sc, const char *t, size_t n,
     }
 }
 
-static void oracle_case(struct osecrets *sc, struct unit_buf *text)
+static void oracle_case(struct osecrets *sc, struct dynbuf *text)
 {
     static const char *const sbits[] = { "a", "A", " ", "%", "+", "\"",
         "\n", "/", "&", "<", "\xf0\x9f\x98\x80", "\xc3\xa9" };
@@ -1221,7 +1221,8 @@ static void test_oracle(void)
 
     for (iter = 0; iter < 20000; iter++) {
         struct osecrets sc;
-        struct unit_buf text = { 0 }, want = { 0 }, got, bytes;
+        struct dynbuf text = unit_buf_new(), want = unit_buf_new();
+        struct dynbuf got, bytes;
         redact_t *r = redact_new();
         char name[16];
         oracle_case(&sc, &text);
@@ -1230,8 +1231,8 @@ static void test_oracle(void)
             snprintf(name, sizeof name, "N%d", i);
             CHECK_INT(redact_add(r, name, sc.v[i], sc.len[i]), REDACT_OK);
         }
-        oracle(&sc, text.p, text.n, &want);
-        got = oneshot(r, text.p, text.n);
+        oracle(&sc, text.p, text.len, &want);
+        got = oneshot(r, text.p, text.len);
         bytes = streamed_bytewise(r, &text);
         bad += !same(&got, &want) || !same(&bytes, &want);
         masked += strstr(want.p, "<secret ") != NULL;

@@ -1,5 +1,5 @@
 /*
-** test_ledger.c -- unit tests for the spend ledger (host/ledger.c).
+** ledger_test.c -- unit tests for the spend ledger (host/ledger.c).
 **
 ** Amounts, caps, settle and release, the daily window, persistence,
 ** queries, permissions, corruption, and the multi-process cases: racing
@@ -8,6 +8,7 @@
 ** directories; child processes report through their exit status and
 ** pipes, never through CHECK.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -151,6 +152,20 @@ static int exists_in(const char *dir, const char *name)
     char p[4096];
     file_in(dir, name, p);
     return access(p, F_OK) == 0;
+}
+
+/* A temporary file of the atomic replace left in dir? */
+static int temp_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)))
+        found |= strncmp(e->d_name, LEDGER_TEMP_PREFIX,
+                         strlen(LEDGER_TEMP_PREFIX)) == 0;
+    if (d)
+        closedir(d);
+    return found;
 }
 
 /* ---- amounts --------------------------------------------------------- */
@@ -512,7 +527,7 @@ static void test_persistence(void)
                          "settled=0.000102801\n") != NULL);
     CHECK(text && strstr(text, "state=open") && strstr(text, "settled=-\n"));
     CHECK(text && strstr(text, "\nend records=4 fnv1a64=") != NULL);
-    CHECK(!exists_in(dir, LEDGER_TEMP_FILE));
+    CHECK(!temp_in(dir));
     free(text);
     drop(dir);
 }
@@ -892,7 +907,7 @@ static void refused(const char *dir, const char *text, size_t len,
     CHECK_INT(ledger_snapshot(l, &(ledger_snap *){NULL}, NULL, 0), st);
     after = slurp(path, &alen);
     CHECK(after && alen == len && memcmp(after, text, len) == 0);
-    CHECK(!exists_in(dir, LEDGER_TEMP_FILE));
+    CHECK(!temp_in(dir));
     free(after);
     ledger_close(l);
 }
@@ -1244,7 +1259,7 @@ static void crash_one(int op, ledger_step step)
               LEDGER_OK);
     CHECK_INT(totals(l, NULL, -1).committed,
               crash_expect(op, renamed) + USD(0.01));
-    CHECK(!exists_in(dir, LEDGER_TEMP_FILE));
+    CHECK(!temp_in(dir));
     free(before);
     free(now_text);
     ledger_close(l);
