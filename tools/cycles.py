@@ -117,7 +117,7 @@ def main():
                     extra = f" (+{more} more)" if more > 0 else ""
                     print(f"  {f} -> {g}: {names}{extra}")
     print(f"{len(edges)} files, {len(comps)} cycles")
-    print(f"largest cycle: {max((len(c) for c in comps), default=1)} files")
+    print(f"largest cycle: {max((len(c) for c in comps), default=0)} files")
 
 
 if __name__ == "__main__":

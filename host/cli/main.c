@@ -13,7 +13,7 @@
 #include <lauxlib.h>
 
 #include "runtime/config.h"
-#include "curl/curlfn.h"
+#include "curl/transfer.h"
 #include "runtime/err.h"
 #include "lib/json.h"
 #include "cli/cmd_ledger.h"
@@ -23,7 +23,7 @@
 #include "runtime/out.h"
 #include "cli/recipe.h"
 #include "runtime/run.h"
-#include "runtime/runtime.h"
+#include "runtime/init.h"
 #include "cli/setup.h"
 #include "pure/suggest.h"
 
@@ -389,9 +389,9 @@ static int cmd_list(const char *root, int argc, char **argv)
         json = 1;
     }
     c.opt.timeout_s = 30;
-    if (rt_init(&c.opt, root, err, sizeof err) != 0) {
+    if (init_start(&c.opt, root, err, sizeof err) != 0) {
         out_printf(OUT_STDERR, "clawhost: %s\n", err);
-        rt_close();
+        init_stop();
         return EXIT_FAILED;
     }
     lua_State *L = rt_get()->L;
@@ -402,7 +402,7 @@ static int cmd_list(const char *root, int argc, char **argv)
     if (status != EXIT_OK)
         log_msgf(LOG_ERROR, "list: %s", err_describe(L, -1));
     out_flush_all();
-    rt_close();
+    init_stop();
     return status;
 }
 
@@ -410,12 +410,10 @@ static int cmd_list(const char *root, int argc, char **argv)
 
 static int cmd_version(void)
 {
-    char err[256];
-    int have = curlfn_load(err, sizeof err) == 0;
+    const char *curl = transfer_curl_version();
     out_printf(OUT_STDOUT, "clawhost %s (%s, lua-cjson 2.1.0, libcurl "
                "%s)\n", CLAWHOST_VERSION, LUA_RELEASE,
-               have ? curl_version_info(CURLVERSION_NOW)->version :
-               "not loadable");
+               curl ? curl : "not loadable");
     return EXIT_OK;
 }
 

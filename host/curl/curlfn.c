@@ -9,10 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <lauxlib.h>
-
 #include "curl/curlfn.h"
-#include "runtime/err.h"
 
 struct curlfn curlfn;
 
@@ -79,9 +76,3 @@ int curlfn_loaded(void)
     return handle != NULL;
 }
 
-void curlfn_need(struct lua_State *L)
-{
-    char err[512];
-    if (curlfn_load(err, sizeof err) != 0)
-        err_raise(L, "config", "%s", err);
-}

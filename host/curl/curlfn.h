@@ -6,8 +6,9 @@
 ** two thirds of a recipe's cold start. The host resolves the curl
 ** functions it uses with dlopen() at the first HTTP request or URL
 ** parse instead, so a recipe that makes no request never pays for it.
-** Include this instead of <curl/curl.h>; call curlfn_load() (or
-** curlfn_need()) before the first curl call.
+** Include this instead of <curl/curl.h>, only in host/curl/ (the
+** one room that sees libcurl); call curlfn_load() before the first
+** curl call.
 */
 #ifndef CLAWHOST_CURLFN_H
 #define CLAWHOST_CURLFN_H
@@ -17,8 +18,6 @@
 /* curl's type-checking macros would collide with the names below. */
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
-
-struct lua_State;
 
 struct curlfn {
     CURLcode (*global_init)(long);
@@ -54,9 +53,6 @@ int curlfn_load(char *err, size_t errlen);
 
 /* Is it loaded (so cleanup has something to do)? */
 int curlfn_loaded(void);
-
-/* Load it or raise a Lua error that says why. */
-void curlfn_need(struct lua_State *L);
 
 /* curl.h wraps the variadic ones in same-name macros; ours replace them */
 #undef curl_easy_setopt

@@ -18,7 +18,9 @@
 #include <sys/socket.h>
 
 #include "runtime/config.h"
+#include "runtime/loop.h"
 #include "runtime/rt.h"
+#include "curl/curlfn.h"
 #include "curl/transfer.h"
 #include "util/dynbuf.h"
 
@@ -59,6 +61,41 @@ static struct {
     const char *proxy;
     struct transfer *active;
 } X;
+
+/* ---- libcurl itself, header lists ---- */
+
+int transfer_load(char *err, size_t errlen)
+{
+    return curlfn_load(err, errlen);
+}
+
+const char *transfer_curl_version(void)
+{
+    char err[256];
+    if (curlfn_load(err, sizeof err) != 0)
+        return NULL;
+    return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+/* A transfer_hdrs is a curl_slist under another name, so that code
+** outside curl/ never sees a libcurl type. */
+int transfer_hdrs_add(struct transfer_hdrs **h, const char *line)
+{
+    struct curl_slist *l = curl_slist_append((struct curl_slist *)*h, line);
+    if (!l)
+        return -1;
+    *h = (struct transfer_hdrs *)l;
+    return 0;
+}
+
+void transfer_hdrs_free(struct transfer_hdrs **h)
+{
+    struct curl_slist *l = (struct curl_slist *)*h;
+    for (struct curl_slist *i = l; i; i = i->next)
+        explicit_bzero(i->data, strlen(i->data));
+    curl_slist_free_all(l);
+    *h = NULL;
+}
 
 /* ---- the egress policy from the environment ---- */
 
@@ -454,7 +491,7 @@ static void io_dispatch(void)
     sweep(rt_now());
 }
 
-static const struct rt_io http_io = {io_pending, io_wait, io_dispatch};
+static const struct loop_io http_io = {io_pending, io_wait, io_dispatch};
 
 static int ensure_curl(char *err, size_t errlen)
 {
@@ -466,7 +503,7 @@ static int ensure_curl(char *err, size_t errlen)
         !(X.multi = curl_multi_init()))
         return snprintf(err, errlen, "cannot start libcurl"), -1;
     X.curl_ready = 1;
-    rt_set_io(&http_io);
+    loop_set_io(&http_io);
     return 0;
 }
 
@@ -524,7 +561,8 @@ static void set_io(CURL *e, struct transfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, o->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                     (const struct curl_slist *)o->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "clawhost/" CLAWHOST_VERSION);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     /* waiting for a connection to multiplex on only pays with HTTP/2,

@@ -7,12 +7,26 @@
 #define CLAWHOST_TRANSFER_H
 
 #include <stddef.h>
-#include "curl/curlfn.h"
 
 #include "pure/netpolicy.h"
 #include "pure/retry.h"
 
 struct transfer;
+
+/* A request's header lines ("Name: value") as libcurl takes them. */
+struct transfer_hdrs;
+
+/* Append a copy of line; 0, or -1 out of memory (*h unchanged). */
+int transfer_hdrs_add(struct transfer_hdrs **h, const char *line);
+
+/* Wipe (they may hold credentials) and free; *h becomes NULL. */
+void transfer_hdrs_free(struct transfer_hdrs **h);
+
+/* Load libcurl if it is not yet; 0, or -1 with what the loader said. */
+int transfer_load(char *err, size_t errlen);
+
+/* libcurl's version ("8.5.0"), or NULL when it cannot be loaded. */
+const char *transfer_curl_version(void);
 
 /* Failure kinds; their names are the stable err.code values. */
 enum xfer_error {
@@ -28,7 +42,7 @@ struct transfer_opts {
     const char *url;                /* absolute, query included */
     const char *host;               /* the URL's host, for the policy */
     unsigned port;
-    const struct curl_slist *headers;   /* borrowed; must outlive it */
+    const struct transfer_hdrs *headers;    /* borrowed; must outlive it */
     const char *body;               /* borrowed; NULL for none */
     size_t body_len;
     long timeout_ms;                /* whole attempt; 0: none */

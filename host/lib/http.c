@@ -24,6 +24,7 @@
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
 #include "lib/http.h"
+#include "lib/lsse.h"
 #include "lib/secret.h"
 #include "util/dynbuf.h"
 #include "lib/json.h"
@@ -32,6 +33,7 @@
 #include "runtime/out.h"
 #include "pure/redact.h"
 #include "runtime/rt.h"
+#include "curl/curlurl.h"
 #include "curl/transfer.h"
 
 #define REQ_TYPE "clawhost.http.Request"
@@ -48,7 +50,7 @@ enum want { WANT_NOTHING, WANT_HEADERS, WANT_DATA, WANT_DONE };
 
 struct req {
     struct transfer *t;
-    struct curl_slist *headers;
+    struct transfer_hdrs *headers;
     char *body;
     size_t body_len;
     char *url;
@@ -107,10 +109,7 @@ static void req_clear(struct req *r)
     redact_stream_free(r->mask);
     r->mask = NULL;
     dynbuf_free(&r->masked);
-    for (struct curl_slist *h = r->headers; h; h = h->next)
-        explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(r->headers);
-    r->headers = NULL;
+    transfer_hdrs_free(&r->headers);
     free(r->body);
     free(r->url);
     free(r->shown);
@@ -144,7 +143,7 @@ static void on_event(struct transfer *t, enum xfer_event ev, void *ud)
         (ev == XEV_DATA && r->want == WANT_DATA)) {
         r->waiter = NULL;
         r->want = WANT_NOTHING;
-        rt_wake(w);
+        loop_wake(w);
     }
 }
 
@@ -163,8 +162,8 @@ static int wait_on(lua_State *L, struct req *r, enum want w,
                    lua_KFunction k, lua_KContext ctx)
 {
     r->want = w;
-    r->waiter = rt_task_current();
-    return rt_wait(L, ctx, k, on_cancel, r);
+    r->waiter = loop_current();
+    return loop_wait(L, ctx, k, on_cancel, r);
 }
 
 static int wait_for(lua_State *L, struct req *r, enum want w,
@@ -296,16 +295,15 @@ static void append_header(lua_State *L, struct req *r, const char *name,
 {
     size_t n = strlen(name) + vlen + 3;
     char *line = malloc(n);
-    struct curl_slist *l = NULL;
+    int rc = -1;
     if (line) {
         snprintf(line, n, "%s: %.*s", name, (int)vlen, v);
-        l = curl_slist_append(r->headers, line);
+        rc = transfer_hdrs_add(&r->headers, line);
         explicit_bzero(line, n);
         free(line);
     }
-    if (!l)
+    if (rc != 0)
         luaL_error(L, "http: out of memory building headers");
-    r->headers = l;
 }
 
 static int has_header(lua_State *L, int shown, const char *name)
@@ -553,59 +551,42 @@ static void collect_query(lua_State *L, int opts)
     lua_pop(L, 1);
 }
 
-static int url_part(CURLU *u, CURLUPart part, unsigned flags, char *out,
-                    size_t size)
-{
-    char *v = NULL;
-    int ok = curl_url_get(u, part, &v, flags) == CURLUE_OK;
-    if (ok)
-        snprintf(out, size, "%s", v);
-    curl_free(v);
-    return ok;
-}
-
 /*
-** Parse with curl_url() so this check and libcurl agree on the host
-** (libcurl-security.md). Credentials in URLs are refused: they would
-** travel outside the secret type and show in logs.
+** libcurl takes the URL apart (curl/curlurl.c), so that this check and
+** libcurl agree on the host (libcurl-security.md). Credentials in URLs
+** are refused: they would travel outside the secret type and show in
+** logs.
 */
 static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
                       size_t slen)
 {
     const char *url = opt_str(L, opts, "url");
-    char port[16], user[8];
-    char *full = NULL;
+    struct curlurl u;
+    char err[512];
     if (!url)
         luaL_error(L, "http: url is required");
     collect_query(L, opts);
     int pairs = lua_gettop(L);
-    CURLU *u = curl_url();
-    if (!u || curl_url_set(u, CURLUPART_URL, url,
-                           CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-        curl_url_cleanup(u);
-        luaL_error(L, "http: '%s' is not a valid absolute URL", url);
-    }
-    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
-    if (url_part(u, CURLUPART_USER, 0, user, sizeof user)) {
-        curl_url_cleanup(u);
-        luaL_error(L, "http: credentials in the URL are refused; send "
-                   "them as a header (secret.basic, secret.bearer)");
-    }
-    url_part(u, CURLUPART_SCHEME, 0, scheme, slen);
-    url_part(u, CURLUPART_HOST, CURLU_PUNYCODE, r->host, sizeof r->host);
-    url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, port, sizeof port);
-    r->port = (unsigned)atoi(port);
-    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, pairs); i++) {
-        lua_rawgeti(L, pairs, i);
-        curl_url_set(u, CURLUPART_QUERY, lua_tostring(L, -1),
-                     CURLU_APPENDQUERY | CURLU_URLENCODE);
+    size_t n = lua_rawlen(L, pairs);
+    const char **v = lua_newuserdatauv(L, (n ? n : 1) * sizeof *v, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, pairs, (lua_Integer)i + 1);
+        v[i] = lua_tostring(L, -1);     /* kept alive by the list */
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
-    curl_url_get(u, CURLUPART_URL, &full, 0);
-    curl_url_cleanup(u);
-    r->url = full ? strdup(full) : NULL;
-    curl_free(full);
+    int st = curlurl_build(url, v, n, &u, err, sizeof err);
+    lua_pop(L, 2);
+    if (st == CURLURL_NO_LIBCURL)
+        err_raise(L, "config", "%s", err);
+    if (st == CURLURL_INVALID)
+        luaL_error(L, "http: '%s' is not a valid absolute URL", url);
+    if (st == CURLURL_CREDENTIALS)
+        luaL_error(L, "http: credentials in the URL are refused; send "
+                   "them as a header (secret.basic, secret.bearer)");
+    snprintf(scheme, slen, "%s", u.scheme);
+    snprintf(r->host, sizeof r->host, "%s", u.host);
+    r->port = u.port;
+    r->url = u.url;
     if (!r->url || !(r->shown = shown_url(r->url)))
         luaL_error(L, "http: out of memory building the URL");
 }
@@ -897,8 +878,8 @@ static int attempt_k(lua_State *L, int status, lua_KContext ctx)
         r->t = NULL;
         if (loop_timer_reserve() != 0)
             return luaL_error(L, "http: out of memory");
-        rt_timer(rt_task_current(), rt_now() + delay / 1000.0);
-        return rt_wait(L, ctx, retry_k, NULL, NULL);
+        loop_timer(loop_current(), rt_now() + delay / 1000.0);
+        return loop_wait(L, ctx, retry_k, NULL, NULL);
     }
     if (transfer_error(r->t))
         return fail_transfer(L, r);
@@ -1016,8 +997,9 @@ static int next_piece(lua_State *L, struct stream *s, int self,
     return wait_on(L, r, WANT_DATA, k, ctx);
 }
 
-int http_stream_piece(lua_State *L, int self, lua_KFunction k,
-                      lua_KContext ctx)
+/* What lsse.c's events() reads the stream with. */
+static int stream_piece(lua_State *L, int self, lua_KFunction k,
+                        lua_KContext ctx)
 {
     return next_piece(L, check_stream(L, self), self, k, ctx);
 }
@@ -1130,7 +1112,7 @@ static int s_close(lua_State *L)
         struct task *w = r->waiter;
         r->waiter = NULL;
         r->want = WANT_NOTHING;
-        rt_wake(w);
+        loop_wake(w);
     }
     return 0;
 }
@@ -1225,8 +1207,7 @@ static int prepare(lua_State *L, struct req *r)
         return fail(L, r, "blocked", v.reason);
     if (add_user_headers(L, 1, r, 3) != 0)
         return fail(L, r, "blocked", lua_tostring(L, -1));
-    r->headers = curl_slist_append(r->headers, "Expect:");
-    if (!r->headers)
+    if (transfer_hdrs_add(&r->headers, "Expect:") != 0)
         return luaL_error(L, "http: out of memory");
     return 0;
 }
@@ -1236,7 +1217,9 @@ static int request(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     rt_check(L);
-    curlfn_need(L);
+    char lerr[512];
+    if (transfer_load(lerr, sizeof lerr) != 0)
+        err_raise(L, "config", "%s", lerr);
     read_knobs();
     struct req *r = new_req(L);                     /* 2 */
     lua_newtable(L);                                /* 3: shown headers */
@@ -1345,7 +1328,7 @@ static void make_stream_type(lua_State *L)
         return;
     luaL_setfuncs(L, stream_meta, 0);
     luaL_newlib(L, stream_methods);
-    lsse_add_methods(L, -1);
+    lsse_add_methods(L, -1, stream_piece);
     lua_pushcclosure(L, s_index, 1);
     lua_setfield(L, -2, "__index");
     hostmt_lock(L, -1);

@@ -18,7 +18,7 @@
 
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
-#include "lib/http.h"
+#include "lib/lsse.h"
 #include "runtime/rt.h"
 #include "pure/sse.h"
 
@@ -158,6 +158,11 @@ static void stream_failed(lua_State *L, int stream, struct lparser *lp,
 
 static int events_k(lua_State *L, int status, lua_KContext ctx);
 
+/* How the next body piece of a stream is read: http.c hands it over
+** with the methods (lsse_add_methods), so this file needs nothing of
+** http.c. One Lua state per process, so one pointer does. */
+static lsse_piece_fn next_piece;
+
 /*
 ** Stack: 1 parser, 2 stream, 3 the queue of parsed events (head..tail
 ** in the parser struct, so nothing needs saving across a wait). Hands
@@ -177,7 +182,7 @@ static int events_step(lua_State *L)
         lp->tail = 0;
         if (lp->ended)
             return 0;
-        if (http_stream_piece(L, 2, events_k, 0) == 0) {
+        if (next_piece(L, 2, events_k, 0) == 0) {
             int dropped;
             sse_finish(&lp->p, &dropped);
             lp->ended = 1;
@@ -229,9 +234,10 @@ static void make_parser_type(lua_State *L);
 
 /* res:events() makes parsers even when the recipe never required sse,
 ** so the parser type (with its __gc) is made here too. */
-void lsse_add_methods(lua_State *L, int idx)
+void lsse_add_methods(lua_State *L, int idx, lsse_piece_fn piece)
 {
     idx = lua_absindex(L, idx);
+    next_piece = piece;
     make_parser_type(L);
     lua_pushcfunction(L, s_events);
     lua_setfield(L, idx, "events");

@@ -1,5 +1,5 @@
 /*
-** loop.c -- tasks and the event loop.
+** loop.c -- tasks and the event loop (loop.h).
 **
 ** A task is a Lua thread plus the bookkeeping the loop needs: a state,
 ** a place in the ready queue or the timer heap, and what to call when it
@@ -20,9 +20,8 @@
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/rt.h"
-#include "runtime/runtime.h"
 
-char rt_wait_marker;
+char loop_wait_marker;
 
 enum { T_READY, T_RUNNING, T_WAITING, T_DONE };
 
@@ -123,7 +122,7 @@ int loop_timer_reserve(void)
     return 0;
 }
 
-void rt_timer(struct task *t, double when)
+void loop_timer(struct task *t, double when)
 {
     heap_remove(t);
     if (loop_timer_reserve() != 0)
@@ -170,7 +169,7 @@ static struct task *ready_pop(void)
     return t;
 }
 
-void task_release(struct task *t)
+void loop_task_release(struct task *t)
 {
     if (--t->refs > 0)
         return;
@@ -184,7 +183,7 @@ void task_release(struct task *t)
 ** The new thread's extra space points back at its task, which is how
 ** the sandbox tells task threads from recipe coroutines.
 */
-struct task *rt_spawn(lua_State *L, int nargs)
+struct task *loop_spawn(lua_State *L, int nargs)
 {
     struct task *t = calloc(1, sizeof *t);
     if (!t) {
@@ -209,20 +208,20 @@ struct task *rt_spawn(lua_State *L, int nargs)
     return t;
 }
 
-struct task *rt_task_current(void)
+struct task *loop_current(void)
 {
     return rt_get()->current;
 }
 
-/* A recipe coroutine suspended in a host wait carries &rt_wait_marker
+/* A recipe coroutine suspended in a host wait carries &loop_wait_marker
 ** in its extra space (see sbcoro.c); that is not a task. */
-struct task *rt_thread_task(lua_State *L)
+struct task *loop_thread_task(lua_State *L)
 {
     void *p = *(void **)lua_getextraspace(L);
-    return p == (void *)&rt_wait_marker ? NULL : p;
+    return p == (void *)&loop_wait_marker ? NULL : p;
 }
 
-void rt_wake(struct task *t)
+void loop_wake(struct task *t)
 {
     if (!t || t->state != T_WAITING)
         return;
@@ -245,14 +244,14 @@ int loop_can_wait(lua_State *L, const char *what)
     return 0;
 }
 
-int rt_wait(lua_State *L, lua_KContext ctx, lua_KFunction k,
-            void (*cancel)(void *ud), void *ud)
+int loop_wait(lua_State *L, lua_KContext ctx, lua_KFunction k,
+              void (*cancel)(void *ud), void *ud)
 {
     struct task *t = rt_get()->current;
     t->state = T_WAITING;
     t->cancel = cancel;
     t->cancel_ud = ud;
-    lua_pushlightuserdata(L, &rt_wait_marker);
+    lua_pushlightuserdata(L, &loop_wait_marker);
     return lua_yieldk(L, 1, ctx, k);
 }
 
@@ -310,7 +309,7 @@ static void finish(struct task *t, int status, int nres)
         t->failed_next = lp.failed;
         lp.failed = t;
     }
-    task_release(t);            /* the loop's reference */
+    loop_task_release(t);            /* the loop's reference */
 }
 
 /*
@@ -324,7 +323,7 @@ void loop_report_unobserved(void)
         lp.failed = t->failed_next;
         if (!t->observed)
             loop_report_lost_error(t->id, t->co);
-        task_release(t);
+        loop_task_release(t);
     }
 }
 
@@ -355,7 +354,7 @@ static void close_failed(struct task *t)
         lua_pushnil(t->co);     /* no error object left: "nil error" */
 }
 
-/* A task yields only through rt_wait (the sandbox's coroutine.yield
+/* A task yields only through loop_wait (the sandbox's coroutine.yield
 ** refuses task threads), so a bare yield is a host bug; fail the task. */
 static void resume(struct task *t)
 {
@@ -372,7 +371,7 @@ static void resume(struct task *t)
             lua_pushliteral(t->co, "task yielded outside a host wait");
             finish(t, LUA_ERRRUN, 1);
         }
-        /* stopped by a fatal condition: rt_abandon_tasks closes it */
+        /* stopped by a fatal condition: loop_abandon closes it */
         return;
     }
     if (status == LUA_OK) {
@@ -406,7 +405,7 @@ static void fire_timers(void)
 {
     double now = rt_now();
     while (lp.heap_len > 0 && lp.heap[0]->wake_at <= now)
-        rt_wake(lp.heap[0]);    /* rt_wake removes it from the heap */
+        loop_wake(lp.heap[0]);    /* loop_wake removes it from the heap */
 }
 
 static void drain_wake_pipe(void)
@@ -443,7 +442,7 @@ static int nothing_can_happen(void)
            !(r->io && r->io->pending());
 }
 
-void rt_loop_run(struct task *main)
+void loop_run(struct task *main)
 {
     struct rt *r = rt_get();
     for (;;) {
@@ -470,7 +469,7 @@ void rt_loop_run(struct task *main)
 ** Closing a task's thread runs its pending <close> values; that is Lua
 ** code, so it happens in the cleanup phase under the cleanup deadline.
 */
-void rt_abandon_tasks(void)
+void loop_abandon(void)
 {
     struct task *t;
     lp.ready_head = lp.ready_tail = NULL;
@@ -500,36 +499,36 @@ int loop_abandoned_count(void)
     return n;
 }
 
-/* ---- accessors for task.c and runtime.c ---- */
+/* ---- a task's handle, for task.c and run.c ---- */
 
 /* Push the traceback saved for a failed task, or nil. */
-void task_push_traceback(struct task *t, lua_State *L)
+void loop_task_traceback(struct task *t, lua_State *L)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->trace_ref);
 }
 
 /* Its outcome is someone's business: never report it as lost. */
-void task_observe(struct task *t)
+void loop_task_observe(struct task *t)
 {
     t->observed = 1;
 }
 
-void task_retain(struct task *t)
+void loop_task_retain(struct task *t)
 {
     t->refs++;
 }
 
-int task_is_done(const struct task *t)
+int loop_task_done(const struct task *t)
 {
     return t->state == T_DONE;
 }
 
-unsigned task_id(const struct task *t)
+unsigned loop_task_id(const struct task *t)
 {
     return t->id;
 }
 
-lua_State *task_thread(const struct task *t)
+lua_State *loop_task_thread(const struct task *t)
 {
     return t->co;
 }
@@ -538,7 +537,7 @@ lua_State *task_thread(const struct task *t)
 ** Copy a finished task's results (or its error object) onto L and
 ** return how many; the task keeps its own copy for later askers.
 */
-int task_push_results(struct task *t, lua_State *L, int *ok)
+int loop_task_results(struct task *t, lua_State *L, int *ok)
 {
     int n = t->nres;
     *ok = t->status == LUA_OK;
@@ -552,8 +551,8 @@ int task_push_results(struct task *t, lua_State *L, int *ok)
     return n;
 }
 
-int task_on_done(struct task *t, void (*fn)(struct task *, void *),
-                 void *ud)
+int loop_task_on_done(struct task *t,
+                      void (*fn)(struct task *, void *), void *ud)
 {
     if (fn && t->on_done)
         return -1;
@@ -562,7 +561,7 @@ int task_on_done(struct task *t, void (*fn)(struct task *, void *),
     return 0;
 }
 
-void rt_set_io(const struct rt_io *io)
+void loop_set_io(const struct loop_io *io)
 {
     rt_get()->io = io;
 }

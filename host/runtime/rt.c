@@ -1,5 +1,5 @@
 /*
-** runtime.c -- the life of the one Lua state: its allocator cap, the
+** rt.c -- the life of the one Lua state: its allocator cap, the
 ** hook that enforces the deadline, fatal conditions and signals.
 **
 ** Limits follow reference/embedding-anchors.md 2 and
@@ -24,19 +24,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "lib/budget.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
-#include "lib/http.h"
-#include "lib/json.h"
-#include "lib/secret.h"
-#include "curl/transfer.h"
 #include "runtime/log.h"
 #include "runtime/out.h"
 #include "runtime/rt.h"
-#include "runtime/runtime.h"
-#include "sandbox/sandbox.h"
 
 #define HOOK_COUNT 1000             /* instructions between checks */
 #define HEADROOM (16u << 20)        /* memory kept back for cleanup */
@@ -354,31 +347,6 @@ static void on_warning(void *ud, const char *msg, int tocont)
     }
 }
 
-static const struct {
-    const char *name;
-    lua_CFunction open;
-} host_modules[] = {
-    {"errors", luaopen_clawhost_errors},
-    {"task", luaopen_clawhost_task},
-    {"clock", luaopen_clawhost_clock},
-    {"log", luaopen_clawhost_log},
-    {"config", luaopen_clawhost_config},
-    {"json", luaopen_clawhost_json},
-    {"http", luaopen_clawhost_http},
-    {"sse", luaopen_clawhost_sse},
-    {"secret", luaopen_clawhost_secret},
-    {"budget", luaopen_clawhost_budget},
-    {NULL, NULL}
-};
-
-static int open_state(lua_State *L)
-{
-    for (int i = 0; host_modules[i].name; i++)
-        sandbox_preload(L, host_modules[i].name, host_modules[i].open);
-    sandbox_open(L);
-    return 0;
-}
-
 int rt_init(const struct rt_options *opt, const char *root, char *err,
             size_t errlen)
 {
@@ -396,21 +364,21 @@ int rt_init(const struct rt_options *opt, const char *root, char *err,
     lua_atpanic(r->L, on_panic);
     lua_setwarnf(r->L, on_warning, NULL);
     lua_sethook(r->L, limit_hook, LUA_MASKCOUNT, HOOK_COUNT);
-    lua_pushcfunction(r->L, open_state);
-    if (lua_pcall(r->L, 0, 0, 0) != LUA_OK)
-        return snprintf(err, errlen, "cannot set up the sandbox: %s",
-                        lua_tostring(r->L, -1)), -1;
     return 0;
 }
 
-void rt_close(void)
+void rt_close_state(void)
 {
     struct rt *r = &the_rt;
     if (r->L)
         lua_close(r->L);
     r->L = NULL;
-    budget_finish();
-    transfer_shutdown();
+}
+
+void rt_close(void)
+{
+    struct rt *r = &the_rt;
+    rt_close_state();
     out_close();
     config_close();
     for (int i = 0; i < 2; i++)

@@ -1,13 +1,7 @@
 /*
-** rt.h -- the runtime: one Lua state per process, its limits, the event
-** loop and the tasks that recipe code runs in.
-**
-** Recipe code runs in tasks (Lua threads) that the loop resumes. A host
-** primitive that has to wait (a timer, an HTTP transfer, the next SSE
-** event) calls rt_wait(), which yields the task from C with a
-** continuation; whatever the primitive waits for later calls rt_wake()
-** and the loop resumes the task, which re-enters the continuation. No
-** Lua runs inside libcurl callbacks or signal handlers.
+** rt.h -- the runtime state: one Lua state per process, its limits and
+** its fatal conditions. The tasks recipe code runs in, and the event
+** loop that resumes them, are loop.h.
 **
 ** Host-fatal conditions (deadline, memory, sandbox violation,
 ** cancellation) are sticky: once set, every Lua thread raises them again
@@ -49,18 +43,7 @@ struct rt_options {
 };
 
 struct task;
-
-/*
-** I/O sources the loop waits on besides timers and signals (the HTTP
-** multi handle). wait() blocks up to timeout_ms and also returns when
-** wake_fd becomes readable; dispatch() completes finished work by
-** calling rt_wake(); pending() says whether anything is in flight.
-*/
-struct rt_io {
-    int (*pending)(void);
-    int (*wait)(int timeout_ms, int wake_fd);
-    void (*dispatch)(void);
-};
+struct loop_io;
 
 struct rt {
     lua_State *L;
@@ -84,7 +67,7 @@ struct rt {
     char recipe_name[256];
 
     struct task *current;       /* the task being resumed, or NULL */
-    const struct rt_io *io;
+    const struct loop_io *io;   /* see loop.h */
 };
 
 struct rt *rt_get(void);
@@ -119,44 +102,37 @@ int rt_fatal(lua_State *L, int kind, const char *fmt, ...)
 /* Raise the fatal condition if one is pending; primitives call it. */
 void rt_check(lua_State *L);
 
-/* ---- tasks and the loop (loop.c) ---- */
+/* ---- starting and stopping (init.c) ---- */
 
-/* The task whose code is running now, or NULL outside tasks. */
-struct task *rt_task_current(void);
+/* Create the state and the signal pipe (init.c opens the modules). */
+int rt_init(const struct rt_options *opt, const char *root, char *err,
+            size_t errlen);
+
+/* Close the Lua state: finalizers and <close> values run here. */
+void rt_close_state(void);
+
+/* Then the rest: output flushed and closed, settings freed, pipe. */
+void rt_close(void);
+
+/* No core dumps, no ptrace by others: call first thing in main. */
+void rt_harden_process(void);
+
+/* Start a phase with a fresh deadline; the run's fatal cause is kept. */
+void rt_begin_phase(int phase, double seconds);
+
+/* Forget the current fatal condition (a breach survived in cleanup). */
+void rt_clear_fatal(void);
+
+/* Forget a handled signal so a new one can interrupt cleanup. */
+void rt_clear_signal(void);
 
 /*
-** Suspend the running task until rt_wake(); then k(L, LUA_YIELD, ctx)
-** runs with the stack as it was. Works from inside recipe coroutines:
-** the sandbox's coroutine.resume passes host waits up to the task.
-** `cancel`, if given, is called with `ud` when the task is abandoned
-** before being woken (fatal condition, end of run), so the primitive can
-** drop what it registered.
+** Arm the watchdog: `seconds` + 5 from now the process ends with
+** `status` even if Lua cannot be stopped; 0 disarms it.
 */
-int rt_wait(lua_State *L, lua_KContext ctx, lua_KFunction k,
-            void (*cancel)(void *ud), void *ud);
+void rt_watchdog(double seconds, int status);
 
-/* Make a waiting task runnable; safe to call from loop callbacks. */
-void rt_wake(struct task *t);
-
-/* Wake `t` once the monotonic clock reaches `when`. */
-void rt_timer(struct task *t, double when);
-
-/* Start the function on top of L (below its nargs arguments) as a task. */
-struct task *rt_spawn(lua_State *L, int nargs);
-
-/* Register the I/O source the loop polls (http.c). */
-void rt_set_io(const struct rt_io *io);
-
-/* Run the loop until `main` finishes or a fatal condition stops it. */
-void rt_loop_run(struct task *main);
-
-/* Stop and discard every unfinished task (their <close> values run). */
-void rt_abandon_tasks(void);
-
-/* Light userdata yielded by host waits (see sandbox coroutine.resume). */
-extern char rt_wait_marker;
-
-/* The task stored in a thread's extra space, or NULL for coroutines. */
-struct task *rt_thread_task(lua_State *L);
+/* Deadline passed or signal pending? Records the fatal condition. */
+int rt_limits_exceeded(void);
 
 #endif

@@ -22,7 +22,7 @@
 #include "cli/recipe.h"
 #include "cli/result.h"
 #include "runtime/run.h"
-#include "runtime/runtime.h"
+#include "runtime/init.h"
 
 struct run {
     const struct recipe_ref *ref;
@@ -49,8 +49,8 @@ static int setup(lua_State *L)
     lua_getfield(L, 1, "run");
     lua_pushvalue(L, 5);
     lua_pushvalue(L, 4);
-    rn->main = rt_spawn(L, 2);
-    task_retain(rn->main);
+    rn->main = loop_spawn(L, 2);
+    loop_task_retain(rn->main);
     return 0;
 }
 
@@ -82,7 +82,7 @@ static int report_error(lua_State *L, int idx, int with_json)
 /* --verbose shows where a raised error came from. */
 static void log_traceback(lua_State *L, struct task *t)
 {
-    task_push_traceback(t, L);
+    loop_task_traceback(t, L);
     if (lua_isstring(L, -1))
         log_msgf(LOG_DEBUG, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
@@ -99,7 +99,7 @@ static int report(lua_State *L)
         lua_pushinteger(L, exit_for_fatal(r->run_fatal));
         return 1;
     }
-    n = task_push_results(rn->main, L, &ok);
+    n = loop_task_results(rn->main, L, &ok);
     if (!ok) {
         log_traceback(L, rn->main);
         lua_pushinteger(L, report_error(L, 1, 1));
@@ -154,8 +154,8 @@ static int spawn_deferred(lua_State *L)
     struct task **out = lua_touserdata(L, 1);
     *out = NULL;
     if (ctx_pop_deferred(L)) {
-        *out = rt_spawn(L, 0);
-        task_retain(*out);
+        *out = loop_spawn(L, 0);
+        loop_task_retain(*out);
     }
     return 0;
 }
@@ -171,10 +171,10 @@ static int run_one_deferred(lua_State *L, struct run *rn)
         lua_settop(L, 0);
         return 0;
     }
-    rt_loop_run(t);
+    loop_run(t);
     struct rt *r = rt_get();
-    if (task_is_done(t)) {
-        task_push_results(t, L, &ok);
+    if (loop_task_done(t)) {
+        loop_task_results(t, L, &ok);
         if (!ok)
             log_msgf(LOG_ERROR, "cleanup function failed: %s%s",
                      r->fatal == RT_POLICY ? "refused by policy: " : "",
@@ -189,7 +189,7 @@ static int run_one_deferred(lua_State *L, struct run *rn)
     }
     if (!ok && !rn->cleanup_failed)
         rn->cleanup_failed = EXIT_FAILED;
-    task_release(t);
+    loop_task_release(t);
     return 1;
 }
 
@@ -204,7 +204,7 @@ static int survive_breach(struct run *rn)
     if (r->fatal != RT_POLICY && r->fatal != RT_MEMORY)
         return 0;
     rn->cleanup_failed = r->fatal == RT_POLICY ? EXIT_POLICY : EXIT_FAILED;
-    rt_abandon_tasks();
+    loop_abandon();
     rt_clear_fatal();
     return 1;
 }
@@ -220,7 +220,7 @@ static void cleanup(lua_State *L, struct run *rn)
         log_msgf(LOG_WARN, "%d task%s still running when run() returned; "
                  "stopped (wait for tasks you spawn)", left,
                  left > 1 ? "s were" : " was");
-    rt_abandon_tasks();
+    loop_abandon();
     loop_report_unobserved();
     while ((!r->fatal || survive_breach(rn)) && run_one_deferred(L, rn))
         ;
@@ -228,7 +228,7 @@ static void cleanup(lua_State *L, struct run *rn)
         log_msgf(LOG_ERROR, "cleanup stopped: %s; deferred cleanup that "
                  "did not run is lost", r->fatal_msg);
         rn->cleanup_failed = EXIT_FAILED;
-        rt_abandon_tasks();
+        loop_abandon();
     }
     loop_report_unobserved();
     rt_watchdog(0, 0);
@@ -246,9 +246,9 @@ int run_recipe(const struct rt_options *opt, const char *root,
         out_printf(OUT_STDERR, "clawhost: %s\n", err);
         return EXIT_USAGE;
     }
-    if (rt_init(opt, root, err, sizeof err) != 0) {
+    if (init_start(opt, root, err, sizeof err) != 0) {
         out_printf(OUT_STDERR, "clawhost: %s\n", err);
-        rt_close();
+        init_stop();
         return EXIT_FAILED;
     }
     struct rt *r = rt_get();
@@ -257,7 +257,7 @@ int run_recipe(const struct rt_options *opt, const char *root,
     snprintf(r->recipe_name, sizeof r->recipe_name, "%s", ref.name);
     status = run_phases(L, &rn);
     out_flush_all();
-    rt_close();
+    init_stop();
     return status;
 }
 
@@ -297,8 +297,8 @@ static int run_phases(lua_State *L, struct run *rn)
     }
     lua_settop(L, 0);
     r->phase = RT_RUNNING;
-    task_observe(rn->main);             /* report() tells its outcome */
-    rt_loop_run(rn->main);
+    loop_task_observe(rn->main);             /* report() tells its outcome */
+    loop_run(rn->main);
     if (r->fatal)
         say_fatal(L);
     cleanup(L, rn);
@@ -312,7 +312,7 @@ static int run_phases(lua_State *L, struct run *rn)
         status = (int)lua_tointeger(L, -1);
     }
     lua_settop(L, 0);
-    task_release(rn->main);
+    loop_task_release(rn->main);
     if (status == EXIT_OK && rn->cleanup_failed)
         status = rn->cleanup_failed;
     return status;

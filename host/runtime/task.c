@@ -17,7 +17,7 @@
 #include "runtime/hostmt.h"
 #include "runtime/loop.h"
 #include "runtime/rt.h"
-#include "runtime/runtime.h"
+#include "runtime/task.h"
 
 #define TASK_TYPE "clawhost.Task"
 
@@ -35,7 +35,7 @@ static void push_handle(lua_State *L, struct task *t)
 {
     struct handle *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->t = t;
-    task_retain(t);
+    loop_task_retain(t);
     luaL_setmetatable(L, TASK_TYPE);
 }
 
@@ -43,7 +43,7 @@ static int handle_gc(lua_State *L)
 {
     struct handle *h = luaL_checkudata(L, 1, TASK_TYPE);
     if (h->t) {
-        task_release(h->t);
+        loop_task_release(h->t);
         h->t = NULL;
     }
     return 0;
@@ -52,8 +52,8 @@ static int handle_gc(lua_State *L)
 static int handle_tostring(lua_State *L)
 {
     struct task *t = check_task(L, 1);
-    lua_pushfstring(L, "clawhost.Task %d (%s)", (int)task_id(t),
-                    task_is_done(t) ? "done" : "running");
+    lua_pushfstring(L, "clawhost.Task %d (%s)", (int)loop_task_id(t),
+                    loop_task_done(t) ? "done" : "running");
     return 1;
 }
 
@@ -62,7 +62,7 @@ static int l_spawn(lua_State *L)
     int nargs = lua_gettop(L) - 1;
     luaL_checktype(L, 1, LUA_TFUNCTION);
     rt_check(L);
-    struct task *t = rt_spawn(L, nargs);
+    struct task *t = loop_spawn(L, nargs);
     push_handle(L, t);
     return 1;
 }
@@ -70,7 +70,7 @@ static int l_spawn(lua_State *L)
 /* Push results, or re-raise the task's own error object. */
 static int deliver(lua_State *L, struct task *t)
 {
-    int ok, n = task_push_results(t, L, &ok);
+    int ok, n = loop_task_results(t, L, &ok);
     if (!ok)
         return lua_error(L);
     return n;
@@ -79,12 +79,12 @@ static int deliver(lua_State *L, struct task *t)
 static void wake_ud(struct task *done, void *waiter)
 {
     (void)done;
-    rt_wake(waiter);
+    loop_wake(waiter);
 }
 
 static void forget_waiter(void *target)
 {
-    task_on_done(target, NULL, NULL);
+    loop_task_on_done(target, NULL, NULL);
 }
 
 static int wait_k(lua_State *L, int status, lua_KContext ctx)
@@ -98,20 +98,20 @@ static int l_wait(lua_State *L)
 {
     struct task *t = check_task(L, 1);
     rt_check(L);
-    if (task_is_done(t))
+    if (loop_task_done(t))
         return deliver(L, t);
-    if (t == rt_task_current())
+    if (t == loop_current())
         return luaL_error(L, "a task cannot wait for itself");
     loop_can_wait(L, "task:wait()");
-    if (task_on_done(t, wake_ud, rt_task_current()) != 0)
+    if (loop_task_on_done(t, wake_ud, loop_current()) != 0)
         return luaL_error(L, "task:wait(): another task is already "
                           "waiting for this one");
-    return rt_wait(L, (lua_KContext)t, wait_k, forget_waiter, t);
+    return loop_wait(L, (lua_KContext)t, wait_k, forget_waiter, t);
 }
 
 static int l_done(lua_State *L)
 {
-    lua_pushboolean(L, task_is_done(check_task(L, 1)));
+    lua_pushboolean(L, loop_task_done(check_task(L, 1)));
     return 1;
 }
 
@@ -127,7 +127,7 @@ static void join_done(struct task *done, void *ud)
     struct join *j = ud;
     (void)done;
     if (--j->pending == 0)
-        rt_wake(j->waiter);
+        loop_wake(j->waiter);
 }
 
 /*
@@ -146,7 +146,7 @@ static int all_collect(lua_State *L)
     for (int i = 1; i <= n; i++) {
         int ok, k;
         lua_rawgeti(L, 2, i);               /* 7: handle; values at 8.. */
-        k = task_push_results(check_task(L, 7), L, &ok);
+        k = loop_task_results(check_task(L, 7), L, &ok);
         if (!ok) {
             if (!raised++) {
                 lua_pushvalue(L, 8);
@@ -198,17 +198,17 @@ static int l_all(lua_State *L)
     lua_createtable(L, n, 0);                              /* 3: handles */
     lua_insert(L, 2);                                      /* now 2 */
     j->pending = n;
-    j->waiter = rt_task_current();
+    j->waiter = loop_current();
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, 1, i);
-        struct task *t = rt_spawn(L, 0);
-        task_on_done(t, join_done, j);
+        struct task *t = loop_spawn(L, 0);
+        loop_task_on_done(t, join_done, j);
         push_handle(L, t);
         lua_rawseti(L, 2, i);
     }
     if (n == 0)
         return all_collect(L);
-    return rt_wait(L, 0, all_k, NULL, NULL);
+    return loop_wait(L, 0, all_k, NULL, NULL);
 }
 
 /* ---- sleep and deadline ---- */
@@ -230,8 +230,8 @@ static int l_sleep(lua_State *L)
     loop_can_wait(L, "task.sleep");
     if (loop_timer_reserve() != 0)
         return luaL_error(L, "task.sleep: out of memory");
-    rt_timer(rt_task_current(), rt_now() + s);
-    return rt_wait(L, 0, sleep_k, NULL, NULL);
+    loop_timer(loop_current(), rt_now() + s);
+    return loop_wait(L, 0, sleep_k, NULL, NULL);
 }
 
 static int l_deadline(lua_State *L)

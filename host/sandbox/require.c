@@ -17,6 +17,7 @@
 #include "runtime/hostmt.h"
 #include "runtime/rt.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/require.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_NAME 128
@@ -30,7 +31,7 @@ static void push_registry_table(lua_State *L, const void *key)
     hostmt_registry_table(L, key, 0);
 }
 
-void sandbox_preload(lua_State *L, const char *name, lua_CFunction open)
+void require_preload(lua_State *L, const char *name, lua_CFunction open)
 {
     push_registry_table(L, &preload_key);
     lua_pushcfunction(L, open);

@@ -22,7 +22,6 @@
 #include "runtime/hostmt.h"
 #include "runtime/log.h"
 #include "runtime/rt.h"
-#include "runtime/runtime.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/lstrmatch.h"
 #include "sandbox/sandbox_int.h"
@@ -416,7 +415,7 @@ static void copy_globals(lua_State *L, int base)
     }
 }
 
-static void set_functions(lua_State *L, int base)
+static void set_functions(lua_State *L, int base, int require)
 {
     static const luaL_Reg fns[] = {
         {"getmetatable", s_getmetatable},
@@ -434,7 +433,7 @@ static void set_functions(lua_State *L, int base)
     lua_pushcclosure(L, s_collectgarbage, 1);
     lua_setfield(L, base, "collectgarbage");
     sbcoro_set_pcall(L, base);
-    require_open(L);
+    lua_pushvalue(L, require);
     lua_setfield(L, base, "require");
     push_tombstone(L, "dofile");
     lua_setfield(L, base, "dofile");
@@ -553,12 +552,14 @@ static void set_libs(lua_State *L, int base)
 
 void sandbox_open(lua_State *L)
 {
+    int require = lua_gettop(L);
+    luaL_checktype(L, require, LUA_TFUNCTION);
     luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
     lua_pop(L, 1);
     lua_newtable(L);
     int base = lua_gettop(L);
     copy_globals(L, base);
-    set_functions(L, base);
+    set_functions(L, base, require);
     set_libs(L, base);
     lua_createtable(L, 0, 2);               /* shared env metatable */
     lua_pushvalue(L, base);
@@ -566,6 +567,7 @@ void sandbox_open(lua_State *L)
     hostmt_lock(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &env_mt_key);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &base_key);
+    lua_settop(L, require - 1);
 }
 
 void sandbox_push_base(lua_State *L)

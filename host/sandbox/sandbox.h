@@ -12,15 +12,10 @@
 #include <lua.h>
 
 /*
-** Register a host module for require(name); `open` is a luaopen_*
-** function. Host modules are opened once and handed out read-only.
-*/
-void sandbox_preload(lua_State *L, const char *name, lua_CFunction open);
-
-/*
 ** Build the shared read-only base environment: safe globals, frozen
-** library tables, the replaced functions. Call once per state, after
-** the host modules are preloaded.
+** library tables, the replaced functions. Call once per state with the
+** sandbox's require function on top of the stack (require_open), after
+** the host modules are preloaded; it is popped.
 */
 void sandbox_open(lua_State *L);
 

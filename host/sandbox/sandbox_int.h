@@ -10,9 +10,6 @@
 void sbcoro_set_pcall(lua_State *L, int idx);
 void sbcoro_push_lib(lua_State *L);
 
-/* require.c */
-int require_open(lua_State *L);         /* pushes the require function */
-
 /* sandbox.c */
 void sandbox_push_base(lua_State *L);   /* the shared read-only globals */
 

@@ -98,7 +98,7 @@ static lua_State *check_co(lua_State *L, int idx, const char *fn)
 {
     lua_State *co = lua_tothread(L, idx);
     luaL_argexpected(L, co, idx, "coroutine");
-    if (extra(co) == (void *)&rt_wait_marker)
+    if (extra(co) == (void *)&loop_wait_marker)
         luaL_error(L, "%s: this coroutine is waiting for the host "
                    "(http, sleep) on behalf of another task", fn);
     else if (extra(co) != NULL)
@@ -136,7 +136,7 @@ static int resume_step(lua_State *L, lua_State *co, int nargs,
         return rt_raise_fatal(L);
     }
     if (status == LUA_YIELD && nres == 1 &&
-        lua_touserdata(co, -1) == (void *)&rt_wait_marker) {
+        lua_touserdata(co, -1) == (void *)&loop_wait_marker) {
         lua_pop(co, 1);
         if (!lua_isyieldable(L)) {
             loop_wait_undo();
@@ -144,8 +144,8 @@ static int resume_step(lua_State *L, lua_State *co, int nargs,
                               "from a C function (a metamethod, "
                               "table.sort or string.gsub callback)");
         }
-        set_extra(co, &rt_wait_marker);
-        lua_pushlightuserdata(L, &rt_wait_marker);
+        set_extra(co, &loop_wait_marker);
+        lua_pushlightuserdata(L, &loop_wait_marker);
         return lua_yieldk(L, 1, (lua_KContext)((uintptr_t)co | raising),
                           resume_k);
     }
@@ -221,7 +221,7 @@ static int wrapped(lua_State *L)
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
     int nargs = lua_gettop(L);
     const char *why = cannot_resume(L, co);
-    if (extra(co) == (void *)&rt_wait_marker)
+    if (extra(co) == (void *)&loop_wait_marker)
         why = "this coroutine is waiting for the host on behalf of "
               "another task";
     if (why)
