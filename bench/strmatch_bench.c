@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "lauxlib.h"
-#include "lua.h"
-#include "lualib.h"
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
 
 #define REPEAT 9
 

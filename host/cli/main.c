@@ -22,7 +22,7 @@
 #include "pure/netpolicy.h"
 #include "runtime/out.h"
 #include "cli/recipe.h"
-#include "runtime/run.h"
+#include "cli/run.h"
 #include "runtime/init.h"
 #include "cli/setup.h"
 #include "pure/suggest.h"

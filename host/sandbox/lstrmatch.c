@@ -16,8 +16,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "lauxlib.h"
-#include "lua.h"
+#include <lauxlib.h>
+#include <lua.h>
 
 static strmatch_poll_fn poll_fn;
 static void *poll_ud;

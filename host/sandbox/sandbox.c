@@ -9,9 +9,11 @@
 ** own global table whose __index is the base, so a recipe's globals
 ** never leak into library modules. docs/security.md lists every change.
 */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -25,6 +27,8 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/lstrmatch.h"
 #include "sandbox/sandbox_int.h"
+#include "util/dynbuf.h"
+#include "util/fileio.h"
 
 #define MAX_SOURCE (8u << 20)   /* a recipe or module file */
 
@@ -589,24 +593,23 @@ void sandbox_new_env(lua_State *L)
 static char *read_source(const char *path, size_t *len, const char **err)
 {
     struct stat st;
-    char *buf = NULL;
-    FILE *f = fopen(path, "rb");
+    struct dynbuf b;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
     *err = "cannot open";
-    if (!f)
+    if (fd < 0)
         return NULL;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+    dynbuf_init(&b, MAX_SOURCE);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         *err = "not a regular file";
-    else if ((size_t)st.st_size > MAX_SOURCE)
+    else if ((rc = fileio_read_all(fd, &b)) == DYNBUF_TOOBIG)
         *err = "too large (over 8 MiB)";
-    else if (!(buf = malloc((size_t)st.st_size + 1)))
+    else if (rc == DYNBUF_NOMEM)
         *err = "out of memory reading";
-    else if ((*len = fread(buf, 1, (size_t)st.st_size, f)) !=
-             (size_t)st.st_size) {
+    else if (rc != 0)
         *err = "cannot read";
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
+    close(fd);
+    char *buf = rc == 0 ? dynbuf_take(&b, len) : NULL;
+    dynbuf_free(&b);
     if (buf && *len > 0 && buf[0] == '#')
         for (size_t i = 0; i < *len && buf[i] != '\n'; i++)
             buf[i] = ' ';

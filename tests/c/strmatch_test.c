@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "lauxlib.h"
-#include "lua.h"
-#include "lualib.h"
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
 
 static lua_State *L;
 static int hand_count, random_count[4], mismatches;

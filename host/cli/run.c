@@ -21,7 +21,7 @@
 #include "cli/params.h"
 #include "cli/recipe.h"
 #include "cli/result.h"
-#include "runtime/run.h"
+#include "cli/run.h"
 #include "runtime/init.h"
 
 struct run {
