@@ -65,8 +65,9 @@
 -- whether usage arrived -- budget code must assume the worst without it):
 --   remote     an {"error": ...} object in the body or an `error` event
 --              (HTTP status 200); err.remote is the error value
---   http       a non-2xx response; err.status, err.remote when the body
---              was JSON with an error
+--   not_found, rate_limited, server_error, ...  a non-2xx response:
+--              the status's code (lua/client/codes.lua); err.status, and
+--              err.remote when the body was JSON with an error
 --   protocol   the stream ended before [DONE] and before a finish_reason,
 --              the body is neither JSON nor SSE, or a JSON body has no
 --              choices (err.body is the decoded body)
@@ -78,6 +79,8 @@
 local sse = require "sse"
 local json = require "json"
 local errors = require "errors"
+local answer = require "client.answer"
+local codes = require "client.codes"
 
 local _M = {}
 
@@ -162,8 +165,8 @@ end
 local function first_choice(choices)
   if type(choices) ~= "table" then return nil end
   for _, c in ipairs(choices) do
-    if type(c) == "table" and (c.index == nil or c.index == 0 or
-                               c.index == json.null) then
+    if type(c) == "table" and (answer.val(c.index) == nil or
+                               c.index == 0) then
       return c
     end
   end
@@ -210,7 +213,8 @@ local function remote_error(st, value, status)
   end
   if type(msg) ~= "string" or msg == "" then msg = "(no message)" end
   if status then
-    return fail(st, "http", "HTTP " .. status .. ": " .. msg,
+    return fail(st, codes.for_status(status, { text = msg }),
+                "HTTP " .. status .. ": " .. msg,
                 { status = status, remote = value })
   end
   return fail(st, "remote", "the server reported an error: " .. msg,
@@ -244,7 +248,7 @@ local function take_event(st, ev)
     return fail(st, "protocol", "event " .. st.r.chunks + 1 ..
                 " is not a JSON object: " .. excerpt(data))
   end
-  if obj.error ~= nil and obj.error ~= json.null then
+  if answer.val(obj.error) ~= nil then
     return remote_error(st, obj.error)
   end
   take_chunk(st, obj)
@@ -285,7 +289,7 @@ local function take_json(st, body, status)
   if type(obj) ~= "table" then
     return fail(st, "protocol", "the JSON body is not an object")
   end
-  if obj.error ~= nil and obj.error ~= json.null then
+  if answer.val(obj.error) ~= nil then
     return remote_error(st, obj.error, status)
   end
   if status then return remote_error(st, obj, status) end

@@ -37,10 +37,10 @@ local clock = require "clock"
 local config = require "config"
 local chatstream = require "chatstream"
 local errors = require "errors"
-local http = require "http"
 local json = require "json"
 local log = require "log"
 local task = require "task"
+local shared = require "client"
 local catalog = require "theta.catalog"
 local client = require "theta.client"
 local pricing = require "theta.pricing"
@@ -83,7 +83,8 @@ local function fetch_live(ctx)
 end
 
 -- services(ctx[, {refresh = true}]) -> entries, info. info.source is
--- "live" or "catalog"; with "catalog", info.warning says why.
+-- "live" or "catalog"; with "catalog", info.warning says why. A wrong
+-- base URL is not a failed discovery: nil, err (config).
 function _M.services(ctx, opts)
   if live and not (opts and opts.refresh) then
     return live.entries, live.info
@@ -93,6 +94,7 @@ function _M.services(ctx, opts)
     live = { entries = entries, info = { source = "live" } }
     return entries, live.info
   end
+  if err.code == "config" then return nil, err end
   local warning = "live service discovery failed (" ..
                   tostring(err.message) .. "); using the bundled catalog"
   log.warn(warning)
@@ -106,6 +108,7 @@ end
 function _M.service(ctx, alias)
   client.check_alias(alias)
   local entries, info = _M.services(ctx)
+  if not entries then return nil, info end
   local e = catalog.index(entries)[alias]
   if e then return e, info end
   local close = catalog.close_names(alias, catalog.aliases(entries))
@@ -122,7 +125,7 @@ end
 -- The 404 of a create call: the service vanished between discovery and
 -- the call, or discovery failed. Say so with close names.
 local function not_found(ctx, alias, err)
-  local entries = _M.services(ctx)
+  local entries = _M.services(ctx) or {}
   local close = catalog.close_names(alias, catalog.aliases(entries))
   err.suggestions = close
   err.message = "service '" .. alias .. "' does not exist (" ..
@@ -140,6 +143,7 @@ end
 function _M.list_services(ctx, args)
   args = args or {}
   local entries, info = _M.services(ctx)
+  if not entries then return nil, info end
   local chosen = catalog.filter(entries, args.category)
   local rows = {}
   for _, e in ipairs(chosen) do
@@ -282,14 +286,13 @@ end
 -- usage x prediction_cost / divisor / 100 (never the job's cost_usd).
 function _M.summary(job)
   local cost = pricing.job_cost_nano(job)
-  local err = job.error_message
-  if err == json.null then err = nil end
   return {
     request_id = job.id, state = job.state, prediction = job.prediction,
-    variant = job.variant ~= json.null and job.variant or nil,
+    variant = shared.val(job.variant),
     output = job.output, usage = job.usage,
     cost_usd = cost and pricing.usd_string(cost) or nil,
-    error = err, created = job.create_time, updated = job.update_time,
+    error = shared.val(job.error_message), created = job.create_time,
+    updated = job.update_time,
   }
 end
 
@@ -524,8 +527,7 @@ function _M.presigned(body)
     if type(k) == "string" and type(v) == "table" then
       local url = v.presigned_url or v.upload_url or v.url
       if type(url) == "string" then
-        out[k] = { url = url, filename = v.filename ~= json.null and
-                   v.filename or nil }
+        out[k] = { url = url, filename = shared.val(v.filename) }
         n = n + 1
       end
     end
@@ -578,7 +580,7 @@ function _M.upload(ctx, args)
   if type(args.bytes) ~= "string" then
     error("upload: bytes must be a string", 2)
   end
-  local res, err = http.request {
+  local res, err = shared.send {
     method = "PUT", url = args.url, body = args.bytes,
     headers = { ["Content-Type"] = args.content_type or
                 "application/octet-stream" },
@@ -591,9 +593,9 @@ function _M.upload(ctx, args)
     return nil, err
   end
   if res.status < 200 or res.status > 299 then
-    return nil, errors.new("upload_failed", "upload to the presigned " ..
-      "URL: HTTP " .. res.status .. ": " ..
-      tostring(client.error_message(res.body)), { status = res.status })
+    return nil, shared.status_error(res, { message = "upload to the " ..
+      "presigned URL: HTTP " .. res.status .. ": " ..
+      tostring(shared.remote_message(res.body)) })
   end
   return { bytes = #args.bytes, status = res.status }
 end

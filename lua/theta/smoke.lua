@@ -28,8 +28,9 @@ local config = require "config"
 local errors = require "errors"
 local log = require "log"
 local task = require "task"
+local client = require "client"
 local chat = require "theta.chat"
-local client = require "theta.client"
+local theta = require "theta.client"
 local media = require "theta.media"
 local od = require "theta.ondemand"
 local pricing = require "theta.pricing"
@@ -122,19 +123,12 @@ function _M.inputs_for(entry)
   return input, files
 end
 
+-- Table cells, a detail and a message: this many bytes of the text,
+-- then "..." (44 and 80 bytes at most).
+local DETAIL, MESSAGE = 41, 77
+
 local function short(v, n)
-  n = n or 44
-  if type(v) ~= "string" then return nil end
-  v = v:gsub("%s+", " ")
-  if #v > n then
-    -- do not cut inside a UTF-8 sequence
-    local cut = n - 3
-    while cut > 0 and (v:byte(cut + 1) or 0) & 0xC0 == 0x80 do
-      cut = cut - 1
-    end
-    v = v:sub(1, cut) .. "..."
-  end
-  return v
+  return client.excerpt(v, n or DETAIL)
 end
 
 local function detail_of(out)
@@ -168,7 +162,9 @@ local function run_one(ctx, s, alias, assets)
   local function progress(state) log.progress(alias, state) end
 
   local entry, err = od.service(ctx, alias)
-  if not entry then return done("unknown", short(err.message, 80)) end
+  if not entry then
+    return done("unknown", short(err.message, MESSAGE))
+  end
 
   local input, files, est
   if entry.kind == "chat" then
@@ -190,7 +186,7 @@ local function run_one(ctx, s, alias, assets)
       return done("skipped (budget)", "would reserve " ..
                   row.would_reserve_usd .. " USD")
     end
-    return done("error", short(rerr.message, 80))
+    return done("error", short(rerr.message, MESSAGE))
   end
   row.reserved_usd = pricing.usd_string(r.nano)
 
@@ -212,7 +208,8 @@ local function run_one(ctx, s, alias, assets)
     local function not_called(what, e)
       od.close(r, nil, "no", dry)
       row.spent_usd = pricing.usd_string(r.spent or 0)
-      return done("error", short(what .. ": " .. tostring(e.message), 80))
+      return done("error", short(what .. ": " .. tostring(e.message),
+                                 MESSAGE))
     end
     for _, f in ipairs(files) do
       progress("uploading " .. f.field)
@@ -242,7 +239,7 @@ local function run_one(ctx, s, alias, assets)
     if res and res.spent_usd then row.spent_usd = res.spent_usd end
     row.failed = true
     return done(ierr.code == "timeout" and "timeout" or "error",
-                short(tostring(ierr.message), 80))
+                short(tostring(ierr.message), MESSAGE))
   end
   if result.dry_run then
     row.spent_usd = "-"
@@ -266,9 +263,10 @@ end
 function _M.run(ctx, opts)
   local s = _M.settings(opts)
   local started = clock.monotonic()
-  local auth, aerr = client.auth(ctx)
+  local auth, aerr = theta.auth(ctx)
   if not auth then return nil, aerr end     -- exit 2 before anything
-  od.services(ctx)              -- one discovery for every task
+  local found, ferr = od.services(ctx)      -- one discovery for all
+  if not found then return nil, ferr end
   local cache = {}
   local assets = {
     image = function()

@@ -467,6 +467,6 @@ def test_chat_helper_http_error_status(streams):
         local r, err = cs.read(res)
         return {status = err.status, code = err.code, message = err.message}
     """))
-    assert r["code"] == "http"
+    assert r["code"] == "not_found"
     assert r["status"] == 404
     assert "no such scenario" in r["message"]

@@ -1,5 +1,5 @@
 """End-to-end tests of the Threads recipes (publish, postimg, queue) and
-lua/threads.lua, against the reference backend in
+lua/threads/, against the reference backend in
 tests/servers/threads_backend running as a real process.
 
 Run from the repository root:

@@ -327,20 +327,20 @@ local function cases(t, cs, json, sse, suite)
     eq(r.content, "x")
   end)
 
-  suite:case("a non-2xx response is an http error", function()
+  suite:case("a non-2xx response has its status's code", function()
     local _, err = cs.read(response('{"status":"error","message":' ..
                                     '"No instances available"}',
                                     "application/json", 409))
-    eq(err.code, "http")
+    eq(err.code, "capacity")
     eq(err.status, 409)
     ok(err.message:find("No instances available", 1, true), err.message)
     local _, e2 = cs.read(response("upstream down", "text/plain", 502))
-    eq(e2.code, "http")
+    eq(e2.code, "server_error")
     eq(e2.status, 502)
     ok(e2.message:find("upstream down", 1, true), e2.message)
     local _, e3 = cs.read(response('{"error":{"message":"bad key"}}',
                                    "application/json", 401))
-    eq(e3.code, "http")
+    eq(e3.code, "config")
     eq(e3.remote.message, "bad key")
   end)
 

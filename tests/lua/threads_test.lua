@@ -1,4 +1,4 @@
--- threads_test.lua: tests for the pure parts of lua/threads.lua: base URL
+-- threads_test.lua: tests for the pure parts of lua/threads/: base URL
 -- checks, UTF-8 byte counting, publish validation, request bodies, and
 -- how backend answers become messages (the three FastAPI detail shapes).
 --
@@ -303,7 +303,7 @@ local function cases(t, threads, json, suite)
   local INFO = { base_url = "http://127.0.0.1:8000", what = "publish",
                  key = "k-1", path = "/api/v1/threads/publish" }
 
-  suite:case("explain 422: one line, exit code of a rejection", function()
+  suite:case("explain 422: one line, code invalid_request", function()
     for _, body in ipairs {
       '{"detail":[{"loc":["body","message"],"msg":"Text is 512 UTF-8 ' ..
         'bytes; Threads allows at most 500"}]}',
@@ -313,7 +313,7 @@ local function cases(t, threads, json, suite)
         'most 500"}',
     } do
       local err = threads.explain(response(422, body), INFO)
-      eq(err.code, "rejected")
+      eq(err.code, "invalid_request")
       has(err.message, "rejected the post (422): message: Text is 512 " ..
           "UTF-8 bytes")
       ok(not err.message:find("\n"), "one line")
@@ -423,7 +423,7 @@ local function cases(t, threads, json, suite)
 end
 
 return {
-  description = "Tests for lua/threads.lua (pure parts)",
+  description = "Tests for lua/threads/ (pure parts)",
   run = function(ctx)
     local t = require("testlib")
     local suite = t.new("threads")

@@ -1,0 +1,256 @@
+-- threads: the client of the user's ThreadClaw FastAPI backend.
+--
+-- The skill (seeds/000) fixes the paths, the X-Queue-Secret header and
+-- the payload fields; reference/threads-api.md section 6 is the
+-- contract of the backend and 6.7 says what a client does with each
+-- answer. docs/threads.md is the user's page.
+--
+--   threads.settings{secret = true}     base URL, tenant, queue secret
+--   threads.publish(ctx, opts)          POST /api/v1/threads/publish
+--   threads.postimg(ctx, opts)          POST /api/v1/assistant/chat
+--   threads.queue_list(ctx, opts)       GET  /api/v1/threads/queue
+--   threads.queue_show(ctx, id)         GET  /api/v1/threads/queue/{id}
+--   threads.queue_cancel(ctx, id)       DELETE /api/v1/threads/queue/{id}
+--
+-- One concern per file below lua/threads/: settings (the backend as a
+-- client of lua/client, and the contract's numbers), check (input that
+-- can never be accepted), body (the request bodies), explain (answers
+-- and failures as messages), result (answers as results). Their pure
+-- parts are public here too (check_base_url, utf8_bytes, check_publish,
+-- publish_body, chat_body, format_detail, explain, retry_after, ...),
+-- for other libraries and for tests/lua/threads_test.lua.
+--
+-- Failures are nil, err with a code of the shared list
+-- (docs/errors.md): "config" (settings, wrong secret, a redirect: exit
+-- 2), "usage" (input Threads can never accept, caught before sending:
+-- exit 2), "dry_run" never (a dry run returns the plan as the result),
+-- else the code of the backend's answer ("invalid_request", "conflict",
+-- "too_large", "rate_limited", "server_error", ...) or of the transport
+-- ("connect", "timeout", ...). Bad arguments raise.
+local errors = require "errors"
+local log = require "log"
+local client = require "client"
+local body = require "threads.body"
+local check = require "threads.check"
+local explain = require "threads.explain"
+local result = require "threads.result"
+local settings = require "threads.settings"
+
+local _M = {}
+
+for _, k in ipairs { "PUBLISH_PATH", "CHAT_PATH", "QUEUE_PATH",
+                     "TEXT_LIMIT", "IMAGES_LIMIT", "PAST_GRACE_S",
+                     "DEFAULT_TENANT", "DEFAULT_SOURCE", "DEFAULT_PROVIDER",
+                     "DEFAULT_MODEL", "DEFAULT_CHAT_MESSAGE",
+                     "PUBLISH_TIMEOUT_MS", "PUBLISH_RETRIES",
+                     "PUBLISH_DEADLINE_MS", "CHAT_TIMEOUT_MS",
+                     "QUEUE_TIMEOUT_MS" } do
+  _M[k] = settings[k]
+end
+_M.FLAGS = check.FLAGS
+_M.MAX_PAUSE_S = client.MAX_PAUSE_S
+
+_M.settings = settings.get
+_M.check_base_url = client.check_base_url
+_M.new_idempotency_key = client.new_idempotency_key
+_M.duration = client.duration
+_M.val = client.val
+_M.utf8_bytes = check.utf8_bytes
+_M.check_publish = check.publish
+_M.publish_body = body.publish
+_M.chat_body = body.chat
+_M.loc_path = explain.loc_path
+_M.format_detail = explain.format_detail
+_M.retry_after = explain.retry_after
+_M.explain = explain.answer
+
+local fmt = string.format
+
+local function fail(code, message, fields)
+  return nil, errors.new(code, message, fields)
+end
+
+-- A request that got no answer: the plan of a dry run, else the
+-- failure said for people.
+local function unsent(err, info)
+  if err.code == "dry_run" then
+    return result.plan(err, { idempotency_key = info.key })
+  end
+  return nil, explain.transport(err, info)
+end
+
+---------------------------------------------------------------------------
+-- publish
+
+-- Queue (or publish at once) one post. opts: message, images (list),
+-- at (RFC 3339 with offset), mode ("queue"|"now"), proxy_images
+-- (default true), tenant, source, chat_id, user_id, username,
+-- idempotency_key; flags = {name = "--flag"} to rename flags in
+-- messages.
+function _M.publish(ctx, opts)
+  if type(opts) ~= "table" then
+    error("threads.publish: expected an options table", 2)
+  end
+  local problems, scheduled = check.publish(opts)
+  if #problems > 0 then
+    return fail("usage", table.concat(problems, "; ") ..
+                " (nothing was sent)", { problems = problems })
+  end
+  local s, err = settings.get { secret = true }
+  if not s then return nil, err end
+  local key = opts.idempotency_key or client.new_idempotency_key("clawhost")
+  local info = { base_url = s.base_url, path = _M.PUBLISH_PATH,
+                 what = "publish", key = key }
+  if not (ctx and ctx.dry_run) then
+    log.info(fmt("publishing with idempotency key %s (repeat with " ..
+                 "--idempotency-key %s to retry safely)", key, key))
+  end
+  local res, attempts
+  res, err, attempts = client.send {
+    method = "POST", url = s.base_url .. _M.PUBLISH_PATH,
+    headers = { ["X-Queue-Secret"] = s.secret },
+    json = body.publish(s, opts, scheduled),
+    idempotency_key = key, timeout_ms = _M.PUBLISH_TIMEOUT_MS,
+    retries = _M.PUBLISH_RETRIES, deadline_ms = _M.PUBLISH_DEADLINE_MS,
+  }
+  if not res then return unsent(err, info) end
+  info.attempts = attempts
+  local decoded = client.json(res.body)
+  if res.status >= 200 and res.status < 300 then
+    if type(decoded) ~= "table" or not decoded.id then
+      return fail("protocol", fmt("the backend at %s answered %d " ..
+        "without a queue item id: %s", s.base_url, res.status,
+        explain.excerpt(res.body)))
+    end
+    return result.accepted(decoded, res, key, attempts)
+  end
+  return nil, explain.answer(res, info)
+end
+
+---------------------------------------------------------------------------
+-- postimg (assistant)
+
+-- Statuses and transport failures the assistant call retries with its
+-- key; 502 (generation failed) and 504 (generation timed out) cost
+-- money each time and are not repeated.
+local CHAT_RETRY = {
+  extra = 2, max_wait = 10, retry_after = explain.retry_after,
+  statuses = { [408] = true, [425] = true, [429] = true, [500] = true,
+               [503] = true },
+  errors = { connect = true, protocol = true },
+}
+
+-- Generate one image with the backend's assistant and queue it.
+-- opts: prompt (required), caption, message, chat_id, session_id,
+-- tenant, source, campaign, provider, model, api_base_url,
+-- execute_tools (default true), idempotency_key.
+function _M.postimg(ctx, opts)
+  if type(opts) ~= "table" then
+    error("threads.postimg: expected an options table", 2)
+  end
+  local ok, err = check.postimg(opts)
+  if not ok then return nil, err end
+  local s
+  s, err = settings.get {}
+  if not s then return nil, err end
+  local key = opts.idempotency_key or
+              client.new_idempotency_key("clawhost-img")
+  local chat = body.chat(s, opts)
+  if opts.api_base_url then
+    chat.context.api_base_url = client.check_base_url(opts.api_base_url)
+  end
+  local info = { base_url = s.base_url, path = _M.CHAT_PATH,
+                 what = "assistant", key = key }
+  local res, attempts
+  res, err, attempts = client.send({
+    method = "POST", url = s.base_url .. _M.CHAT_PATH, json = chat,
+    idempotency_key = key, timeout_ms = _M.CHAT_TIMEOUT_MS, retries = 0,
+  }, CHAT_RETRY)
+  if not res then return unsent(err, info) end
+  info.attempts = attempts
+  if res.status < 200 or res.status >= 300 then
+    return nil, explain.answer(res, info)
+  end
+  local d = client.json(res.body)
+  if type(d) ~= "table" then
+    return fail("protocol", fmt("the assistant at %s answered %d with " ..
+      "no JSON: %s", s.base_url, res.status, explain.excerpt(res.body)))
+  end
+  return result.generated(d, key, attempts)
+end
+
+---------------------------------------------------------------------------
+-- queue
+
+local function queue_request(s, method, path, query)
+  return {
+    method = method, url = s.base_url .. path, query = query,
+    headers = { ["X-Queue-Secret"] = s.secret },
+    timeout_ms = _M.QUEUE_TIMEOUT_MS,
+  }
+end
+
+-- List queue items (threads-api.md 6.4). opts: tenant (default the
+-- configured one; "*" for all), status (one or "a,b"), source, limit,
+-- cursor.
+function _M.queue_list(ctx, opts)
+  opts = opts or {}
+  local s, err = settings.get { secret = true }
+  if not s then return nil, err end
+  local tenant = opts.tenant or s.tenant_id
+  local query = { status = opts.status, source = opts.source,
+                  limit = opts.limit, cursor = opts.cursor }
+  if tenant ~= "*" then query.tenant_id = tenant end
+  local info = { base_url = s.base_url, path = _M.QUEUE_PATH,
+                 what = "queue" }
+  local res, attempts
+  res, err, attempts = client.send(queue_request(s, "GET", _M.QUEUE_PATH,
+                                                 query))
+  if not res then return unsent(err, info) end
+  info.attempts = attempts
+  if res.status ~= 200 then return nil, explain.answer(res, info) end
+  local d = client.json(res.body)
+  if type(d) ~= "table" or type(d.items) ~= "table" then
+    return fail("protocol", fmt("%s%s answered without an item list: %s",
+      s.base_url, _M.QUEUE_PATH, explain.excerpt(res.body)))
+  end
+  return result.queue(d, tenant, opts)
+end
+
+-- One queue item: GET shows it, DELETE cancels it (6.4).
+local function queue_item(method, id)
+  local ok, err = check.queue_id(id)
+  if not ok then return nil, err end
+  local s
+  s, err = settings.get { secret = true }
+  if not s then return nil, err end
+  local path = _M.QUEUE_PATH .. "/" .. id
+  local info = { base_url = s.base_url, path = path, what = "queue",
+                 item_id = id }
+  local res, attempts
+  res, err, attempts = client.send(queue_request(s, method, path))
+  if not res then return unsent(err, info) end
+  info.attempts = attempts
+  if res.status ~= 200 then return nil, explain.answer(res, info) end
+  local d = client.json(res.body)
+  if type(d) ~= "table" then
+    return fail("protocol", "the backend answered without JSON: " ..
+                explain.excerpt(res.body))
+  end
+  return result.item(d), d
+end
+
+function _M.queue_show(ctx, id)
+  local r, err = queue_item("GET", id)
+  return r, (r == nil and err or nil)
+end
+
+function _M.queue_cancel(ctx, id)
+  local r, d = queue_item("DELETE", id)
+  if r and not r.dry_run then
+    r.summary = fmt("canceled %s", tostring(d.id))
+  end
+  return r, (r == nil and d or nil)
+end
+
+return _M
