@@ -3,7 +3,7 @@
 The worst server a secret can meet: it takes the Authorization header of
 each request and hands the secret inside it back, in the encodings the
 request asks for, in the place the request asks for. The secret-leak
-suites (tests/e2e/test_secrets.py) point recipes at it and check that
+suites (tests/e2e/secrets_test.py) point recipes at it and check that
 none of it reaches clawhost's stdout or stderr.
 
 Follows tests/servers/harness.py: ``--port 0`` binds a free loopback

@@ -1,5 +1,5 @@
 """A loopback server that sends text/event-stream bodies byte by byte,
-with pauses, for the streaming tests (tests/e2e/test_sse.py).
+with pauses, for the streaming tests (tests/e2e/sse_test.py).
 
     python3 -m tests.servers.sse_server --port 0
     READY http://127.0.0.1:PORT

@@ -3,7 +3,7 @@ status, upload-url, chat, smoke and their MCP names) and lua/theta/,
 against the simulator in tests/servers/theta_sim running as a real
 process over TLS under the production host names.
 
-    /usr/bin/python3 -m pytest tests/e2e/test_theta.py -q
+    /usr/bin/python3 -m pytest tests/e2e/theta_test.py -q
     CLAWHOST_BIN=build/asan/clawhost /usr/bin/python3 -m pytest ...
 
 The simulator is started once (fast profile) and reset before every

@@ -4,7 +4,7 @@ The simulator is started through harness.py exactly as other suites start
 it; every call goes over real TLS to 127.0.0.1 with the production host
 name as SNI and Host header, verified against the simulator's test CA.
 
-    /usr/bin/python3 -m pytest tests/servers/test_theta_sim.py -q
+    /usr/bin/python3 -m pytest tests/servers/theta_sim_test.py -q
 """
 import hashlib
 import http.client

@@ -3,7 +3,7 @@ lua/threads/, against the reference backend in
 tests/servers/threads_backend running as a real process.
 
 Run from the repository root:
-    /usr/bin/python3 -m pytest tests/e2e/test_threads.py -q
+    /usr/bin/python3 -m pytest tests/e2e/threads_test.py -q
     CLAWHOST_BIN=build/asan/clawhost /usr/bin/python3 -m pytest ...
 
 The backend is started once for the module and reset before every test

@@ -1,7 +1,7 @@
 """Tests of the offline ThreadClaw backend (tests/servers/threads_backend).
 
 Run from the repository root:
-    /usr/bin/python3 -m pytest tests/servers/test_threads_backend.py -q
+    /usr/bin/python3 -m pytest tests/servers/threads_backend_test.py -q
 
 The server is started through tests/servers/harness.py and exercised over
 real HTTP on loopback only.

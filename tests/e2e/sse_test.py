@@ -8,7 +8,7 @@ parser cap error stops the transfer; frames cut at awkward bytes give
 the right events; lua/chatstream.lua assembles a chat answer token by
 token, and copes with SSE/JSON bodies whatever the request asked for.
 
-    /usr/bin/python3 -m pytest tests/e2e/test_sse.py -q
+    /usr/bin/python3 -m pytest tests/e2e/sse_test.py -q
     CLAWHOST_BIN=$PWD/build/asan/clawhost /usr/bin/python3 -m pytest ...
 """
 import json

@@ -9,7 +9,7 @@ only the mapped address), and the one DNS test runs in a network
 namespace of its own (`unshare -rn`), which has no interface a packet
 could leave by.
 
-    /usr/bin/python3 -m pytest tests/e2e/test_http.py -q
+    /usr/bin/python3 -m pytest tests/e2e/http_test.py -q
     CLAWHOST_BIN=$PWD/build/asan/clawhost /usr/bin/python3 -m pytest ...
 """
 import http.client

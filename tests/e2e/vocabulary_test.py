@@ -2,7 +2,7 @@
 reference backend and from the Theta simulator ends a clawhost run with
 the same err.code (shown by --json) and the same exit status.
 
-    /usr/bin/python3 -m pytest tests/e2e/test_vocabulary.py -q
+    /usr/bin/python3 -m pytest tests/e2e/vocabulary_test.py -q
 
 Both servers run as real processes; their fault switches make them
 answer the status under test (the backend's rate_limit fault and
