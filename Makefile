@@ -21,6 +21,8 @@ LIBDIR    := /usr/lib/$(MULTIARCH)
 LUA_INC   := /usr/include/lua5.4
 LUA_A     := $(LIBDIR)/liblua5.4.a
 CJSON_A   := $(LIBDIR)/liblua5.4-cjson.a
+SQLITE_A  := $(LIBDIR)/libsqlite3.a
+PQ_INC    := /usr/include/postgresql
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 OPT     ?= -O2 -g
@@ -29,13 +31,13 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 # host/pure and host/util are compiled without the Lua include path and
 # with mk/forbid first, whose lua.h and curl/curl.h stop the build: the
 # compiler, not a convention, keeps them free of Lua and curl.
-INC_LUA      := -I$(LUA_INC) -Ihost
+INC_LUA      := -I$(LUA_INC) -I$(PQ_INC) -Ihost
 INC_PURE     := -Imk/forbid -Ihost
 INC          = $(INC_LUA)
 CPPFLAGS_ALL = -D_GNU_SOURCE $(INC) \
                -DCLAWHOST_VERSION='"$(VERSION)"' $(CPPFLAGS)
 CFLAGS_ALL   = -std=c11 $(OPT) $(WARN) $(CFLAGS)
-LDLIBS_ALL   = $(CJSON_A) $(LUA_A) -lm -ldl $(LDLIBS)
+LDLIBS_ALL   = $(CJSON_A) $(LUA_A) $(SQLITE_A) -lpthread -lm -ldl $(LDLIBS)
 SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 
@@ -117,9 +119,10 @@ build/asan/tests/%_test: tests/c/%_test.c tests/c/unit.h \
 UNIT_BINS      := $(UNIT_TESTS:%=build/tests/%_test)
 UNIT_ASAN_BINS := $(UNIT_TESTS:%=build/asan/tests/%_test)
 
-# Runs every unit test, plain and under ASan+UBSan.
-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
-	@./tests/run_units.sh $(UNIT_BINS) $(UNIT_ASAN_BINS)
+# Runs every unit test, plain and under ASan+UBSan; the store's run on a
+# throwaway PostgreSQL cluster too (tests/with_pg.sh).
+unit: build/.deps-test $(UNIT_BINS) $(UNIT_ASAN_BINS)
+	@./tests/with_pg.sh ./tests/run_units.sh $(UNIT_BINS) $(UNIT_ASAN_BINS)
 
 sanitize: build/asan/clawhost $(UNIT_ASAN_BINS)
 
@@ -141,7 +144,8 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
 test: build/.deps-test build/clawhost build/asan/clawhost \
       $(UNIT_BINS) $(UNIT_ASAN_BINS)
-	@PYTHON=$(PYTHON) ./tests/run_all.sh $(UNIT_BINS) $(UNIT_ASAN_BINS)
+	@PYTHON=$(PYTHON) ./tests/with_pg.sh ./tests/run_all.sh $(UNIT_BINS) \
+	    $(UNIT_ASAN_BINS)
 
 demo: build/.deps-test build/clawhost
 	@PYTHON=$(PYTHON) ./tests/demo.sh

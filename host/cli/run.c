@@ -256,6 +256,7 @@ int run_recipe(const struct rt_options *opt, const char *root,
     snprintf(r->recipe_dir, sizeof r->recipe_dir, "%s", ref.dir);
     snprintf(r->recipe_name, sizeof r->recipe_name, "%s", ref.name);
     status = run_phases(L, &rn);
+    r->exit_status = status;
     out_flush_all();
     init_stop();
     return status;

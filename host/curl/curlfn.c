@@ -5,20 +5,16 @@
 ** the functions are those of 7.88, the version the host is built and
 ** tested against (vendor/packages.txt).
 */
-#include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "curl/curlfn.h"
+#include "util/dlib.h"
 
 struct curlfn curlfn;
 
-static void *handle;
-
-static const struct {
-    const char *name;
-    size_t offset;
-} symbols[] = {
+static const struct dlib_sym symbols[] = {
 #define SYM(field, name) {name, offsetof(struct curlfn, field)}
     SYM(global_init, "curl_global_init"),
     SYM(global_cleanup, "curl_global_cleanup"),
@@ -46,33 +42,17 @@ static const struct {
 #undef SYM
 };
 
+static struct dlib lib = {
+    "libcurl.so.4", "libcurl4", "7.88", symbols,
+    sizeof symbols / sizeof symbols[0], &curlfn, sizeof curlfn, NULL
+};
+
 int curlfn_load(char *err, size_t errlen)
 {
-    if (handle)
-        return 0;
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(err, errlen, "cannot load libcurl (%s); install Debian's "
-                 "libcurl4", dlerror());
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *fn = dlsym(h, symbols[i].name);
-        if (!fn) {
-            snprintf(err, errlen, "libcurl lacks %s (version 7.88 or "
-                     "newer is needed)", symbols[i].name);
-            dlclose(h);
-            memset(&curlfn, 0, sizeof curlfn);
-            return -1;
-        }
-        memcpy((char *)&curlfn + symbols[i].offset, &fn, sizeof fn);
-    }
-    handle = h;
-    return 0;
+    return dlib_load(&lib, err, errlen);
 }
 
 int curlfn_loaded(void)
 {
-    return handle != NULL;
+    return lib.handle != NULL;
 }
-

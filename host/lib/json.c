@@ -286,6 +286,13 @@ static void push_array_mt(lua_State *L)
         hostmt_lock(L, -1);
 }
 
+void json_mark_array(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    push_array_mt(L);
+    lua_setmetatable(L, idx);
+}
+
 static struct jstate *state_create(lua_State *L)
 {
     char marker[MARKER_LEN];

@@ -62,6 +62,9 @@ int json_decode_buffer(lua_State *L, const char *s, size_t len);
 */
 void json_set_limits(lua_State *L, size_t max_encode, size_t max_decode);
 
+/* Mark the table at idx as an array (json.array does it in Lua). */
+void json_mark_array(lua_State *L, int idx);
+
 /* The module table: encode, decode, safe, null, array, is_array. */
 int luaopen_clawhost_json(lua_State *L);
 

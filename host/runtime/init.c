@@ -15,6 +15,7 @@
 #include "lib/http.h"
 #include "lib/json.h"
 #include "lib/lsse.h"
+#include "lib/lstore.h"
 #include "lib/secret.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
@@ -38,16 +39,19 @@ static const luaL_Reg host_modules[] = {
     {"sse", luaopen_clawhost_sse},
     {"secret", luaopen_clawhost_secret},
     {"budget", luaopen_clawhost_budget},
+    {"store", luaopen_clawhost_store},
     {NULL, NULL}
 };
 
 /*
 ** What outlives the Lua state and is finished after it closes, in this
-** order: reservations still open are closed in the ledger, then
-** libcurl's handles and global state are freed.
+** order: reservations still open are closed in the store, the run's
+** end is recorded and the store closed, then libcurl's handles and
+** global state are freed.
 */
 static void (*const finishers[])(void) = {
     budget_finish,
+    lstore_finish,
     transfer_shutdown,
     NULL
 };

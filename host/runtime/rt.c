@@ -35,7 +35,7 @@
 #define HEADROOM (16u << 20)        /* memory kept back for cleanup */
 
 static struct rt the_rt = {.fatal_ref = LUA_NOREF,
-                           .wake_pipe = {-1, -1}};
+                           .wake_pipe = {-1, -1}, .exit_status = -1};
 
 struct rt *rt_get(void)
 {

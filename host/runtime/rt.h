@@ -58,6 +58,7 @@ struct rt {
     char fatal_msg[512];
     int fatal_ref;              /* registry ref to the raised error */
     int phase;                  /* enum rt_phase */
+    int exit_status;            /* the run's, once known (-1 before) */
     volatile sig_atomic_t signo;
     volatile sig_atomic_t nsignals;
     int wake_pipe[2];

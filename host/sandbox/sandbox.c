@@ -347,6 +347,8 @@ static int s_load(lua_State *L)
     }
     const char *src = lua_tolstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, src);
+    if (name[0] == '@')         /* a file's name: only real files have */
+        name = lua_pushfstring(L, "=%s", name + 1);     /* one (lstore.c) */
     if ((len > 0 && src[0] == LUA_SIGNATURE[0]) || !strchr(mode, 't'))
         return rt_policy(L, "load: binary chunks are refused (crafted "
                          "bytecode can crash the interpreter)");

@@ -1,0 +1,29 @@
+/*
+** lstore.h -- the store a run uses (opened on first need), and the
+** `store` module recipes require for their own state (docs/store.md).
+*/
+#ifndef CLAWHOST_LSTORE_H
+#define CLAWHOST_LSTORE_H
+
+#include <stddef.h>
+#include <lua.h>
+
+#include "store/store.h"
+
+/*
+** The run's store: CLAWHOST_STORE resolved like a secret (credentials
+** folder, environment, .env.local) and masked in every output, opened
+** once, the run recorded in it. NULL with a message (never the URL)
+** when it cannot be opened; the next call tries again.
+*/
+store *lstore_get(char *err, size_t errlen);
+
+/* This run's id: RECIPE@START-PID, in the store's name alphabet. */
+const char *lstore_run_id(void);
+
+/* At the end: the run's exit status is recorded and the store closed. */
+void lstore_finish(void);
+
+int luaopen_clawhost_store(lua_State *L);
+
+#endif
