@@ -3,4 +3,4 @@
 
 UNIT_TESTS += store
 UNIT_MODS_store := store/store store/engine_sqlite store/engine_pg \
-                   store/pqfn pure/money
+                   store/pqfn store/ledger pure/money

@@ -1,6 +1,6 @@
 /*
 ** budget.c -- the `budget` module: reserve before a paid call, settle
-** after it, against a hard cap kept in the ledger (ledger.c).
+** after it, against a hard cap kept in the store (store/store.c).
 **
 **   local r, err = budget.reserve(usd, label)   -- or nil, err
 **   r:settle(actual_usd)        -- what the call really cost
@@ -9,8 +9,9 @@
 **
 ** The cap is --budget, else THETA_MAX_BUDGET_USD, else 2.00; a daily cap
 ** shared by all runs comes from CLAWHOST_DAILY_BUDGET_USD. Check and
-** reservation happen under one lock in the ledger file, so concurrent
-** runs cannot together pass a cap (reliability-anchors 4.2). In a dry
+** reservation are one database transaction, so concurrent runs, on one
+** machine or many, cannot together pass a cap (reliability-anchors
+** 4.2). In a dry
 ** run nothing is written: reservations are counted in memory only, so
 ** a plan can still say what the cap would skip.
 */
@@ -28,7 +29,8 @@
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
 #include "pure/money.h"
-#include "store/ledger.h"
+#include "lib/lstore.h"
+#include "store/store.h"
 #include "runtime/log.h"
 #include "runtime/rt.h"
 
@@ -39,15 +41,14 @@ struct reservation {
     int64_t id;
     int64_t amount;
     int64_t settled;
-    char label[LEDGER_NAME_MAX + 1];
-    int state;                  /* ledger_state */
+    char label[STORE_NAME_MAX + 1];
+    int state;                  /* store_state */
     int dry;
 };
 
 static struct {
     int ready;
-    ledger *l;
-    char run[LEDGER_NAME_MAX + 1];
+    store *s;                   /* NULL until a write or a read needs it */
     int64_t cap, daily;
     int64_t dry_committed;
     struct { int64_t id, amount; } open[MAX_OPEN];  /* still open */
@@ -66,24 +67,19 @@ static int64_t usd_setting(lua_State *L, const char *value,
     return nano;
 }
 
-/* A run id the ledger accepts: recipe name, start time, pid. */
-static void make_run_id(void)
+/* The store, opened on the first reservation or status read: a dry run
+** without a daily cap never needs it. Unreachable fails closed. */
+static store *db(lua_State *L)
 {
-    char when[32];
-    const char *name = rt_get()->recipe_name[0] ? rt_get()->recipe_name :
-                       "run";
-    clock_format_iso(clock_realtime(), 0, when, sizeof when);
-    snprintf(B.run, sizeof B.run, "%.24s@%.20s-%ld", name, when,
-             (long)getpid());
-    for (char *c = B.run; *c; c++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                    "0123456789._:@+/-", *c))
-            *c = '_';
+    char err[512] = "";
+    if (!B.s && !(B.s = lstore_get(err, sizeof err)))
+        err_raise(L, "config", "the spend store cannot be used, so no "
+                  "paid call is made: %s", err);
+    return B.s;
 }
 
 static void ensure(lua_State *L)
 {
-    char dir[4096], err[512];
     const char *src, *cerr;
     if (B.ready)
         return;
@@ -94,11 +90,7 @@ static void ensure(lua_State *L)
                         "THETA_MAX_BUDGET_USD", 2 * MONEY_NANO_PER_USD);
     B.daily = usd_setting(L, config_lookup("CLAWHOST_DAILY_BUDGET_USD",
                                            &src, &cerr),
-                          "CLAWHOST_DAILY_BUDGET_USD", LEDGER_NO_CAP);
-    make_run_id();
-    if (ledger_state_dir(dir, sizeof dir, 1, err, sizeof err) != 0 ||
-        ledger_open(&B.l, dir, err, sizeof err) != 0)
-        err_raise(L, "config", "spend ledger: %s", err);
+                          "CLAWHOST_DAILY_BUDGET_USD", STORE_NO_CAP);
     B.ready = 1;
 }
 
@@ -126,7 +118,7 @@ static int64_t check_amount(lua_State *L, int idx)
 static void clean_label(const char *in, char *out)
 {
     size_t i = 0;
-    for (; in[i] && i < LEDGER_NAME_MAX; i++)
+    for (; in[i] && i < STORE_NAME_MAX; i++)
         out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
                         "VWXYZ0123456789._:@+/-", in[i]) ? in[i] : '_';
     out[i] = '\0';
@@ -187,16 +179,16 @@ static struct reservation *push_reservation(lua_State *L, int64_t id,
     return r;
 }
 
-static void totals(lua_State *L, ledger_totals *run, ledger_totals *day);
+static void totals(lua_State *L, store_totals *run, store_totals *day);
 
 /* A dry run writes nothing, but is held to both caps: the day's real
-** spend (read from the ledger) plus what this plan would reserve. */
+** spend (read from the store) plus what this plan would reserve. */
 static int dry_reserve(lua_State *L, int64_t amount, const char *label)
 {
-    ledger_totals run, day;
-    if (B.cap != LEDGER_NO_CAP && B.dry_committed + amount > B.cap)
+    store_totals run, day;
+    if (B.cap != STORE_NO_CAP && B.dry_committed + amount > B.cap)
         return exceeded(L, label, "run", B.cap, B.dry_committed, amount);
-    if (B.daily != LEDGER_NO_CAP) {
+    if (B.daily != STORE_NO_CAP) {
         totals(L, &run, &day);
         if (day.committed + B.dry_committed + amount > B.daily)
             return exceeded(L, label, "daily", B.daily,
@@ -210,21 +202,22 @@ static int dry_reserve(lua_State *L, int64_t amount, const char *label)
 /* budget.reserve(usd, label): the worst case this call can cost. */
 static int l_reserve(lua_State *L)
 {
-    char label[LEDGER_NAME_MAX + 1], err[512];
+    char label[STORE_NAME_MAX + 1], err[512];
     int64_t amount = check_amount(L, 1);
-    ledger_reserve_result res;
+    store_reserve_result res;
     clean_label(luaL_checkstring(L, 2), label);
     ensure(L);
     if (rt_get()->opt.dry_run)
         return dry_reserve(L, amount, label);
-    ledger_reserve_req req = {B.run, label, amount, B.cap, B.daily,
-                              ledger_now()};
-    int rc = ledger_reserve(B.l, &req, &res, err, sizeof err);
-    if (rc == LEDGER_EXCEEDED)
-        return exceeded(L, label, res.cap_hit == LEDGER_CAP_DAILY ?
+    store_reserve_req req = {lstore_run_id(), label, amount, B.cap,
+                             B.daily, store_now()};
+    int rc = store_reserve(db(L), &req, &res, err, sizeof err);
+    if (rc == STORE_EXCEEDED)
+        return exceeded(L, label, res.cap_hit == STORE_CAP_DAILY ?
                         "daily" : "run", res.cap, res.committed, amount);
-    if (rc != LEDGER_OK)
-        return err_raise(L, "config", "spend ledger: %s", err);
+    if (rc != STORE_OK)
+        return err_raise(L, "config", "spend store: %s (nothing was "
+                         "sent)", err);
     track_open(res.id, amount);
     push_reservation(L, res.id, amount, label, 0);
     return 1;
@@ -233,9 +226,9 @@ static int l_reserve(lua_State *L)
 static struct reservation *check_reservation(lua_State *L)
 {
     struct reservation *r = luaL_checkudata(L, 1, RESERVATION_TYPE);
-    if (r->state != LEDGER_OPEN)
+    if (r->state != STORE_OPEN)
         luaL_error(L, "budget: reservation for %s is already %s", r->label,
-                   ledger_state_name((ledger_state)r->state));
+                   store_state_name((store_state)r->state));
     return r;
 }
 
@@ -244,12 +237,12 @@ static int l_settle(lua_State *L)
 {
     struct reservation *r = check_reservation(L);
     int64_t amount = check_amount(L, 2);
-    ledger_settle_result res;
+    store_settle_result res;
     char err[512];
     if (!r->dry) {
-        if (ledger_settle(B.l, r->id, amount, ledger_now(), &res, err,
-                          sizeof err) != LEDGER_OK)
-            return err_raise(L, "config", "spend ledger: %s", err);
+        if (store_settle(db(L), r->id, amount, store_now(), &res, err,
+                         sizeof err) != STORE_OK)
+            return err_raise(L, "config", "spend store: %s", err);
         untrack(r->id);
         if (res.over_by > 0)
             log_msgf(LOG_WARN, "%s cost more than reserved (by %.9f USD)",
@@ -257,7 +250,7 @@ static int l_settle(lua_State *L)
     } else {
         B.dry_committed += amount - r->amount;
     }
-    r->state = LEDGER_SETTLED;
+    r->state = STORE_SETTLED;
     r->settled = amount;
     return 0;
 }
@@ -266,17 +259,17 @@ static int l_settle(lua_State *L)
 static int l_release(lua_State *L)
 {
     struct reservation *r = check_reservation(L);
-    ledger_settle_result res;
+    store_settle_result res;
     char err[512];
     if (!r->dry) {
-        if (ledger_release(B.l, r->id, ledger_now(), &res, err,
-                           sizeof err) != LEDGER_OK)
-            return err_raise(L, "config", "spend ledger: %s", err);
+        if (store_release(db(L), r->id, store_now(), &res, err,
+                          sizeof err) != STORE_OK)
+            return err_raise(L, "config", "spend store: %s", err);
         untrack(r->id);
     } else {
         B.dry_committed -= r->amount;
     }
-    r->state = LEDGER_RELEASED;
+    r->state = STORE_RELEASED;
     return 0;
 }
 
@@ -291,7 +284,7 @@ static int r_index(lua_State *L)
     else if (strcmp(k, "label") == 0)
         lua_pushstring(L, r->label);
     else if (strcmp(k, "state") == 0)
-        lua_pushstring(L, ledger_state_name((ledger_state)r->state));
+        lua_pushstring(L, store_state_name((store_state)r->state));
     else if (strcmp(k, "settle") == 0)
         lua_pushcfunction(L, l_settle);
     else if (strcmp(k, "release") == 0)
@@ -305,29 +298,30 @@ static int r_tostring(lua_State *L)
 {
     struct reservation *r = luaL_checkudata(L, 1, RESERVATION_TYPE);
     lua_pushfstring(L, RESERVATION_TYPE " (%s, %s)", r->label,
-                    ledger_state_name((ledger_state)r->state));
+                    store_state_name((store_state)r->state));
     return 1;
 }
 
 /* ---- status ---- */
 
-static void totals(lua_State *L, ledger_totals *run, ledger_totals *day)
+/* The run's and today's totals: two reads, whatever the history. */
+static void totals(lua_State *L, store_totals *run, store_totals *day)
 {
-    ledger_snap *snap;
-    char err[512];
+    char err[512], today[11];
     ensure(L);
-    if (ledger_snapshot(B.l, &snap, err, sizeof err) != LEDGER_OK)
-        err_raise(L, "config", "spend ledger: %s", err);
-    ledger_snap_totals(snap, B.run, NULL, -1, run);
-    ledger_snap_totals(snap, NULL, NULL, ledger_now(), day);
-    ledger_snap_free(snap);
+    store_day(store_now(), today);
+    if (store_totals_get(db(L), STORE_SCOPE_RUN, lstore_run_id(), run, err,
+                         sizeof err) != STORE_OK ||
+        store_totals_get(db(L), STORE_SCOPE_DAY, today, day, err,
+                         sizeof err) != STORE_OK)
+        err_raise(L, "config", "spend store: %s", err);
     if (rt_get()->opt.dry_run)
         run->committed += B.dry_committed;
 }
 
 static void set_usd(lua_State *L, const char *k, int64_t nano)
 {
-    if (nano == LEDGER_NO_CAP)
+    if (nano == STORE_NO_CAP)
         lua_pushnil(L);
     else
         lua_pushnumber(L, to_usd(nano));
@@ -336,16 +330,16 @@ static void set_usd(lua_State *L, const char *k, int64_t nano)
 
 static int l_status(lua_State *L)
 {
-    ledger_totals run, day;
+    store_totals run, day;
     totals(L, &run, &day);
     lua_createtable(L, 0, 8);
-    lua_pushstring(L, B.run);
+    lua_pushstring(L, lstore_run_id());
     lua_setfield(L, -2, "run");
     set_usd(L, "cap", B.cap);
     set_usd(L, "spent", run.settled);
     set_usd(L, "reserved", run.open);
     set_usd(L, "committed", run.committed);
-    set_usd(L, "remaining", B.cap == LEDGER_NO_CAP ? LEDGER_NO_CAP :
+    set_usd(L, "remaining", B.cap == STORE_NO_CAP ? STORE_NO_CAP :
             B.cap > run.committed ? B.cap - run.committed : 0);
     set_usd(L, "daily_cap", B.daily);
     set_usd(L, "daily_committed", day.committed);
@@ -383,12 +377,11 @@ void budget_finish(void)
         log_msgf(LOG_WARN, "%d reservation%s never settled; counted at "
                  "the reserved amount", B.nopen, B.nopen > 1 ? "s were" :
                  " was");
-    for (int i = 0; i < B.nopen; i++)
-        ledger_settle(B.l, B.open[i].id, B.open[i].amount, ledger_now(),
-                      NULL, err, sizeof err);
+    for (int i = 0; i < B.nopen && B.s; i++)
+        store_settle(B.s, B.open[i].id, B.open[i].amount, store_now(),
+                     NULL, err, sizeof err);
     B.nopen = 0;
-    ledger_close(B.l);
-    memset(&B, 0, sizeof B);
+    memset(&B, 0, sizeof B);    /* lstore_finish closes the store */
 }
 
 static const luaL_Reg reservation_meta[] = {

@@ -77,22 +77,29 @@ static void protect_url(const char *url, size_t len)
                        (size_t)(at - colon - 1), NULL, 0);
 }
 
-store *lstore_get(char *err, size_t errlen)
+int lstore_open(store **out, char *err, size_t errlen)
 {
     const char *src;
     size_t len = 0;
-    if (S.s)
-        return S.s;
+    *out = NULL;
+    err[0] = '\0';
     char *url = secret_lookup("CLAWHOST_STORE", &len, &src, err, errlen);
     if (!url && err[0])
-        return NULL;
+        return STORE_EINVAL;
     if (url)
         protect_url(url, len);
-    int st = store_open(&S.s, url, err, errlen);
+    int st = store_open(out, url, err, errlen);
     secret_wipe(url, len);
-    if (st != STORE_OK)
+    return st;
+}
+
+store *lstore_get(char *err, size_t errlen)
+{
+    if (S.s)
+        return S.s;
+    if (lstore_open(&S.s, err, errlen) != STORE_OK)
         return S.s = NULL;
-    if (store_run_begin(S.s, lstore_run_id(), rt_get()->recipe_name[0] ?
+    if (!rt_get()->opt.dry_run && store_run_begin(S.s, lstore_run_id(), rt_get()->recipe_name[0] ?
                         rt_get()->recipe_name : "run", store_now(), err,
                         errlen) != STORE_OK) {
         store_close(S.s);
@@ -106,8 +113,9 @@ void lstore_finish(void)
     char err[512];
     if (!S.s)
         return;
-    store_run_end(S.s, S.run, rt_get()->exit_status, store_now(), err,
-                  sizeof err);
+    if (!rt_get()->opt.dry_run)
+        store_run_end(S.s, S.run, rt_get()->exit_status, store_now(),
+                      err, sizeof err);
     store_close(S.s);
     memset(&S, 0, sizeof S);
 }

@@ -31,6 +31,7 @@ enum engine_sql {
     SQL_SPEND_GET,          /* id -> record columns */
     SQL_SPEND_CLOSE,        /* state, settled, now, id (open only) */
     SQL_SPEND_OPEN,         /* -> open records, oldest first */
+    SQL_SPEND_OF_RUN,       /* run -> its records, oldest first */
     SQL_SPEND_IMPORT,       /* run, label, state, reserved, settled,
                                created, updated, day, pid, host -> id */
     SQL_INFO,               /* -> runs, live journal entries, state keys */

@@ -59,6 +59,9 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_SPEND_OPEN] = "SELECT id, run, label, state, reserved, settled,"
         " created, updated, day, pid FROM clawhost_spend"
         " WHERE state = 'open' ORDER BY id",
+    [SQL_SPEND_OF_RUN] = "SELECT id, run, label, state, reserved, settled,"
+        " created, updated, day, pid FROM clawhost_spend"
+        " WHERE run = ?1 ORDER BY id",
     [SQL_SPEND_IMPORT] = "INSERT INTO clawhost_spend(run, label, state,"
         " reserved, settled, created, updated, day, pid, host)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",

@@ -28,6 +28,7 @@
 
 #include "pure/money.h"
 #include "store/engine.h"
+#include "store/ledger.h"
 #include "store/store.h"
 #include "util/quote.h"
 
@@ -588,15 +589,16 @@ static int row_append(void *ud, const struct engine_val *c, int n)
     return 0;
 }
 
-int store_list_open(store *s, store_record **out, size_t *n, char *err,
-                    size_t errlen)
+static int list_records(store *s, int sql, const struct engine_val *arg,
+                        int narg, store_record **out, size_t *n,
+                        char *err, size_t errlen)
 {
     struct records r = {0};
     int st = STORE_OK;
     *out = NULL;
     *n = 0;
-    if (exec(s, SQL_SPEND_OPEN, NULL, 0, row_append, &r, &st, err,
-             errlen) < 0 || r.oom) {
+    if (exec(s, sql, arg, narg, row_append, &r, &st, err, errlen) < 0 ||
+        r.oom) {
         free(r.v);
         return r.oom ? fail(err, errlen, STORE_ENOMEM, "out of memory")
                      : st;
@@ -604,6 +606,19 @@ int store_list_open(store *s, store_record **out, size_t *n, char *err,
     *out = r.v;
     *n = r.n;
     return STORE_OK;
+}
+
+int store_list_open(store *s, store_record **out, size_t *n, char *err,
+                    size_t errlen)
+{
+    return list_records(s, SQL_SPEND_OPEN, NULL, 0, out, n, err, errlen);
+}
+
+int store_list_run(store *s, const char *run, store_record **out,
+                   size_t *n, char *err, size_t errlen)
+{
+    struct engine_val a = EV_S(run ? run : "");
+    return list_records(s, SQL_SPEND_OF_RUN, &a, 1, out, n, err, errlen);
 }
 
 int store_totals_get(store *s, const char *kind, const char *key,
@@ -1072,6 +1087,115 @@ int store_info_get(store *s, store_info *out, char *err, size_t errlen)
     return STORE_OK;
 }
 
+/* ---- importing a clawhost 0.1 ledger ------------------------------------ */
+
+/* One v1 record: the record itself, its run, and every scope's totals. */
+static int import_record(store *s, const ledger_record *r, int *st,
+                         char *err, size_t errlen)
+{
+    static const char *const names[] = {"open", "settled", "released"};
+    struct scopes sc;
+    char day[11], recipe[STORE_NAME_MAX + 1];
+    int64_t id, open = r->state == LEDGER_OPEN;
+    int64_t settled = r->state == LEDGER_SETTLED ? r->settled : 0;
+    int64_t committed = open ? r->reserved : settled;
+    store_day(r->created, day);
+    struct engine_val a[10] = {EV_S(r->run), EV_S(r->label),
+        EV_S(names[r->state]), EV_I(r->reserved), EV_I(settled),
+        EV_I(r->created), EV_I(r->updated), EV_S(day), EV_I(r->pid),
+        EV_S("imported")};
+    if (exec(s, SQL_SPEND_IMPORT, a, 10, row_int, &id, st, err, errlen) < 0)
+        return -1;
+    snprintf(recipe, sizeof recipe, "%.*s", (int)strcspn(r->run, "@"),
+             r->run);
+    struct engine_val run[6] = {EV_S(r->run), EV_S(recipe), EV_S("imported"),
+                                EV_I(r->pid), EV_I(r->created), EV_S(day)};
+    if (exec(s, SQL_RUN_BEGIN, run, 6, NULL, NULL, st, err, errlen) < 0)
+        return -1;
+    scopes_of(&sc, r->run, day, r->label);
+    for (int i = 0; i < NSCOPES; i++) {
+        struct engine_val k[2] = {EV_S(sc.kind[i]), EV_S(sc.key[i])};
+        struct engine_val m[9] = {EV_I(committed),
+            EV_I(open ? r->reserved : 0), EV_I(settled), EV_I(open),
+            EV_I(r->state == LEDGER_SETTLED),
+            EV_I(r->state == LEDGER_RELEASED), EV_I(r->created),
+            EV_S(sc.kind[i]), EV_S(sc.key[i])};
+        if (exec(s, SQL_TOTAL_ENSURE, k, 2, NULL, NULL, st, err,
+                 errlen) < 0 ||
+            exec(s, SQL_TOTAL_MOVE, m, 9, NULL, NULL, st, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+** The whole file in one transaction, marked done by its checksum in
+** the same transaction: a crash before the commit imports nothing, a
+** crash after it (before the file is renamed) never imports it twice.
+*/
+static int import_file(store *s, const ledger_file *f, char *err,
+                       size_t errlen)
+{
+    char key[48], when[24];
+    int64_t seen = 0;
+    int st = STORE_OK;
+    snprintf(key, sizeof key, "import.v1.%016llx",
+             (unsigned long long)f->checksum);
+    snprintf(when, sizeof when, "%lld", (long long)store_now());
+    struct engine_val k[2] = {EV_S(key), EV_S(when)};
+    if ((st = begin(s, err, errlen)) != STORE_OK)
+        return st;
+    if (exec(s, SQL_META_GET, k, 1, row_int, &seen, &st, err, errlen) < 0)
+        return finish(s, st, err, errlen);
+    for (size_t i = 0; !seen && i < f->n; i++)
+        if (import_record(s, &f->rec[i], &st, err, errlen) != 0)
+            return finish(s, st, err, errlen);
+    if (!seen && exec(s, SQL_META_SET, k, 2, NULL, NULL, &st, err,
+                      errlen) < 0)
+        return finish(s, st, err, errlen);
+    return finish(s, STORE_OK, err, errlen);
+}
+
+static int store_status_of(int ledger_st)
+{
+    return ledger_st == LEDGER_ECORRUPT || ledger_st == LEDGER_ELIMIT ?
+           STORE_ECORRUPT : ledger_st == LEDGER_EBUSY ? STORE_EBUSY :
+           ledger_st == LEDGER_ENOMEM ? STORE_ENOMEM : STORE_EIO;
+}
+
+/*
+** STATE_DIR/spend.ledger, when there is one: imported whole, then
+** renamed spend.ledger.imported. A damaged file is refused (the store
+** does not open, so no paid call is made) and left as it is.
+*/
+static int import_v1(store *s, char *err, size_t errlen)
+{
+    char dir[PATH_MAX - 64], path[PATH_MAX - 32], done[PATH_MAX];
+    ledger_file f;
+    int fd, st;
+    struct stat sb;
+    if (resolve_dir(dir, sizeof dir, NULL, 0) != STORE_OK)
+        return STORE_OK;
+    snprintf(path, sizeof path, "%s/" LEDGER_FILE, dir);
+    if (lstat(path, &sb) != 0)
+        return STORE_OK;
+    if ((st = ledger_lock(dir, STORE_BUSY_MS, &fd, err, errlen)) != 0)
+        return store_status_of(st);
+    st = ledger_read(path, &f, err, errlen);
+    if (st == LEDGER_OK) {
+        st = import_file(s, &f, err, errlen);
+        ledger_file_free(&f);
+        snprintf(done, sizeof done, "%s.imported", path);
+        if (st == STORE_OK && rename(path, done) != 0)
+            st = fail(err, errlen, STORE_EIO, "%s was imported but cannot "
+                      "be renamed: %s", path, strerror(errno));
+    } else {
+        st = store_status_of(st);
+    }
+    ledger_unlock(fd);
+    return st;
+}
+
 /* ---- opening ------------------------------------------------------------------ */
 
 /* This machine's name, in the alphabet records use. */
@@ -1132,6 +1256,8 @@ int store_open(store **out, const char *url, char *err, size_t errlen)
     st = open_engine(s, url, err, errlen);
     if (st == STORE_OK)
         st = s->e.ops->migrate(&s->e, &from, &to, err, errlen);
+    if (st == STORE_OK)
+        st = import_v1(s, err, errlen);
     if (st != STORE_OK) {
         store_close(s);
         return st;

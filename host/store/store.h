@@ -167,6 +167,10 @@ int store_record_get(store *s, int64_t id, store_record *out, char *err,
 int store_list_open(store *s, store_record **out, size_t *n, char *err,
                     size_t errlen);
 
+/* One run's reservations, oldest first (an index: O(its records)). */
+int store_list_run(store *s, const char *run, store_record **out,
+                   size_t *n, char *err, size_t errlen);
+
 /* Sums over a scope; every update keeps them, so reading is O(1). */
 typedef struct {
     int64_t committed;      /* open reserved + settled */

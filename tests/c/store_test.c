@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "v1ledger.h"
 #include "store/pqfn.h"
 #include "store/store.h"
 
@@ -32,6 +33,7 @@ static char errbuf[512];
 static const char *pg_url;          /* NULL: this pass is SQLite */
 static char url[4200];              /* the store of the current test */
 static char tmp[4096];              /* its folder (SQLite) */
+static char state_dir[4096];        /* CLAWHOST_STATE_DIR of the tests */
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -89,6 +91,13 @@ static store *fresh(void)
         exit(2);
     }
     return s;
+}
+
+static void remove_imported(void)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/spend.ledger.imported", state_dir);
+    remove(p);
 }
 
 static void done(store *s)
@@ -551,6 +560,101 @@ static void test_bad_urls(void)
     CHECK(s == NULL);
 }
 
+/* ---- importing a 0.1 ledger ----------------------------------------- */
+
+static void write_file(const char *name, const char *text, size_t len)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", state_dir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f || fwrite(text, 1, len, f) != len)
+        exit(2);
+    fclose(f);
+}
+
+static int exists(const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", state_dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/*
+** A 0.1 spend.ledger in the state directory is imported whole on the
+** first open: every record with its state and amounts, the totals the
+** same as the file's, then renamed; opening again imports nothing.
+*/
+static void test_import_v1(void)
+{
+    char text[2048];
+    size_t len = v1_sample(text, sizeof text);
+    store_record *v;
+    size_t n;
+    store *s = fresh(), *t = NULL;
+    store_close(s);
+    write_file("spend.ledger", text, len);
+    CHECK_INT(store_open(&t, url, errbuf, sizeof errbuf), STORE_OK);
+    CHECK(!exists("spend.ledger") && exists("spend.ledger.imported"));
+    store_totals all = totals(t, STORE_SCOPE_ALL, "");
+    CHECK_INT(all.committed, USD(0.65));
+    CHECK_INT(all.open, USD(0.25));
+    CHECK_INT(all.settled, USD(0.40));
+    CHECK_INT(all.n_open, 1);
+    CHECK_INT(all.n_settled, 1);
+    CHECK_INT(all.n_released, 1);
+    CHECK_INT(totals(t, STORE_SCOPE_RUN, "run-1").committed, USD(0.65));
+    CHECK_INT(totals(t, STORE_SCOPE_DAY, "2024-05-01").committed,
+              USD(0.65));
+    CHECK_INT(totals(t, STORE_SCOPE_LABEL, "qwen3").n_released, 1);
+    CHECK_INT(store_list_open(t, &v, &n, errbuf, sizeof errbuf), STORE_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK_STR(v[0].run, "run-1");
+        CHECK_INT(v[0].reserved, USD(0.25));
+        CHECK_INT(v[0].created, T0);
+        CHECK_INT(v[0].pid, 4242);
+    }
+    free(v);
+    store_run r;
+    CHECK_INT(store_run_get(t, "run-2", &r, errbuf, sizeof errbuf),
+              STORE_OK);
+    store_close(t);
+    /* the same file again (restored from a backup): not twice */
+    write_file("spend.ledger", text, len);
+    CHECK_INT(store_open(&t, url, errbuf, sizeof errbuf), STORE_OK);
+    CHECK_INT(totals(t, STORE_SCOPE_ALL, "").committed, USD(0.65));
+    CHECK(!exists("spend.ledger"));
+    store_close(t);
+    remove_imported();
+    done(NULL);
+}
+
+/* A damaged file is refused, clearly, never half-imported, kept. */
+static void test_import_v1_damaged(void)
+{
+    char text[2048], back[2048];
+    size_t len = v1_sample(text, sizeof text);
+    store *s = fresh(), *t = NULL;
+    store_close(s);
+    *(strstr(text, "reserved=0.25") + 11) = '1';
+    write_file("spend.ledger", text, len);
+    CHECK_INT(store_open(&t, url, errbuf, sizeof errbuf), STORE_ECORRUPT);
+    CHECK(strstr(errbuf, "spend.ledger:6: checksum mismatch") != NULL);
+    CHECK(t == NULL);
+    CHECK(exists("spend.ledger") && !exists("spend.ledger.imported"));
+    char p[4200];
+    snprintf(p, sizeof p, "%s/spend.ledger", state_dir);
+    FILE *f = fopen(p, "rb");
+    CHECK(f && fread(back, 1, sizeof back, f) == len &&
+          memcmp(back, text, len) == 0);
+    if (f)
+        fclose(f);
+    remove(p);
+    CHECK_INT(store_open(&t, url, errbuf, sizeof errbuf), STORE_OK);
+    CHECK_INT(totals(t, STORE_SCOPE_ALL, "").n_open, 0);
+    done(t);
+}
+
 /* ---- many processes ---------------------------------------------------- */
 
 #define RACERS 8
@@ -735,7 +839,8 @@ static void run_all(const char *engine)
         T(test_run_cap), T(test_daily_cap), T(test_bad_args),
         T(test_list_open_and_scopes), T(test_totals_each), T(test_runs),
         T(test_journal), T(test_state), T(test_info), T(test_schema),
-        T(test_bad_urls), T(test_concurrent_last_slot),
+        T(test_bad_urls), T(test_import_v1), T(test_import_v1_damaged),
+        T(test_concurrent_last_slot),
         T(test_crash_every_step), T(test_crash_random_kill),
 #undef T
     };
@@ -748,7 +853,14 @@ static void run_all(const char *engine)
 
 int main(void)
 {
+    const char *base = getenv("TMPDIR");
     signal(SIGPIPE, SIG_IGN);
+    /* never the user's own state directory: its ledger would be moved */
+    snprintf(state_dir, sizeof state_dir, "%s/store_state.XXXXXX",
+             base && *base ? base : "/tmp");
+    if (!mkdtemp(state_dir))
+        return 2;
+    setenv("CLAWHOST_STATE_DIR", state_dir, 1);
     run_all("sqlite");
     pg_url = getenv("CLAWHOST_TEST_PG_URL");
     if (!pg_url || !*pg_url) {
@@ -759,5 +871,6 @@ int main(void)
     } else {
         run_all("postgresql");
     }
+    nftw(state_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return unit_done("store");
 }
