@@ -17,6 +17,7 @@
 #include "runtime/err.h"
 #include "lib/json.h"
 #include "cli/cmd_ledger.h"
+#include "cli/cmd_store.h"
 #include "pure/money.h"
 #include "runtime/log.h"
 #include "pure/netpolicy.h"
@@ -38,6 +39,8 @@ static const char usage_text[] =
 "  clawhost list [--json]        recipes with one-line descriptions\n"
 "  clawhost help RECIPE          params, what it calls, whether it spends\n"
 "  clawhost ledger [--open]      spend so far, per service and per run\n"
+"  clawhost store status|migrate the database behind the ledger, the\n"
+"                                cleanup journal and recipe state\n"
 "  clawhost setup [--from-env]   collect settings into .env.local (0600)\n"
 "  clawhost check                which settings are set, from where, and\n"
 "                                which workflows are ready\n"
@@ -420,7 +423,7 @@ static int cmd_version(void)
 static int unknown_command(const char *cmd)
 {
     static const char *const cmds[] = {"run", "list", "help", "version",
-                                       "ledger",
+                                       "ledger", "store",
                                        "setup", "check",
                                        NULL};
     const char *best = NULL;
@@ -440,6 +443,8 @@ static int dispatch(const char *root, int argc, char **argv)
         return cmd_run(root, argc - 2, argv + 2, 0);
     if (strcmp(cmd, "ledger") == 0)
         return cmd_ledger(argc - 2, argv + 2);
+    if (strcmp(cmd, "store") == 0)
+        return cmd_store(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(root, argc - 2, argv + 2);
     if (strcmp(cmd, "setup") == 0)

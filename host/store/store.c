@@ -34,6 +34,7 @@
 
 struct store {
     struct engine e;
+    int migrated_from, migrated_to;     /* what opening did */
     char host[STORE_NAME_MAX + 1];      /* this machine, for records */
     void (*fault)(int step, void *ud);
     void *fault_ud;
@@ -1248,7 +1249,7 @@ static int open_engine(store *s, const char *url, char *err, size_t errlen)
 int store_open(store **out, const char *url, char *err, size_t errlen)
 {
     store *s = calloc(1, sizeof *s);
-    int from, to, st;
+    int from = 0, to = 0, st;
     *out = NULL;
     if (!s)
         return fail(err, errlen, STORE_ENOMEM, "out of memory");
@@ -1256,6 +1257,8 @@ int store_open(store **out, const char *url, char *err, size_t errlen)
     st = open_engine(s, url, err, errlen);
     if (st == STORE_OK)
         st = s->e.ops->migrate(&s->e, &from, &to, err, errlen);
+    s->migrated_from = from;
+    s->migrated_to = to;
     if (st == STORE_OK)
         st = import_v1(s, err, errlen);
     if (st != STORE_OK) {
@@ -1283,4 +1286,10 @@ const char *store_engine(const store *s)
 const char *store_where(const store *s)
 {
     return s->e.where;
+}
+
+void store_migrated(const store *s, int *from, int *to)
+{
+    *from = s->migrated_from;
+    *to = s->migrated_to;
 }

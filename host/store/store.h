@@ -77,6 +77,9 @@ const char *store_engine(const store *s);
 /* What messages call it: a path, or postgresql://user@host:port/db. */
 const char *store_where(const store *s);
 
+/* The schema version the database had when opened, and has now. */
+void store_migrated(const store *s, int *from, int *to);
+
 /* Unix seconds now, and the UTC day ("2026-12-07") of a time. */
 int64_t store_now(void);
 void store_day(int64_t t, char out[11]);
