@@ -12,7 +12,8 @@
 #
 # Knobs (environment): BENCH_COLD_RUNS (200), BENCH_NODE_RUNS (40),
 # BENCH_HTTP_REPS (9), BENCH_SEQ_N (2000), BENCH_CONC_N (4000),
-# BENCH_CONC (32), BENCH_RSS_RUNS (5), BENCH_SLEEP_S (2).
+# BENCH_CONC (32), BENCH_RSS_RUNS (5), BENCH_SLEEP_S (2),
+# BENCH_STORE_PAIRS (200), BENCH_STORE_WRITERS (8), BENCH_STORE_SECS (3).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -603,6 +604,51 @@ if ! sleep_figure "run parallel --jobs 100" parallel \
          "(bench/sleepers.lua), so the figure is still taken:"
     sleep_figure "run bench/sleepers.lua" "$ROOT/bench/sleepers.lua" \
         "100 sleepers (spawn): CPU <= 1% of wall"
+fi
+
+# ======================================================================
+section "6. The store: reserve+settle against history, concurrent writers"
+echo "   one reserve and its settle, timed pair by pair (median, p95),"
+echo "   after N past records; SQLite in a file, PostgreSQL on its Unix"
+echo "   socket (a throwaway cluster); then $STORE_WRITERS processes"
+echo "   doing pairs for $STORE_SECS s"
+SB=$BB/store_bench
+# store_row ENGINE URL : one line per history size, then the writers
+store_row() {
+    _engine=$1 _url=$2 _prev=0 _base=
+    for _n in 100 10000 1000000; do
+        _add=$((_n - _prev))
+        "$SB" "$_url" fill "$_add" >/dev/null 2>"$TMP/e" ||
+            { echo "   $_engine fill $_n: $(head -c 200 "$TMP/e")"; return 1; }
+        _prev=$_n
+        _line=$("$SB" "$_url" pairs "$STORE_PAIRS" 2>"$TMP/e") ||
+            { echo "   $_engine pairs: $(head -c 200 "$TMP/e")"; return 1; }
+        printf '   %-12s %8s records: %s\n' "$_engine" "$_n" "$_line"
+        _med=$(echo "$_line" | awk '{ print $2 }')
+        [ -n "$_base" ] || _base=$_med
+    done
+    target "$_engine: 1M records within 1.5x of 100" \
+        "$(fmt '%.2fx' "$(calc "$_med / $_base")")" \
+        "$(calc "($_med <= 1.5 * $_base) ? 1 : 0")"
+    [ "$_engine" = sqlite ] && target "sqlite: a reserve+settle pair < 5 ms" \
+        "$_med ms" "$(calc "($_med < 5) ? 1 : 0")"
+    printf '   %-12s %s\n' "$_engine" \
+        "$("$SB" "$_url" writers "$STORE_WRITERS" "$STORE_SECS" 2>&1)"
+}
+STORE_PAIRS=${BENCH_STORE_PAIRS:-200}
+STORE_WRITERS=${BENCH_STORE_WRITERS:-8}
+STORE_SECS=${BENCH_STORE_SECS:-3}
+mkdir -m 700 -p "$TMP/store"
+store_row sqlite "sqlite://$TMP/store/bench.db"
+PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/clawhost-benchpg.XXXXXX")
+chmod 755 "$PGDIR"
+if PGURL=$("$ROOT/tests/pg.sh" start "$PGDIR" 2>"$TMP/e"); then
+    store_row postgresql "$PGURL"
+    "$ROOT/tests/pg.sh" stop "$PGDIR"
+else
+    not_measured "postgresql: 1M records within 1.5x of 100" \
+        "$(head -c 120 "$TMP/e")"
+    rm -rf "$PGDIR"
 fi
 
 # ======================================================================

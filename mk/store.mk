@@ -4,3 +4,15 @@
 UNIT_TESTS += store
 UNIT_MODS_store := store/store store/engine_sqlite store/engine_pg \
                    store/pqfn store/ledger pure/money
+
+BENCH_BINS += build/bench/store_bench
+
+# Links the store and its engines (bench/run.sh, section 6).
+STORE_BENCH_MODS := store/store store/engine_sqlite store/engine_pg \
+                    store/pqfn store/ledger pure/money $(UTIL_MODS)
+build/bench/store_bench: bench/store_bench.c \
+    $(STORE_BENCH_MODS:%=build/obj/%.o)
+	@mkdir -p $(@D)
+	@echo "  BENCH $@"
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< \
+	    $(STORE_BENCH_MODS:%=build/obj/%.o) $(LDLIBS_ALL)

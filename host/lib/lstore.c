@@ -275,7 +275,7 @@ static int l_claim(lua_State *L)
     lua_settop(L, 2);
     l_get(L);               /* false, the value that was there first */
     lua_pushboolean(L, 0);
-    lua_replace(L, 3);
+    lua_insert(L, 3);
     return 2;
 }
 

@@ -140,7 +140,12 @@ int config_is_secret_name(const char *name)
                                         "API_KEY", "APIKEY", NULL};
     static const char *const suffixes[] = {"_TOKEN", "_KEY", "_PASS",
                                            "_PWD", NULL};
+    /* settings of clawhost's own that may carry a password */
+    static const char *const names[] = {"CLAWHOST_STORE", NULL};
     size_t n = strlen(name);
+    for (int i = 0; names[i]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
     for (int i = 0; words[i]; i++)
         if (strcasestr(name, words[i]))
             return 1;

@@ -23,7 +23,9 @@
 #define INT2OID 21
 #define INT4OID 23
 
-/* The whole of this engine's SQL (engine.h says what each one takes). */
+/* The whole of this engine's SQL (engine.h says what each one takes).
+** A parameter PostgreSQL would take for an integer (compared with 0) is
+** cast to bigint: caps in nano-USD do not fit 32 bits. */
 static const char *const sql_text[SQL_COUNT] = {
     [SQL_META_GET] = "SELECT value FROM clawhost_meta WHERE key = $1",
     [SQL_META_SET] = "INSERT INTO clawhost_meta(key, value) VALUES ($1, $2)"
@@ -33,10 +35,11 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_TOTAL_ADD_CAPPED] = "UPDATE clawhost_totals SET"
         " committed = committed + $1, open = open + $1,"
         " n_open = n_open + 1,"
-        " first = CASE WHEN first = 0 THEN $5 ELSE first END,"
-        " last = GREATEST(last, $5)"
+        " first = CASE WHEN first = 0 THEN $5::bigint ELSE first END,"
+        " last = GREATEST(last, $5::bigint)"
         " WHERE kind = $2 AND key = $3"
-        " AND ($4 < 0 OR committed + $1 <= $4) RETURNING committed",
+        " AND ($4::bigint < 0 OR committed + $1 <= $4::bigint)"
+        " RETURNING committed",
     [SQL_TOTAL_GET] = "SELECT committed, open, settled, n_open,"
         " n_settled, n_released, first, last FROM clawhost_totals"
         " WHERE kind = $1 AND key = $2",
@@ -44,8 +47,8 @@ static const char *const sql_text[SQL_COUNT] = {
         " committed = committed + $1, open = open + $2,"
         " settled = settled + $3, n_open = n_open + $4,"
         " n_settled = n_settled + $5, n_released = n_released + $6,"
-        " first = CASE WHEN $7 > 0 AND (first = 0 OR first > $7)"
-        " THEN $7 ELSE first END, last = GREATEST(last, $7)"
+        " first = CASE WHEN $7::bigint > 0 AND (first = 0 OR first > $7)"
+        " THEN $7 ELSE first END, last = GREATEST(last, $7::bigint)"
         " WHERE kind = $8 AND key = $9",
     [SQL_SPEND_INSERT] = "INSERT INTO clawhost_spend(run, label, state,"
         " reserved, settled, created, updated, day, pid, host)"

@@ -22,6 +22,7 @@
 
 #include "unit.h"
 #include "v1ledger.h"
+#include "pure/money.h"
 #include "store/pqfn.h"
 #include "store/store.h"
 
@@ -216,6 +217,14 @@ static void test_run_cap(void)
     /* another run has its own cap */
     CHECK_INT(reserve(s, "other", "a", USD(2), USD(2), STORE_NO_CAP, T0,
                       &r), STORE_OK);
+    /* caps past 32 bits of nano-USD (2.15 USD) and the largest amount */
+    CHECK_INT(reserve(s, "big", "a", USD(400), USD(500), USD(100000), T0,
+                      &r), STORE_OK);
+    CHECK_INT(reserve(s, "big", "a", USD(101), USD(500), USD(100000), T0,
+                      &r), STORE_EXCEEDED);
+    CHECK_INT(r.cap, USD(500));
+    CHECK_INT(reserve(s, "huge", "a", MONEY_USD_MAX, STORE_NO_CAP,
+                      STORE_NO_CAP, T0, &r), STORE_OK);
     done(s);
 }
 
