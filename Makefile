@@ -21,7 +21,6 @@ LIBDIR    := /usr/lib/$(MULTIARCH)
 LUA_INC   := /usr/include/lua5.4
 LUA_A     := $(LIBDIR)/liblua5.4.a
 CJSON_A   := $(LIBDIR)/liblua5.4-cjson.a
-SQLITE_A  := $(LIBDIR)/libsqlite3.a
 PQ_INC    := /usr/include/postgresql
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -37,7 +36,7 @@ INC          = $(INC_LUA)
 CPPFLAGS_ALL = -D_GNU_SOURCE $(INC) \
                -DCLAWHOST_VERSION='"$(VERSION)"' $(CPPFLAGS)
 CFLAGS_ALL   = -std=c11 $(OPT) $(WARN) $(CFLAGS)
-LDLIBS_ALL   = $(CJSON_A) $(LUA_A) $(SQLITE_A) -lpthread -lm -ldl $(LDLIBS)
+LDLIBS_ALL   = $(CJSON_A) $(LUA_A) -lm -ldl $(LDLIBS)
 SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 

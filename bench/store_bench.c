@@ -21,9 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "store/pqfn.h"
+#include "store/sqlitefn.h"
 #include "store/store.h"
 
 static const char *const fill_sqlite =
@@ -52,27 +51,43 @@ static const char *const totals_sql =
     "INSERT INTO clawhost_totals(kind, key, committed, settled,"
     " n_settled, first, last)"
     " SELECT 'run', run, sum(settled), sum(settled), count(*),"
-    " min(created), max(created) FROM clawhost_spend GROUP BY run;"
+    " min(created), max(created) FROM clawhost_spend WHERE true GROUP BY run"
+    " ON CONFLICT (kind, key) DO UPDATE SET committed = excluded.committed,"
+    " settled = excluded.settled, n_settled = excluded.n_settled,"
+    " first = excluded.first, last = excluded.last;"
     "INSERT INTO clawhost_totals(kind, key, committed, settled,"
     " n_settled, first, last)"
     " SELECT 'day', day, sum(settled), sum(settled), count(*),"
-    " min(created), max(created) FROM clawhost_spend GROUP BY day;"
+    " min(created), max(created) FROM clawhost_spend WHERE true GROUP BY day"
+    " ON CONFLICT (kind, key) DO UPDATE SET committed = excluded.committed,"
+    " settled = excluded.settled, n_settled = excluded.n_settled,"
+    " first = excluded.first, last = excluded.last;"
     "INSERT INTO clawhost_totals(kind, key, committed, settled,"
     " n_settled, first, last)"
     " SELECT 'label', label, sum(settled), sum(settled), count(*),"
-    " min(created), max(created) FROM clawhost_spend GROUP BY label;"
+    " min(created), max(created) FROM clawhost_spend WHERE true GROUP BY label"
+    " ON CONFLICT (kind, key) DO UPDATE SET committed = excluded.committed,"
+    " settled = excluded.settled, n_settled = excluded.n_settled,"
+    " first = excluded.first, last = excluded.last;"
     "INSERT INTO clawhost_totals(kind, key, committed, settled,"
     " n_settled, first, last)"
     " SELECT 'daylabel', day || ' ' || label, sum(settled), sum(settled),"
     " count(*), min(created), max(created) FROM clawhost_spend"
-    " GROUP BY day, label;"
+    " WHERE true GROUP BY day, label"
+    " ON CONFLICT (kind, key) DO UPDATE SET committed = excluded.committed,"
+    " settled = excluded.settled, n_settled = excluded.n_settled,"
+    " first = excluded.first, last = excluded.last;"
     "INSERT INTO clawhost_totals(kind, key, committed, settled,"
     " n_settled, first, last)"
     " SELECT 'all', '', sum(settled), sum(settled), count(*),"
-    " min(created), max(created) FROM clawhost_spend;"
+    " min(created), max(created) FROM clawhost_spend WHERE true"
+    " ON CONFLICT (kind, key) DO UPDATE SET committed = excluded.committed,"
+    " settled = excluded.settled, n_settled = excluded.n_settled,"
+    " first = excluded.first, last = excluded.last;"
     "INSERT INTO clawhost_runs(id, recipe, host, pid, started, ended,"
     " exit_code, day) SELECT run, 'hist', 'bench', 1, min(created),"
-    " max(created), 0, min(day) FROM clawhost_spend GROUP BY run;";
+    " max(created), 0, min(day) FROM clawhost_spend WHERE true GROUP BY run"
+    " ON CONFLICT (id) DO NOTHING;";
 
 static void die(const char *what, const char *msg)
 {
@@ -109,11 +124,16 @@ static void fill(const char *url, long n)
         if (pqfn.resultStatus(r) != PGRES_COMMAND_OK)
             die("fill", pqfn.errorMessage(c));
         pqfn.clear(r);
+        /* what autovacuum would do soon after a bulk load: not timed */
+        pqfn.clear(pqfn.exec(c, "VACUUM ANALYZE"));
         pqfn.finish(c);
     } else {
         sqlite3 *db;
         char *e = NULL;
-        if (sqlite3_open(url + 9, &db) != SQLITE_OK ||
+        if (sqlitefn_load(err, sizeof err) != 0)
+            die("libsqlite3", err);
+        if (sqlite3_open_v2(url + 9, &db, SQLITE_OPEN_READWRITE, NULL) !=
+            SQLITE_OK ||
             sqlite3_exec(db, sql, NULL, NULL, &e) != SQLITE_OK)
             die("fill", e ? e : sqlite3_errmsg(db));
         sqlite3_close(db);

@@ -6,7 +6,8 @@ Usage: tools/layout.py [OBJDIR [SRCDIR]]   (defaults build/obj and host)
 1. Every global symbol a host file defines carries its file's prefix:
    foo.c defines foo_* (or a symbol named foo), a binding also
    luaopen_clawhost_*, and cli/main.c defines main.
-2. Only files under host/curl include libcurl's headers or curlfn.h.
+2. Only files under host/curl include libcurl's headers or curlfn.h;
+   only files under host/store include SQLite's or libpq's.
 3. A file includes host headers only from its own room and the rooms
    below it (ROOMS); runtime/init.c, the list of modules, is the one
    file of the runtime that names the modules above it.
@@ -60,6 +61,27 @@ def name_breaches(objdir, srcdir):
     return found
 
 
+DB_INCLUDE = re.compile(r'#\s*include\s*(<(sqlite3|libpq-fe)\.h>|'
+                        r'"(store/)?(sqlitefn|pqfn)\.h")')
+
+
+def db_breaches(srcdir):
+    """SQLite and libpq are the store's business alone."""
+    found = []
+    for root, _, names in os.walk(srcdir):
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if not name.endswith((".c", ".h")) or \
+                    os.path.relpath(path, srcdir).startswith("store/"):
+                continue
+            with open(path, encoding="utf-8") as f:
+                for no, line in enumerate(f, 1):
+                    if DB_INCLUDE.search(line):
+                        found.append(f"{path}:{no}: includes a database "
+                                     f"library outside {srcdir}/store")
+    return found
+
+
 def curl_breaches(srcdir):
     found = []
     for root, _, names in os.walk(srcdir):
@@ -99,7 +121,7 @@ def main():
     if not os.path.isdir(objdir):
         sys.exit(f"layout: {objdir} not found; run `make` first")
     found = (name_breaches(objdir, srcdir) + curl_breaches(srcdir) +
-             room_breaches(srcdir))
+             db_breaches(srcdir) + room_breaches(srcdir))
     for line in found:
         print(line)
     print(f"{len(found)} breaches")

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "store/engine.h"
+#include "store/sqlitefn.h"
 #include "store/store.h"
 
 /* The whole of this engine's SQL (engine.h says what each one takes). */
@@ -392,6 +392,25 @@ static const char *const pragmas =
     "PRAGMA foreign_keys = OFF;"
     "PRAGMA trusted_schema = OFF;";
 
+/*
+** Turning a new file to WAL takes an exclusive lock that SQLite does
+** not wait for with the busy handler: when several runs open a new
+** database at once, all but one are told "locked" at once. They try
+** again, for as long as a writer would be waited for.
+*/
+static int set_pragmas(struct engine *e, char *err, size_t errlen)
+{
+    struct timespec nap = {0, 10000000};
+    int st = STORE_EBUSY;
+    for (int waited = 0; st == STORE_EBUSY && waited <= STORE_BUSY_MS;
+         waited += 10) {
+        st = run_plain(e, pragmas, err, errlen);
+        if (st == STORE_EBUSY)
+            nanosleep(&nap, NULL);
+    }
+    return st;
+}
+
 int engine_sqlite_open(struct engine *e, const char *path, char *err,
                        size_t errlen)
 {
@@ -404,11 +423,13 @@ int engine_sqlite_open(struct engine *e, const char *path, char *err,
         return snprintf(err, errlen, "out of memory"), STORE_ENOMEM;
     if (st != STORE_OK)
         return st;
+    if (sqlitefn_load(err, errlen) != 0)
+        return STORE_EUNAVAILABLE;
     rc = sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE |
                          SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX |
                          SQLITE_OPEN_EXRESCODE, NULL);
     if (rc != SQLITE_OK)
         return fail(e, rc, err, errlen);
     sqlite3_busy_timeout(l->db, STORE_BUSY_MS);
-    return run_plain(e, pragmas, err, errlen);
+    return set_pragmas(e, err, errlen);
 }

@@ -726,6 +726,39 @@ static void test_concurrent_last_slot(void)
     }
 }
 
+/* Eight runs open a store nobody has opened yet, at the same moment:
+** every one gets in (no "locked"), the schema is made once. */
+static void test_concurrent_first_open(void)
+{
+    store *s = fresh();
+    pid_t pids[RACERS];
+    done(s);                    /* an empty folder / database again */
+    if (pg_url)
+        pg_reset();
+    else if (mkdir(tmp, 0700) != 0)
+        exit(2);
+    for (int k = 0; k < RACERS; k++)
+        if ((pids[k] = fork()) == 0) {
+            store *c = NULL;
+            char run[16];
+            snprintf(run, sizeof run, "first-%d", k);
+            if (store_open(&c, url, errbuf, sizeof errbuf) != STORE_OK) {
+                fprintf(stderr, "    %s\n", errbuf);
+                _exit(3);
+            }
+            _exit(reserve(c, run, "a", 1, STORE_NO_CAP, STORE_NO_CAP, T0,
+                          NULL) == STORE_OK ? 0 : 4);
+        }
+    for (int k = 0; k < RACERS; k++)
+        CHECK_INT(wait_status(pids[k]), 0);
+    s = NULL;
+    CHECK_INT(store_open(&s, url, errbuf, sizeof errbuf), STORE_OK);
+    if (s) {
+        CHECK_INT(totals(s, STORE_SCOPE_ALL, "").n_open, RACERS);
+        done(s);
+    }
+}
+
 static int crash_at;
 
 static void die_at(int step, void *ud)
@@ -849,7 +882,7 @@ static void run_all(const char *engine)
         T(test_list_open_and_scopes), T(test_totals_each), T(test_runs),
         T(test_journal), T(test_state), T(test_info), T(test_schema),
         T(test_bad_urls), T(test_import_v1), T(test_import_v1_damaged),
-        T(test_concurrent_last_slot),
+        T(test_concurrent_first_open), T(test_concurrent_last_slot),
         T(test_crash_every_step), T(test_crash_random_kill),
 #undef T
     };
