@@ -4,4 +4,4 @@
 UNIT_TESTS += setup
 UNIT_MODS_setup := cli/setup lib/secret runtime/config pure/dotenv \
                    runtime/err runtime/hostmt runtime/out pure/redact \
-                   pure/netpolicy store/ledger pure/suggest curl/curlfn
+                   pure/netpolicy pure/money pure/suggest curl/curlfn

@@ -15,6 +15,7 @@
 
 #include "runtime/clock.h"
 #include "runtime/err.h"
+#include "pure/money.h"
 #include "store/ledger.h"
 #include "cli/cmd_ledger.h"
 #include "runtime/out.h"
@@ -32,13 +33,13 @@ static int fail(const char *msg)
 
 static const char *usd(int64_t nano, char *buf)
 {
-    return ledger_usd_format(nano, buf, LEDGER_USD_BUFSZ);
+    return money_usd_format(nano, buf, MONEY_USD_BUFSZ);
 }
 
 static void print_groups(const ledger_group *g, size_t n, const char *title,
                          int json)
 {
-    char a[LEDGER_USD_BUFSZ], b[LEDGER_USD_BUFSZ], c[LEDGER_USD_BUFSZ];
+    char a[MONEY_USD_BUFSZ], b[MONEY_USD_BUFSZ], c[MONEY_USD_BUFSZ];
     if (json) {
         out_printf(OUT_STDOUT, ",\n  \"%s\": [", title);
         for (size_t i = 0; i < n; i++)
@@ -66,8 +67,8 @@ static int show_totals(ledger *l, const struct opts *o)
     ledger_totals t;
     ledger_group *g;
     size_t n;
-    char err[512], a[LEDGER_USD_BUFSZ], b[LEDGER_USD_BUFSZ],
-         c[LEDGER_USD_BUFSZ], d[LEDGER_USD_BUFSZ], today[32];
+    char err[512], a[MONEY_USD_BUFSZ], b[MONEY_USD_BUFSZ],
+         c[MONEY_USD_BUFSZ], d[MONEY_USD_BUFSZ], today[32];
     ledger_totals all;
     if (ledger_snapshot(l, &s, err, sizeof err) != LEDGER_OK)
         return fail(err);
@@ -108,7 +109,7 @@ static int show_open(ledger *l, int json)
 {
     ledger_open_item *it;
     size_t n;
-    char err[512], a[LEDGER_USD_BUFSZ];
+    char err[512], a[MONEY_USD_BUFSZ];
     if (ledger_list_open(l, ledger_now(), &it, &n, err, sizeof err) !=
         LEDGER_OK)
         return fail(err);
@@ -141,7 +142,7 @@ static int show_open(ledger *l, int json)
 
 static int reconcile(ledger *l, const struct opts *o)
 {
-    char err[512], *end, a[LEDGER_USD_BUFSZ];
+    char err[512], *end, a[MONEY_USD_BUFSZ];
     const char *idtext = o->release ? o->release : o->settle;
     int64_t id = strtoll(idtext, &end, 10), amount = 0;
     ledger_settle_result res;
@@ -149,8 +150,8 @@ static int reconcile(ledger *l, const struct opts *o)
     if (*end || id <= 0)
         return fail("the reservation id is a positive number (see "
                     "clawhost ledger --open)");
-    if (o->settle && ledger_usd_parse(o->amount, &amount, err,
-                                      sizeof err) != 0)
+    if (o->settle && money_usd_parse(o->amount, &amount, err,
+                                     sizeof err) != 0)
         return fail(err);
     rc = o->release ? ledger_release(l, id, ledger_now(), &res, err,
                                      sizeof err)

@@ -17,7 +17,7 @@
 #include "runtime/err.h"
 #include "lib/json.h"
 #include "cli/cmd_ledger.h"
-#include "store/ledger.h"
+#include "pure/money.h"
 #include "runtime/log.h"
 #include "pure/netpolicy.h"
 #include "runtime/out.h"
@@ -146,7 +146,7 @@ static int check_budget(const char *v)
 {
     char err[256];
     int64_t nano;
-    if (ledger_usd_parse(v, &nano, err, sizeof err) != 0)
+    if (money_usd_parse(v, &nano, err, sizeof err) != 0)
         return usage_error("--budget: %s%s", err, "");
     return 0;
 }

@@ -35,7 +35,7 @@
 #include "runtime/config.h"
 #include "pure/dotenv.h"
 #include "runtime/err.h"
-#include "store/ledger.h"
+#include "pure/money.h"
 #include "runtime/out.h"
 #include "lib/secret.h"
 #include "cli/setup.h"
@@ -269,7 +269,7 @@ static int validate(const struct setting *s, const char *in, size_t len,
     case K_ORG: rc = setup_check_id("org_", *out, err, errlen); break;
     case K_TENANT: rc = check_tenant(*out, err, errlen); break;
     case K_USD:         /* its own message would quote the input */
-        rc = ledger_usd_parse(*out, &nano, err, errlen) == 0 ? 0 :
+        rc = money_usd_parse(*out, &nano, err, errlen) == 0 ? 0 :
              seterr(err, errlen, "expected US dollars such as 2.00 (up "
                     "to 9 decimals)");
         break;

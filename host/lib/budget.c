@@ -27,6 +27,7 @@
 #include "runtime/config.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
+#include "pure/money.h"
 #include "store/ledger.h"
 #include "runtime/log.h"
 #include "runtime/rt.h"
@@ -60,7 +61,7 @@ static int64_t usd_setting(lua_State *L, const char *value,
     int64_t nano;
     if (!value)
         return def;
-    if (ledger_usd_parse(value, &nano, err, sizeof err) != 0)
+    if (money_usd_parse(value, &nano, err, sizeof err) != 0)
         err_raise(L, "config", "%s: %s", what, err);
     return nano;
 }
@@ -90,7 +91,7 @@ static void ensure(lua_State *L)
     if (!cap)
         cap = config_lookup("THETA_MAX_BUDGET_USD", &src, &cerr);
     B.cap = usd_setting(L, cap, rt_get()->opt.budget ? "--budget" :
-                        "THETA_MAX_BUDGET_USD", 2 * LEDGER_NANO_PER_USD);
+                        "THETA_MAX_BUDGET_USD", 2 * MONEY_NANO_PER_USD);
     B.daily = usd_setting(L, config_lookup("CLAWHOST_DAILY_BUDGET_USD",
                                            &src, &cerr),
                           "CLAWHOST_DAILY_BUDGET_USD", LEDGER_NO_CAP);
@@ -103,7 +104,7 @@ static void ensure(lua_State *L)
 
 static double to_usd(int64_t nano)
 {
-    return (double)nano / (double)LEDGER_NANO_PER_USD;
+    return (double)nano / (double)MONEY_NANO_PER_USD;
 }
 
 /* An amount as a number of USD (>= 0) or a decimal string. */
@@ -113,10 +114,10 @@ static int64_t check_amount(lua_State *L, int idx)
     int64_t nano;
     int rc;
     if (lua_type(L, idx) == LUA_TSTRING)
-        rc = ledger_usd_parse(lua_tostring(L, idx), &nano, err, sizeof err);
+        rc = money_usd_parse(lua_tostring(L, idx), &nano, err, sizeof err);
     else
-        rc = ledger_usd_from_double(luaL_checknumber(L, idx), &nano, err,
-                                    sizeof err);
+        rc = money_usd_from_double(luaL_checknumber(L, idx), &nano, err,
+                                   sizeof err);
     if (rc != 0)
         luaL_argerror(L, idx, err);
     return nano;
@@ -154,9 +155,9 @@ static int exceeded(lua_State *L, const char *label, const char *which,
                     int64_t cap, int64_t committed, int64_t requested)
 {
     char c[32], d[32], q[32];
-    ledger_usd_format(cap, c, sizeof c);
-    ledger_usd_format(committed, d, sizeof d);
-    ledger_usd_format(requested, q, sizeof q);
+    money_usd_format(cap, c, sizeof c);
+    money_usd_format(committed, d, sizeof d);
+    money_usd_format(requested, q, sizeof q);
     lua_pushnil(L);
     err_push(L, "budget_exceeded", "%s: reserving %s USD would pass the "
              "%s cap of %s USD (%s USD already committed)", label, q,

@@ -15,9 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <float.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pure/money.h"
 #include "store/ledger.h"
 #include "util/dynbuf.h"
 #include "util/fileio.h"
@@ -109,146 +108,6 @@ const char *ledger_status_code(int status)
     if (status < 0 || status > LEDGER_ENOMEM)
         return "unknown";
     return codes[status];
-}
-
-/* ---- amounts ---------------------------------------------------------- */
-
-static int reason(const char **why, const char *text)
-{
-    *why = text;
-    return -1;
-}
-
-/* Digits after '.', scaled to nano; at most 9 so nothing is rounded. */
-static int parse_frac(const char **pp, int64_t *frac, const char **why)
-{
-    const char *p = *pp;
-    int nf = 0;
-    *frac = 0;
-    if (!isdig(*p))
-        return reason(why, "expected digits after the decimal point");
-    for (; isdig(*p); p++) {
-        if (++nf > 9)
-            return reason(why, "more than 9 decimal places (nano-USD)");
-        *frac = *frac * 10 + (*p - '0');
-    }
-    for (; nf < 9; nf++)
-        *frac *= 10;
-    *pp = p;
-    return 0;
-}
-
-/*
-** The one amount grammar, shared by user input and the file. Floats are
-** never involved: "0.1" is exactly 100000000 nano-USD.
-*/
-static int parse_usd(const char *s, int64_t *out, const char **why)
-{
-    const char *p = s;
-    int64_t whole = 0, frac = 0;
-    int sig = 0;
-    if (*p == '\0')
-        return reason(why, "empty");
-    if (*p == '-')
-        return reason(why, "negative amounts are not allowed");
-    if (!isdig(*p))
-        return reason(why, "expected US dollars such as 2.00");
-    for (; isdig(*p); p++) {
-        if ((sig > 0 || *p != '0') && ++sig > 7)
-            return reason(why, "too large (at most 1000000 USD)");
-        whole = whole * 10 + (*p - '0');
-    }
-    if (*p == '.') {
-        p++;
-        if (parse_frac(&p, &frac, why) != 0)
-            return -1;
-    }
-    if (*p != '\0')
-        return reason(why, "unexpected character after the number");
-    whole = whole * LEDGER_NANO_PER_USD + frac;
-    if (whole > LEDGER_USD_MAX)
-        return reason(why, "too large (at most 1000000 USD)");
-    *out = whole;
-    return 0;
-}
-
-int ledger_usd_parse(const char *s, int64_t *nano, char *err,
-                     size_t errlen)
-{
-    const char *why;
-    char b[48];
-    if (!s)
-        return fail(err, errlen, LEDGER_EINVAL, "amount missing");
-    if (parse_usd(s, nano, &why) != 0)
-        return fail(err, errlen, LEDGER_EINVAL, "invalid amount \"%s\": %s",
-                    quote_str(b, sizeof b, s), why);
-    clear_err(err, errlen);
-    return LEDGER_OK;
-}
-
-char *ledger_usd_format(int64_t nano, char *buf, size_t buflen)
-{
-    uint64_t u = nano < 0 ? -(uint64_t)nano : (uint64_t)nano;
-    uint64_t n = (uint64_t)LEDGER_NANO_PER_USD;
-    char tmp[LEDGER_USD_BUFSZ];
-    size_t len;
-    snprintf(tmp, sizeof tmp, "%s%llu.%09llu", nano < 0 ? "-" : "",
-             (unsigned long long)(u / n), (unsigned long long)(u % n));
-    len = strlen(tmp);
-    while (tmp[len - 1] == '0' && tmp[len - 3] != '.')
-        tmp[--len] = '\0';
-    snprintf(buf, buflen, "%s", tmp);
-    return buf;
-}
-
-/*
-** Costs computed in Lua arrive as doubles: 0.0001028 * 1e9 is
-** 102800.00000000001. Within a few ulps (or a thousandth of a nano) of a
-** whole nano is float noise and rounds to it; anything else rounds up,
-** so a reservation or settlement is never below the real cost.
-*/
-int ledger_usd_from_double(double usd, int64_t *nano, char *err,
-                           size_t errlen)
-{
-    double x, r;
-    if (isnan(usd))
-        return fail(err, errlen, LEDGER_EINVAL, "amount is not a number");
-    if (usd < 0)
-        return fail(err, errlen, LEDGER_EINVAL,
-                    "negative amounts are not allowed (%g)", usd);
-    if (!(usd <= 1e6))
-        return fail(err, errlen, LEDGER_EINVAL,
-                    "amount %g USD too large (at most 1000000 USD)", usd);
-    x = usd * 1e9;
-    r = nearbyint(x);
-    if (fabs(x - r) > fmax(1e-3, x * 4 * DBL_EPSILON))
-        r = ceil(x);
-    *nano = (int64_t)r;
-    clear_err(err, errlen);
-    return LEDGER_OK;
-}
-
-__extension__ typedef unsigned __int128 u128;
-
-/* Integer all the way: usd = units * cents / divisor / 100. */
-int ledger_cost_cents(int64_t units, int64_t cents, int64_t divisor,
-                      int64_t *nano, char *err, size_t errlen)
-{
-    u128 num, q;
-    if (units < 0 || cents < 0 || divisor <= 0)
-        return fail(err, errlen, LEDGER_EINVAL,
-                    "cost: units %lld, cents %lld, divisor %lld: units and "
-                    "cents must be >= 0, divisor > 0", (long long)units,
-                    (long long)cents, (long long)divisor);
-    num = (u128)units * (u128)cents * (u128)10000000u;
-    q = (num + (u128)divisor - 1) / (u128)divisor;
-    if (q > (u128)LEDGER_USD_MAX)
-        return fail(err, errlen, LEDGER_EINVAL,
-                    "cost: %lld units at %lld/%lld cents is too large",
-                    (long long)units, (long long)cents, (long long)divisor);
-    *nano = (int64_t)q;
-    clear_err(err, errlen);
-    return LEDGER_OK;
 }
 
 /* ---- names, integers, times ------------------------------------------ */
@@ -441,12 +300,12 @@ static uint64_t fnv1a(const char *p, size_t n)
 static void ob_record(struct dynbuf *b, const ledger_record *r)
 {
     char c[TIME_LEN + 1], u[TIME_LEN + 1];
-    char rs[LEDGER_USD_BUFSZ], ss[LEDGER_USD_BUFSZ] = "-";
+    char rs[MONEY_USD_BUFSZ], ss[MONEY_USD_BUFSZ] = "-";
     fmt_time(r->created, c);
     fmt_time(r->updated, u);
-    ledger_usd_format(r->reserved, rs, sizeof rs);
+    money_usd_format(r->reserved, rs, sizeof rs);
     if (r->state != LEDGER_OPEN)
-        ledger_usd_format(r->settled, ss, sizeof ss);
+        money_usd_format(r->settled, ss, sizeof ss);
     ob_printf(b, "rec id=%lld state=%s created=%s updated=%s pid=%ld "
               "run=%s label=%s reserved=%s settled=%s\n",
               (long long)r->id, ledger_state_name(r->state), c, u, r->pid,
@@ -627,10 +486,9 @@ static int parse_next(lparse *p, const char *line, int64_t *next)
 static int field_usd(lparse *p, const char *v, const char *key,
                      int64_t *out)
 {
-    char back[LEDGER_USD_BUFSZ], b[48];
-    const char *why;
-    if (parse_usd(v, out, &why) != 0 ||
-        strcmp(ledger_usd_format(*out, back, sizeof back), v) != 0)
+    char back[MONEY_USD_BUFSZ], b[48];
+    if (money_usd_parse(v, out, NULL, 0) != MONEY_OK ||
+        strcmp(money_usd_format(*out, back, sizeof back), v) != 0)
         return perr(p, LEDGER_ECORRUPT, "bad %s amount \"%s\"", key,
                     quote_str(b, sizeof b, v));
     return LEDGER_OK;
@@ -958,7 +816,7 @@ static int update(const ledger *l, ledger_op op, void *ctx, char *err,
 static int check_amount(int64_t v, const char *what, char *err,
                         size_t errlen)
 {
-    if (v < 0 || v > LEDGER_USD_MAX)
+    if (v < 0 || v > MONEY_USD_MAX)
         return fail(err, errlen, LEDGER_EINVAL, "%s %lld nano-USD out of "
                     "range (0 to 1000000 USD)", what, (long long)v);
     return LEDGER_OK;
@@ -1005,7 +863,7 @@ static int over_cap(ledger_cap which, int64_t cap, int64_t committed,
                     int64_t amount, ledger_reserve_result *res, char *err,
                     size_t errlen)
 {
-    char c[LEDGER_USD_BUFSZ], d[LEDGER_USD_BUFSZ], a[LEDGER_USD_BUFSZ];
+    char c[MONEY_USD_BUFSZ], d[MONEY_USD_BUFSZ], a[MONEY_USD_BUFSZ];
     if (cap == LEDGER_NO_CAP || sat_add(committed, amount) <= cap)
         return 0;
     res->cap_hit = which;
@@ -1015,9 +873,9 @@ static int over_cap(ledger_cap which, int64_t cap, int64_t committed,
     fail(err, errlen, LEDGER_EXCEEDED, "budget exceeded: %s cap %s USD, "
          "already committed %s USD, requested %s USD",
          which == LEDGER_CAP_RUN ? "run" : "daily",
-         ledger_usd_format(cap, c, sizeof c),
-         ledger_usd_format(committed, d, sizeof d),
-         ledger_usd_format(amount, a, sizeof a));
+         money_usd_format(cap, c, sizeof c),
+         money_usd_format(committed, d, sizeof d),
+         money_usd_format(amount, a, sizeof a));
     return 1;
 }
 
@@ -1088,7 +946,7 @@ static int op_close(const ledger *l, struct ledger_snap *t, void *vctx,
 {
     struct close_ctx *c = vctx;
     ledger_record *r = snap_find(t, c->id);
-    char b[LEDGER_USD_BUFSZ];
+    char b[MONEY_USD_BUFSZ];
     if (!r)
         return fail(err, errlen, LEDGER_ENOTFOUND, "%s: no reservation "
                     "%lld", l->path, (long long)c->id);
@@ -1096,7 +954,7 @@ static int op_close(const ledger *l, struct ledger_snap *t, void *vctx,
         return fail(err, errlen, LEDGER_ESTATE, "reservation %lld is "
                     "already %s (%s USD)", (long long)c->id,
                     ledger_state_name(r->state),
-                    ledger_usd_format(r->settled, b, sizeof b));
+                    money_usd_format(r->settled, b, sizeof b));
     r->state = c->release ? LEDGER_RELEASED : LEDGER_SETTLED;
     r->settled = c->release ? 0 : c->amount;
     r->updated = c->now;

@@ -3,7 +3,7 @@
 ** concurrent runs and crashes.
 **
 ** Pure C: no Lua, no curl, no printing. Money is int64 nano-USD
-** (1 USD = 1e9), so per-token prices settle exactly. A paid call first
+** (pure/money.h: parse, format, convert). A paid call first
 ** reserves its worst-case cost, then settles the real cost, or releases
 ** the reservation when the request provably never left. Every update
 ** holds an exclusive flock on STATE_DIR/spend.ledger.lock, checks the
@@ -26,11 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEDGER_NANO_PER_USD INT64_C(1000000000)
-#define LEDGER_USD_MAX      (INT64_C(1000000) * LEDGER_NANO_PER_USD)
 #define LEDGER_NO_CAP       INT64_C(-1)     /* a cap that never refuses */
 #define LEDGER_NAME_MAX     64              /* run id and label, bytes */
-#define LEDGER_USD_BUFSZ    32              /* any formatted amount */
 #define LEDGER_VERSION      1
 #define LEDGER_MAX_BYTES    ((size_t)16 << 20)
 #define LEDGER_MAX_RECORDS  ((size_t)100000)
@@ -54,34 +51,6 @@ typedef enum {
 
 /* Stable machine-readable code: "budget_exceeded", "ledger_corrupt"... */
 const char *ledger_status_code(int status);
-
-/* ---- amounts ---------------------------------------------------------- */
-
-/*
-** Decimal US dollars to nano-USD: digits, optionally '.' and 1 to 9
-** more digits ("2", "2.00", "0.0001028"); at most LEDGER_USD_MAX. No
-** sign, exponent, spaces, NaN or infinity.
-*/
-int ledger_usd_parse(const char *s, int64_t *nano, char *err,
-                     size_t errlen);
-
-/* "2.00", "0.0001028", "-0.50": at least 2 decimals, no trailing 0s. */
-char *ledger_usd_format(int64_t nano, char *buf, size_t buflen);
-
-/*
-** A double (a Lua number) to nano-USD, rounded up to the next nano
-** unless it is within float noise of a whole nano; rejects NaN,
-** infinities, negatives and amounts over LEDGER_USD_MAX.
-*/
-int ledger_usd_from_double(double usd, int64_t *nano, char *err,
-                           size_t errlen);
-
-/*
-** units * cents / divisor cents in nano-USD, rounded up (the Theta
-** formula usage * prediction_cost / prediction_cost_divisor / 100 USD).
-*/
-int ledger_cost_cents(int64_t units, int64_t cents, int64_t divisor,
-                      int64_t *nano, char *err, size_t errlen);
 
 /* ---- state directory ------------------------------------------------- */
 
@@ -148,7 +117,7 @@ typedef enum {
 typedef struct {
     const char *run;        /* run id: 1-64 of [A-Za-z0-9._:@+/-] */
     const char *label;      /* service name, same alphabet */
-    int64_t amount;         /* nano-USD, 0 to LEDGER_USD_MAX */
+    int64_t amount;         /* nano-USD, 0 to MONEY_USD_MAX */
     int64_t run_cap;        /* nano-USD or LEDGER_NO_CAP */
     int64_t daily_cap;      /* nano-USD or LEDGER_NO_CAP */
     int64_t now;            /* unix seconds: ledger_now() or a test */
