@@ -4,4 +4,5 @@
 UNIT_TESTS += setup
 UNIT_MODS_setup := cli/setup lib/secret runtime/config pure/dotenv \
                    runtime/err runtime/hostmt runtime/out pure/redact \
-                   pure/netpolicy pure/money pure/suggest curl/curlfn
+                   pure/netpolicy pure/baseurl pure/money pure/suggest \
+                   curl/curlfn

@@ -29,7 +29,7 @@
 #include <lauxlib.h>
 
 #include "runtime/config.h"
-#include "curl/curlfn.h"
+#include "pure/baseurl.h"
 #include "pure/dotenv.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
@@ -176,20 +176,13 @@ static void bind_host(struct secret *s, const char *host, unsigned port)
     s->bind[s->nbind++].port = port;
 }
 
+/* A base URL binds its host and port; one that does not parse as a
+** base URL (pure/baseurl.h) binds nothing, so the secret goes nowhere. */
 static void bind_url(struct secret *s, const char *url)
 {
-    char *host = NULL, *port = NULL, err[256];
-    if (curlfn_load(err, sizeof err) != 0)
-        return;                 /* no binding: the secret goes nowhere */
-    CURLU *u = curl_url();
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-        CURLUE_OK)
-        bind_host(s, host, (unsigned)atoi(port));
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
+    struct baseurl b;
+    if (baseurl_parse(url, &b, NULL, 0) == 0)
+        bind_host(s, b.host, b.port);
 }
 
 /* Where the credentials the seeds know about may go (theta-api.md 1.2):
