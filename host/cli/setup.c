@@ -40,9 +40,9 @@
 #include "lib/secret.h"
 #include "cli/setup.h"
 #include "pure/suggest.h"
+#include "util/dynbuf.h"
 
 #define ENV_FILE ".env.local"
-#define FILE_MAX (1u << 20)     /* as dotenv.c */
 #define URL_MAX 2048
 #define TEXT_MAX 256
 #define SHOW_MAX 100            /* characters of a value check shows */
@@ -275,12 +275,8 @@ static int validate(const struct setting *s, const char *in, size_t len,
         break;
     default: break;
     }
-    char *q = rc == 0 && to_file ? setup_quote(*out, *outlen, err,
-                                               errlen) : NULL;
-    if (q)                      /* it can be written to .env.local */
-        secret_wipe(q, strlen(q));
-    else if (to_file)
-        rc = -1;
+    if (rc == 0 && to_file)     /* it can be written to .env.local */
+        rc = dotenv_quote(NULL, *out, *outlen, err, errlen);
     if (rc != 0) {
         secret_wipe(*out, n);
         *out = NULL;
@@ -291,220 +287,11 @@ static int validate(const struct setting *s, const char *in, size_t len,
 
 /* ---- writing .env.local (pure) ---- */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-/* Grows by copying and wiping: realloc would leave an unwiped copy of
-** the credentials in freed memory. */
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = malloc(cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p) {
-            memcpy(p, b->p, b->len);
-            explicit_bzero(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_wipe(struct buf *b)
-{
-    if (b->p) {
-        explicit_bzero(b->p, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof *b);
-}
-
-/* Characters a shell and dotenv.c both take literally in a bare word
-** (no ~ for tilde expansion, no ^ for old shells' pipe). */
-static int bare_char(unsigned char c)
-{
-    return c && (isalnum(c) || strchr("_-./:@%+=,", c));
-}
-
-char *setup_quote(const char *v, size_t len, char *err, size_t errlen)
-{
-    int bare = len > 0, squote = 0, btick = 0;
-    struct buf b = {0};
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)v[i];
-        bare &= bare_char(c);
-        squote |= c == '\'';
-        btick |= c == '`';
-        if (c == '\0')
-            return seterr(err, errlen, "the value holds a NUL byte"), NULL;
-    }
-    if (bare) {
-        buf_add(&b, v, len);
-    } else if (!squote) {
-        buf_add(&b, "'", 1);
-        buf_add(&b, v, len);
-        buf_add(&b, "'", 1);
-    } else if (btick) {
-        seterr(err, errlen, "a value holding both ' and ` cannot be "
-               "written so that clawhost and a shell read it alike; put "
-               "it in $CLAWHOST_SECRETS_DIR/NAME instead");
-        return NULL;
-    } else {
-        buf_add(&b, "\"", 1);
-        for (size_t i = 0; i < len; i++) {
-            if (v[i] == '\\' || v[i] == '"' || v[i] == '$')
-                buf_add(&b, "\\", 1);
-            buf_add(&b, v + i, 1);
-        }
-        buf_add(&b, "\"", 1);
-    }
-    if (b.oom) {
-        buf_wipe(&b);
-        seterr(err, errlen, "out of memory");
-        return NULL;
-    }
-    return b.p;
-}
-
 static const char *skip_blank(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
         p++;
     return p;
-}
-
-/* Past the closing quote of a double-quoted value (dotenv.c's rules),
-** or NULL when it is unterminated. */
-static const char *dquote_end(const char *p, const char *end)
-{
-    for (; p < end && *p != '"'; p++)
-        if (*p == '\\' && p + 1 < end && p[1] && strchr("nt\"\\$", p[1]))
-            p++;
-    return p < end ? p + 1 : NULL;
-}
-
-static const char *line_end(const char *p, const char *end)
-{
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    return nl ? nl + 1 : end;
-}
-
-/*
-** The line or entry starting at p: returns where the next one starts;
-** *key and *klen name it when it is a KEY=value entry (else *key is
-** NULL), *exported when it begins with `export`. A quoted value may
-** span lines; an unterminated one counts as its first line only.
-*/
-static const char *scan_entry(const char *p, const char *end,
-                              const char **key, size_t *klen,
-                              int *exported)
-{
-    const char *q = skip_blank(p, end), *k, *close;
-    *key = NULL;
-    *exported = 0;
-    if (end - q > 7 && memcmp(q, "export", 6) == 0 &&
-        (q[6] == ' ' || q[6] == '\t')) {
-        q = skip_blank(q + 7, end);
-        *exported = 1;
-    }
-    for (k = q; q < end && (isalnum((unsigned char)*q) || *q == '_'); q++)
-        ;
-    if (!dotenv_valid_key(k, (size_t)(q - k)))
-        return line_end(p, end);
-    *klen = (size_t)(q - k);
-    q = skip_blank(q, end);
-    if (q == end || *q != '=')
-        return line_end(p, end);
-    *key = k;
-    q = skip_blank(q + 1, end);
-    if (q < end && *q == '"')
-        close = dquote_end(q + 1, end);
-    else if (q < end && *q == '\'')
-        close = memchr(q + 1, '\'', (size_t)(end - q - 1));
-    else
-        return line_end(p, end);
-    return close ? line_end(close, end) : line_end(p, end);
-}
-
-static long find_update(const struct setup_update *u, size_t n,
-                        const char *key, size_t klen)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strlen(u[i].name) == klen && memcmp(u[i].name, key, klen) == 0)
-            return (long)i;
-    return -1;
-}
-
-static int add_entry(struct buf *b, const struct setup_update *u,
-                     int exported, char *err, size_t errlen)
-{
-    char *q = setup_quote(u->value, u->len, err, errlen);
-    if (!q)
-        return -1;
-    if (exported)
-        buf_add(b, "export ", 7);
-    buf_add(b, u->name, strlen(u->name));
-    buf_add(b, "=", 1);
-    buf_add(b, q, strlen(q));
-    buf_add(b, "\n", 1);
-    secret_wipe(q, strlen(q));
-    return 0;
-}
-
-static const char file_header[] =
-    "# .env.local -- settings for clawhost, written by `clawhost setup`.\n"
-    "# It holds credentials: keep it mode 0600 and out of version "
-    "control.\n";
-
-char *setup_merge(const char *old, size_t oldlen,
-                  const struct setup_update *u, size_t n, size_t *outlen,
-                  char *err, size_t errlen)
-{
-    struct buf b = {0};
-    const char *p = old, *end = old ? old + oldlen : NULL, *key;
-    char *done = calloc(n + 1, 1);
-    size_t klen = 0;
-    int exported, rc = done ? 0 : seterr(err, errlen, "out of memory");
-    if (!old || oldlen == 0)
-        buf_add(&b, file_header, sizeof file_header - 1);
-    while (rc == 0 && p && p < end) {
-        const char *next = scan_entry(p, end, &key, &klen, &exported);
-        long i = key ? find_update(u, n, key, klen) : -1;
-        if (i < 0)
-            buf_add(&b, p, (size_t)(next - p));
-        else if (!done[i] && (done[i] = 1) && u[i].value)
-            rc = add_entry(&b, &u[i], exported, err, errlen);
-        p = next;               /* a later duplicate is dropped */
-    }
-    if (rc == 0 && b.len > 0 && b.p[b.len - 1] != '\n')
-        buf_add(&b, "\n", 1);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (!done[i] && u[i].value)
-            rc = add_entry(&b, &u[i], 0, err, errlen);
-    free(done);
-    if (rc == 0 && b.oom)
-        rc = seterr(err, errlen, "out of memory");
-    if (rc != 0) {
-        buf_wipe(&b);
-        return NULL;
-    }
-    if (!b.p)
-        buf_add(&b, "", 0);
-    *outlen = b.len;
-    return b.p;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -1015,7 +802,7 @@ static void echo_on(void)
 /* ---- setup: the plan of changes ---- */
 
 struct plan {
-    struct setup_update u[NSET + 4];
+    struct dotenv_update u[NSET + 4];
     char *owned[NSET + 4];
     size_t n;
 };
@@ -1086,7 +873,7 @@ static int read_old(struct oldfile *o, char *err, size_t errlen)
                       "link?); setup only replaces a plain file");
     if (st.st_uid != geteuid())
         return seterr(err, errlen, ".env.local belongs to another user");
-    if ((size_t)st.st_size > FILE_MAX)
+    if ((size_t)st.st_size > DOTENV_FILE_MAX)
         return seterr(err, errlen, ".env.local is larger than 1 MiB");
     int fd = open(ENV_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || !(o->text = malloc((size_t)st.st_size + 1))) {
@@ -1112,12 +899,15 @@ static int read_old(struct oldfile *o, char *err, size_t errlen)
 static int write_plan(const struct plan *p, const struct oldfile *o)
 {
     char err[640];
-    size_t len;
-    char *text = setup_merge(o->text, o->len, p->u, p->n, &len, err,
-                             sizeof err);
-    int rc = text ? setup_write_atomic(ENV_FILE, text, len, err,
-                                       sizeof err) : -1;
-    secret_wipe(text, text ? len : 0);
+    struct dynbuf text;
+    dynbuf_init(&text, DOTENV_FILE_MAX);
+    text.wipe = 1;
+    int rc = dotenv_merge(o->text, o->len, p->u, p->n, &text, err,
+                          sizeof err);
+    if (rc == 0)
+        rc = setup_write_atomic(ENV_FILE, text.p, text.len, err,
+                                sizeof err);
+    dynbuf_free(&text);
     if (rc != 0) {
         out_printf(OUT_STDERR, "clawhost: setup: %s\n", err);
         return EXIT_FAILED;

@@ -3,8 +3,8 @@
 ** `clawhost check` (which settings are present, from where, and which
 ** workflows they make ready). docs/secrets.md is the user's page.
 **
-** The pure helpers below (validation, quoting, merging, the atomic
-** write) are exported for tests/c/test_setup.c.
+** The pure helpers below (validation, the atomic write) are exported
+** for tests/c/setup_test.c.
 */
 #ifndef CLAWHOST_SETUP_H
 #define CLAWHOST_SETUP_H
@@ -25,34 +25,6 @@ int setup_check_url(const char *in, char *out, size_t outlen, char *err,
 /* `prefix` followed by one or more of [A-Za-z0-9_] ("prj_", "org_"). */
 int setup_check_id(const char *prefix, const char *in, char *err,
                    size_t errlen);
-
-/*
-** `v` written as the value of a .env.local line so that dotenv.c and a
-** POSIX shell's `.`/`source` both read exactly these bytes: bare when
-** it is made of safe characters, else in single quotes, else (it holds
-** a ') in double quotes with \ " $ escaped. NULL with *err set when no
-** such form exists (a value holding both ' and `) or out of memory.
-*/
-char *setup_quote(const char *v, size_t len, char *err, size_t errlen);
-
-/* One change for setup_merge: value NULL removes the name. */
-struct setup_update {
-    const char *name;
-    const char *value;
-    size_t len;
-};
-
-/*
-** The new text of .env.local: `old` (may be NULL) with each named
-** entry replaced where it first stands (keeping its `export`), later
-** duplicates of it dropped, removed names dropped, new names appended;
-** every other line (comments, blanks, unrelated or unparsable lines) is
-** kept byte for byte. Multi-line quoted values count as one entry.
-** Returns malloc'd text (NUL-terminated) or NULL with *err set.
-*/
-char *setup_merge(const char *old, size_t oldlen,
-                  const struct setup_update *u, size_t n, size_t *outlen,
-                  char *err, size_t errlen);
 
 /*
 ** Replace `path` with `data` atomically: a temporary file in the same
