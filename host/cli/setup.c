@@ -30,259 +30,46 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "curl/curlfn.h"
-
 #include "runtime/config.h"
 #include "pure/dotenv.h"
 #include "runtime/err.h"
-#include "pure/money.h"
 #include "runtime/out.h"
 #include "lib/secret.h"
 #include "cli/setup.h"
+#include "pure/settings.h"
 #include "pure/suggest.h"
 #include "util/dynbuf.h"
 
 #define ENV_FILE ".env.local"
-#define URL_MAX 2048
-#define TEXT_MAX 256
 #define SHOW_MAX 100            /* characters of a value check shows */
 #define MASK_MIN 4              /* shorter values are not registered */
 #define MAX_PROBLEMS 48
 #define MAX_TRIES 5
 
-/* ---- what there is to set ---- */
-
-enum kind { K_URL, K_SECRET, K_PRJ, K_ORG, K_TENANT, K_TEXT, K_USD };
-
-static const char *const groups[] = {
-    "Threads backend", "Theta on-demand", "Theta controller / project",
-    "Theta dedicated endpoint", "Theta Video", "Budget", NULL
-};
-
-struct setting {
-    const char *name;
-    int group;
-    enum kind kind;
-    const char *help;
-};
-
-/* theta-api.md 1.3, threads-api.md 6.1-6.2, the seed's setup_env.sh. */
-static const struct setting settings[] = {
-    {"THREADS_FASTAPI_BASE_URL", 0, K_URL,
-     "base URL of the Threads publishing backend"},
-    {"THREADS_QUEUE_SECRET", 0, K_SECRET,
-     "its X-Queue-Secret"},
-    {"THREADS_TENANT_ID", 0, K_TENANT,
-     "tenant id (optional; default agency_paris)"},
-    {"THETA_ONDEMAND_API_TOKEN", 1, K_SECRET,
-     "on-demand access token (also read as THETA_ONDEMAND_API_KEY, "
-     "THETA_API_KEY)"},
-    {"THETA_ONDEMAND_API_BASE_URL", 1, K_URL,
-     "on-demand API base URL (optional; default "
-     "https://ondemand.thetaedgecloud.com)"},
-    {"THETA_EC_API_KEY", 2, K_SECRET,
-     "project API key (x-api-key)"},
-    {"THETA_EC_PROJECT_ID", 2, K_PRJ, "project id, prj_..."},
-    {"THETA_ORG_ID", 2, K_ORG,
-     "organization id, org_... (optional; for the balance)"},
-    {"THETA_INFERENCE_ENDPOINT", 3, K_URL,
-     "base URL of your dedicated endpoint"},
-    {"THETA_INFERENCE_AUTH_TOKEN", 3, K_SECRET,
-     "its Bearer token (or user and password below)"},
-    {"THETA_INFERENCE_AUTH_USER", 3, K_TEXT, "its Basic auth user"},
-    {"THETA_INFERENCE_AUTH_PASS", 3, K_SECRET,
-     "its Basic auth password"},
-    {"THETA_VIDEO_SA_ID", 4, K_TEXT, "service account id (srvacc_...)"},
-    {"THETA_VIDEO_SA_SECRET", 4, K_SECRET, "service account secret"},
-    {"THETA_MAX_BUDGET_USD", 5, K_USD,
-     "spend cap of a run in USD (optional; default 2.00)"},
-};
-
-#define NSET (sizeof settings / sizeof settings[0])
-
-/* The setting a name stands for (an alias gives its main setting). */
-static const struct setting *find_setting(const char *name)
+/* Check a value for s with settings_check; on success *out is a
+** malloc'd copy of the value as it is to be stored (wipe it). */
+static int validate(const struct settings_item *s, const char *in,
+                    size_t len, int to_file, char **out, size_t *outlen,
+                    char *err, size_t errlen)
 {
-    for (size_t i = 0; i < NSET; i++) {
-        if (strcmp(settings[i].name, name) == 0)
-            return &settings[i];
-        const char *const *a = secret_aliases(settings[i].name);
-        for (int k = 0; a && a[k]; k++)
-            if (strcmp(a[k], name) == 0)
-                return &settings[i];
+    struct dynbuf b;
+    dynbuf_init(&b, SETTINGS_VALUE_MAX);
+    b.wipe = 1;
+    if (settings_check(s, in, len, to_file, &b, err, errlen) != 0) {
+        dynbuf_free(&b);
+        *out = NULL;
+        return -1;
     }
-    return NULL;
+    *out = dynbuf_take(&b, outlen);
+    if (!*out)
+        return snprintf(err, errlen, "out of memory"), -1;
+    return 0;
 }
-
-/* ---- validation (pure) ---- */
 
 static int seterr(char *err, size_t errlen, const char *msg)
 {
     snprintf(err, errlen, "%s", msg);
     return -1;
-}
-
-static int has_control(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 1;
-    return 0;
-}
-
-/* Blanks around `s` (n bytes) removed: *start and the new length. */
-static size_t trim(const char **s, size_t n)
-{
-    const char *p = *s;
-    while (n > 0 && isspace((unsigned char)*p))
-        p++, n--;
-    while (n > 0 && isspace((unsigned char)p[n - 1]))
-        n--;
-    *s = p;
-    return n;
-}
-
-static int url_has(CURLU *u, CURLUPart part)
-{
-    char *v = NULL;
-    int has = curl_url_get(u, part, &v, 0) == CURLUE_OK && v && *v;
-    curl_free(v);
-    return has;
-}
-
-/*
-** Parsed with curl_url() as http.c does, so setup and the requests
-** agree. threads-api.md 4.3: a trailing '/' gives "//api/..." (404), so
-** it is stripped; userinfo would travel outside the secret type.
-*/
-int setup_check_url(const char *in, char *out, size_t outlen, char *err,
-                    size_t errlen)
-{
-    const char *s = in;
-    size_t n = trim(&s, strlen(in));
-    char buf[URL_MAX + 1];
-    if (n == 0)
-        return seterr(err, errlen, "empty URL");
-    if (n > URL_MAX || n >= outlen)
-        return seterr(err, errlen, "URL too long");
-    if (has_control(s, n) || memchr(s, ' ', n))
-        return seterr(err, errlen, "a URL has no spaces or control "
-                      "characters");
-    if (strncasecmp(s, "http://", 7) != 0 &&
-        strncasecmp(s, "https://", 8) != 0)
-        return seterr(err, errlen, "expected an http:// or https:// URL");
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    if (curlfn_load(buf, sizeof buf) != 0)
-        return seterr(err, errlen, buf);
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    CURLU *u = curl_url();
-    int rc = !u ? seterr(err, errlen, "out of memory") :
-        curl_url_set(u, CURLUPART_URL, buf, 0) != CURLUE_OK ?
-        seterr(err, errlen, "not a valid URL") :
-        !url_has(u, CURLUPART_HOST) ? seterr(err, errlen, "no host") :
-        url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
-        memchr(buf, '@', n) ?
-        seterr(err, errlen, "credentials in the URL (user:pass@) are "
-               "refused: give them to their own secret setting") :
-        memchr(buf, '?', n) || memchr(buf, '#', n) ?
-        seterr(err, errlen, "a base URL has no ?query or #fragment") : 0;
-    curl_url_cleanup(u);
-    if (rc != 0)
-        return rc;
-    while (n > 0 && buf[n - 1] == '/')
-        n--;
-    memcpy(out, buf, n);
-    out[n] = '\0';
-    return 0;
-}
-
-int setup_check_id(const char *prefix, const char *in, char *err,
-                   size_t errlen)
-{
-    size_t p = strlen(prefix), n = strlen(in);
-    if (n <= p || n > TEXT_MAX || strncmp(in, prefix, p) != 0) {
-        snprintf(err, errlen, "expected %s followed by letters, digits "
-                 "or _", prefix);
-        return -1;
-    }
-    for (size_t i = p; i < n; i++)
-        if (!isalnum((unsigned char)in[i]) && in[i] != '_') {
-            snprintf(err, errlen, "expected %s followed by letters, "
-                     "digits or _", prefix);
-            return -1;
-        }
-    return 0;
-}
-
-/* threads-api.md 6.2: meta.tenant_id is ^[a-z0-9_-]{1,64}$. */
-static int check_tenant(const char *s, char *err, size_t errlen)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i])
-            && s[i] != '_' && s[i] != '-')
-            n = 0;
-    return n >= 1 && n <= 64 ? 0 :
-        seterr(err, errlen, "expected 1 to 64 of a-z 0-9 _ -");
-}
-
-/*
-** Check one value for `s` (trimmed first); `to_file`: it must also be
-** writable to .env.local. On success *out is a malloc'd normalized copy
-** (wipe it); messages never quote the value.
-*/
-static int validate(const struct setting *s, const char *in, size_t len,
-                    int to_file, char **out, size_t *outlen, char *err,
-                    size_t errlen)
-{
-    char norm[URL_MAX + 1];
-    int64_t nano;
-    size_t n = trim(&in, len);
-    int rc = 0;
-    *out = NULL;
-    if (n == 0)
-        return seterr(err, errlen, "empty value");
-    if (memchr(in, '\0', n))
-        return seterr(err, errlen, "the value holds a NUL byte");
-    if (s->kind == K_SECRET) {
-        if (n > SECRET_MAX)
-            return seterr(err, errlen, "longer than 4096 bytes");
-    } else if (n > URL_MAX || (s->kind != K_URL && n > TEXT_MAX)) {
-        return seterr(err, errlen, "value too long");
-    } else if (has_control(in, n)) {
-        return seterr(err, errlen, "the value holds control characters");
-    }
-    if (!(*out = malloc(n + 1)))
-        return seterr(err, errlen, "out of memory");
-    memcpy(*out, in, n);
-    (*out)[n] = '\0';
-    *outlen = n;
-    switch (s->kind) {
-    case K_URL:
-        rc = setup_check_url(*out, norm, sizeof norm, err, errlen);
-        if (rc == 0)
-            *outlen = (size_t)snprintf(*out, n + 1, "%s", norm);
-        break;
-    case K_PRJ: rc = setup_check_id("prj_", *out, err, errlen); break;
-    case K_ORG: rc = setup_check_id("org_", *out, err, errlen); break;
-    case K_TENANT: rc = check_tenant(*out, err, errlen); break;
-    case K_USD:         /* its own message would quote the input */
-        rc = money_usd_parse(*out, &nano, err, errlen) == 0 ? 0 :
-             seterr(err, errlen, "expected US dollars such as 2.00 (up "
-                    "to 9 decimals)");
-        break;
-    default: break;
-    }
-    if (rc == 0 && to_file)     /* it can be written to .env.local */
-        rc = dotenv_quote(NULL, *out, *outlen, err, errlen);
-    if (rc != 0) {
-        secret_wipe(*out, n);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- writing .env.local (pure) ---- */
@@ -379,13 +166,13 @@ static void protect(const char *name, const char *v, size_t len)
 
 /* Secrets as secret.get finds them (provider, folder, env, .env.local,
 ** aliases in order); other settings as config.get does. */
-static void lookup(const struct setting *s, struct current *c)
+static void lookup(const struct settings_item *s, struct current *c)
 {
     const char *const one[] = {s->name, NULL};
-    const char *const *names = secret_aliases(s->name);
+    const char *const *names = settings_aliases(s->name);
     const char *src, *cerr, *v;
     memset(c, 0, sizeof *c);
-    if (s->kind == K_SECRET) {
+    if (s->kind == SETTINGS_SECRET) {
         for (int i = 0; (names ? names : one)[i]; i++) {
             const char *n = (names ? names : one)[i];
             c->value = secret_lookup(n, &c->len, &src, c->err,
@@ -404,7 +191,7 @@ static void lookup(const struct setting *s, struct current *c)
     if (cerr) {
         snprintf(c->err, sizeof c->err, "%s", cerr);
     } else if (v) {
-        size_t n = trim(&v, strlen(v));
+        size_t n = settings_trim(&v, strlen(v));
         if ((c->value = strndup(v, n))) {
             c->len = n;
             c->source = src;
@@ -440,7 +227,7 @@ static const char *source_label(const char *src)
 }
 
 /* "set (env)", "set as THETA_API_KEY (.env.local), hidden", ... */
-static void show_status(const struct setting *s, const struct current *c)
+static void show_status(const struct settings_item *s, const struct current *c)
 {
     if (!c->source) {
         out_puts(OUT_STDOUT, c->err[0] ? "refused (see problems)"
@@ -451,7 +238,7 @@ static void show_status(const struct setting *s, const struct current *c)
     if (strcmp(c->as, s->name) != 0)
         out_printf(OUT_STDOUT, " as %s", c->as);
     out_printf(OUT_STDOUT, " (%s)", source_label(c->source));
-    if (s->kind == K_SECRET) {
+    if (s->kind == SETTINGS_SECRET) {
         out_puts(OUT_STDOUT, ", value hidden");
     } else {
         out_puts(OUT_STDOUT, ": ");
@@ -484,7 +271,7 @@ static void problem(struct problems *p, const char *fmt, ...)
 }
 
 /* Is the setting set and valid? Problems found on the way are noted. */
-static int judge(const struct setting *s, const struct current *c,
+static int judge(const struct settings_item *s, const struct current *c,
                  struct problems *pr)
 {
     char err[256], *norm;
@@ -501,26 +288,28 @@ static int judge(const struct setting *s, const struct current *c,
         return 0;
     }
     secret_wipe(norm, nlen);
-    if (s->kind == K_SECRET && c->len < 8)
+    if (s->kind == SETTINGS_SECRET && c->len < 8)
         problem(pr, "warning: %s is shorter than 8 bytes: the output "
                 "redactor masks it only as it is, not its base64, hex or "
                 "other encodings (docs/redaction.md)", c->as);
-    if (s->kind == K_SECRET && (memchr(c->value, '\n', c->len) ||
+    if (s->kind == SETTINGS_SECRET && (memchr(c->value, '\n', c->len) ||
                                 memchr(c->value, '\r', c->len)))
         problem(pr, "warning: %s holds a line break: it cannot be sent "
                 "in an HTTP header as it is", c->as);
-    if (s->kind == K_URL && strcmp(s->name, "THETA_INFERENCE_ENDPOINT") ==
-        0 && strncasecmp(c->value, "https://", 8) != 0)
+    if (s->kind == SETTINGS_URL &&
+        strcmp(s->name, "THETA_INFERENCE_ENDPOINT") == 0 &&
+        strncasecmp(c->value, "https://", 8) != 0)
         problem(pr, "warning: %s is not https: the endpoint's credentials "
                 "would travel in clear text", s->name);
     return 1;
 }
 
 /* The other aliases that are set too: the first one wins. */
-static void check_shadowed(const struct setting *s, const struct current *c,
+static void check_shadowed(const struct settings_item *s,
+                           const struct current *c,
                            struct problems *pr)
 {
-    const char *const *names = secret_aliases(s->name);
+    const char *const *names = settings_aliases(s->name);
     const char *src;
     char err[640];
     size_t len;
@@ -560,8 +349,8 @@ static const struct workflow {
 
 static int index_of(const char *name)
 {
-    for (size_t i = 0; i < NSET; i++)
-        if (strcmp(settings[i].name, name) == 0)
+    for (size_t i = 0; i < SETTINGS_COUNT; i++)
+        if (strcmp(settings_item(i)->name, name) == 0)
             return (int)i;
     return -1;
 }
@@ -667,26 +456,26 @@ static const char check_help[] =
 
 int cmd_check(const char *root, int argc, char **argv)
 {
-    static struct current cur[NSET];
+    static struct current cur[SETTINGS_COUNT];
     static struct problems pr;
-    int ok[NSET], ready = 0, u = check_usage("check", argc, argv);
+    int ok[SETTINGS_COUNT], ready = 0, u = check_usage("check", argc, argv);
     (void)root;
     if (u)
         return u > 0 ? (out_puts(OUT_STDOUT, check_help), EXIT_OK)
                      : EXIT_USAGE;
     pr.n = 0;
-    for (size_t i = 0; i < NSET; i++)
-        lookup(&settings[i], &cur[i]);      /* all masked before output */
+    for (size_t i = 0; i < SETTINGS_COUNT; i++)
+        lookup(settings_item(i), &cur[i]);      /* all masked before output */
     show_sources(&pr);
-    for (int g = 0; groups[g]; g++) {
-        out_printf(OUT_STDOUT, "\n%s\n", groups[g]);
-        for (size_t i = 0; i < NSET; i++) {
-            if (settings[i].group != g)
+    for (int g = 0; settings_group(g); g++) {
+        out_printf(OUT_STDOUT, "\n%s\n", settings_group(g));
+        for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+            if (settings_item(i)->group != g)
                 continue;
-            ok[i] = judge(&settings[i], &cur[i], &pr);
-            check_shadowed(&settings[i], &cur[i], &pr);
-            out_printf(OUT_STDOUT, "  %-28s ", settings[i].name);
-            show_status(&settings[i], &cur[i]);
+            ok[i] = judge(settings_item(i), &cur[i], &pr);
+            check_shadowed(settings_item(i), &cur[i], &pr);
+            out_printf(OUT_STDOUT, "  %-28s ", settings_item(i)->name);
+            show_status(settings_item(i), &cur[i]);
             out_puts(OUT_STDOUT, "\n");
         }
     }
@@ -697,7 +486,7 @@ int cmd_check(const char *root, int argc, char **argv)
     out_puts(OUT_STDOUT, "\nworkflows:\n");
     for (size_t i = 0; i < sizeof workflows / sizeof workflows[0]; i++)
         ready += show_workflow(&workflows[i], ok, cur);
-    for (size_t i = 0; i < NSET; i++)
+    for (size_t i = 0; i < SETTINGS_COUNT; i++)
         current_free(&cur[i]);
     if (!ready) {
         out_puts(OUT_STDOUT, "\nnothing is ready yet: run `clawhost "
@@ -711,7 +500,7 @@ int cmd_check(const char *root, int argc, char **argv)
 
 /* One buffer for every line read, locked in memory and wiped after
 ** each use. */
-static char inbuf[SECRET_MAX + 2];
+static char inbuf[SETTINGS_VALUE_MAX + 2];
 
 static void wipe_input(void)
 {
@@ -802,8 +591,8 @@ static void echo_on(void)
 /* ---- setup: the plan of changes ---- */
 
 struct plan {
-    struct dotenv_update u[NSET + 4];
-    char *owned[NSET + 4];
+    struct dotenv_update u[SETTINGS_COUNT + 4];
+    char *owned[SETTINGS_COUNT + 4];
     size_t n;
 };
 
@@ -922,19 +711,20 @@ static int write_plan(const struct plan *p, const struct oldfile *o)
 /* ---- setup: the three ways in ---- */
 
 /* Validate `in` for the setting and add it to the plan under `name`. */
-static int take(struct plan *p, const struct setting *s, const char *name,
+static int take(struct plan *p, const struct settings_item *s,
+                const char *name,
                 const char *in, size_t len, char *err, size_t errlen)
 {
     char *v;
     size_t n;
     const char *t = in;
-    if (trim(&t, len) == 0) {
+    if (settings_trim(&t, len) == 0) {
         plan_set(p, name, NULL, 0);
         return 0;
     }
     if (validate(s, in, len, 1, &v, &n, err, errlen) != 0)
         return -1;
-    if (s->kind == K_SECRET)
+    if (s->kind == SETTINGS_SECRET)
         protect(s->name, v, n);
     plan_set(p, name, v, n);
     return 0;
@@ -943,15 +733,15 @@ static int take(struct plan *p, const struct setting *s, const char *name,
 static int from_env(struct plan *p)
 {
     char err[256];
-    for (size_t i = 0; i < NSET; i++) {
-        const char *const one[] = {settings[i].name, NULL};
-        const char *const *names = secret_aliases(settings[i].name);
+    for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+        const char *const one[] = {settings_item(i)->name, NULL};
+        const char *const *names = settings_aliases(settings_item(i)->name);
         names = names ? names : one;
         for (int k = 0; names[k]; k++) {
             const char *v = getenv(names[k]), *t = v;
-            if (!v || trim(&t, strlen(v)) == 0)
+            if (!v || settings_trim(&t, strlen(v)) == 0)
                 continue;
-            if (take(p, &settings[i], names[k], v, strlen(v), err,
+            if (take(p, settings_item(i), names[k], v, strlen(v), err,
                      sizeof err) != 0) {
                 out_printf(OUT_STDERR, "clawhost: setup: %s from the "
                            "environment: %s\n", names[k], err);
@@ -967,8 +757,8 @@ static void unknown_name(int line, const char *name)
 {
     const char *best = NULL;
     size_t dist = 0;
-    for (size_t i = 0; i < NSET; i++)
-        suggest_consider(name, settings[i].name, &best, &dist);
+    for (size_t i = 0; i < SETTINGS_COUNT; i++)
+        suggest_consider(name, settings_item(i)->name, &best, &dist);
     out_printf(OUT_STDERR, "clawhost: setup: stdin line %d: not a setting "
                "clawhost knows%s%s%s ('clawhost setup --help' lists "
                "them)\n", line, best ? " (did you mean " : "",
@@ -996,7 +786,7 @@ static int stdin_line(struct plan *p, int line, size_t len)
     }
     memcpy(name, s, nlen);
     name[nlen] = '\0';
-    const struct setting *set = find_setting(name);
+    const struct settings_item *set = settings_find(name, NULL);
     if (!set) {
         unknown_name(line, name);
         explicit_bzero(name, sizeof name);
@@ -1004,7 +794,7 @@ static int stdin_line(struct plan *p, int line, size_t len)
     }
     /* the table's spelling: `name` is a local buffer */
     const char *known = set->name;
-    const char *const *al = secret_aliases(set->name);
+    const char *const *al = settings_aliases(set->name);
     for (int k = 0; al && al[k]; k++)
         if (strcmp(al[k], name) == 0)
             known = al[k];
@@ -1025,7 +815,7 @@ static int from_stdin(struct plan *p)
         line++;
         if (r < 0) {
             out_printf(OUT_STDERR, "clawhost: setup: stdin line %d is "
-                       "longer than %d bytes\n", line, SECRET_MAX);
+                       "longer than %d bytes\n", line, SETTINGS_VALUE_MAX);
             ok = 0;
         } else if (!stdin_line(p, line, len)) {
             ok = 0;
@@ -1036,7 +826,8 @@ static int from_stdin(struct plan *p)
 }
 
 /* What setup shows before asking. */
-static void show_current(const struct setting *s, const struct current *c)
+static void show_current(const struct settings_item *s,
+                         const struct current *c)
 {
     out_printf(OUT_STDOUT, "\n  %s -- %s\n    now: ", s->name, s->help);
     show_status(s, c);
@@ -1049,7 +840,7 @@ static void show_current(const struct setting *s, const struct current *c)
 }
 
 /* Ask for one setting. 0 done, -1 input ended. */
-static int ask(struct plan *p, const struct setting *s)
+static int ask(struct plan *p, const struct settings_item *s)
 {
     struct current c;
     char err[256];
@@ -1060,20 +851,20 @@ static int ask(struct plan *p, const struct setting *s)
     for (int tries = 0; tries < MAX_TRIES; tries++) {
         /* echo goes off before the prompt shows, as getpass(3) does:
         ** what is typed once the prompt is up is never echoed */
-        if (s->kind == K_SECRET && echo_off() != 0) {
+        if (s->kind == SETTINGS_SECRET && echo_off() != 0) {
             out_puts(OUT_STDERR, "clawhost: setup: cannot turn the "
                      "terminal's echo off; not asking for this secret "
                      "(pipe NAME=value lines instead)\n");
             return 0;
         }
         out_printf(OUT_STDOUT, "    new value%s (Enter keeps, - removes "
-                   "from .env.local): ", s->kind == K_SECRET ?
+                   "from .env.local): ", s->kind == SETTINGS_SECRET ?
                    ", not shown" : "");
         out_flush_all();
         int r = read_line(&len);
         echo_on();
         const char *t = inbuf;
-        size_t n = r > 0 ? trim(&t, len) : 0;
+        size_t n = r > 0 ? settings_trim(&t, len) : 0;
         if (r == 0)
             return wipe_input(), -1;
         if (r > 0 && n == 0)
@@ -1098,10 +889,10 @@ static int interactive(struct plan *p)
     out_printf(OUT_STDOUT, "clawhost setup: settings go to %s in this "
                "folder (mode 0600).\nPress Enter to keep a value; secrets "
                "are read without echo.\n", ENV_FILE);
-    for (int g = 0; groups[g]; g++) {
-        out_printf(OUT_STDOUT, "\n== %s ==\n", groups[g]);
-        for (size_t i = 0; i < NSET; i++)
-            if (settings[i].group == g && ask(p, &settings[i]) != 0)
+    for (int g = 0; settings_group(g); g++) {
+        out_printf(OUT_STDOUT, "\n== %s ==\n", settings_group(g));
+        for (size_t i = 0; i < SETTINGS_COUNT; i++)
+            if (settings_item(i)->group == g && ask(p, settings_item(i)) != 0)
                 return -1;
     }
     out_puts(OUT_STDOUT, "\n");
@@ -1128,9 +919,9 @@ static const char setup_help[] =
 static void print_setup_help(void)
 {
     out_puts(OUT_STDOUT, setup_help);
-    for (size_t i = 0; i < NSET; i++)
-        out_printf(OUT_STDOUT, "  %-28s %s\n", settings[i].name,
-                   settings[i].help);
+    for (size_t i = 0; i < SETTINGS_COUNT; i++)
+        out_printf(OUT_STDOUT, "  %-28s %s\n", settings_item(i)->name,
+                   settings_item(i)->help);
 }
 
 int cmd_setup(const char *root, int argc, char **argv)

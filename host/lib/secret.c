@@ -35,6 +35,7 @@
 #include "runtime/hostmt.h"
 #include "lib/http.h"
 #include "pure/netpolicy.h"
+#include "pure/settings.h"
 #include "runtime/out.h"
 #include "lib/secret.h"
 
@@ -143,19 +144,6 @@ char *secret_lookup(const char *name, size_t *len, const char **source,
         return NULL;
     }
     return out;
-}
-
-static const char *const ondemand_aliases[] = {
-    "THETA_ONDEMAND_API_TOKEN", "THETA_ONDEMAND_API_KEY", "THETA_API_KEY",
-    NULL
-};
-
-const char *const *secret_aliases(const char *name)
-{
-    for (int i = 0; ondemand_aliases[i]; i++)
-        if (strcmp(name, ondemand_aliases[i]) == 0)
-            return ondemand_aliases;
-    return NULL;
 }
 
 /* ---- host bindings ---- */
@@ -384,7 +372,7 @@ static int get_any(lua_State *L)
         return 0;
     }
     const char *name = luaL_checkstring(L, 1);
-    if (!(alias = secret_aliases(name)))
+    if (!(alias = settings_aliases(name)))
         return get_one(L, name, opts);
     for (int i = 0; alias[i]; i++)
         if (get_one(L, alias[i], opts))

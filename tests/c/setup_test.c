@@ -1,6 +1,6 @@
 /*
-** setup_test.c -- the pure parts of `clawhost setup`: base URL and id
-** validation, the atomic write. (Quoting and merging: dotenv_test.c.)
+** setup_test.c -- the atomic write of `clawhost setup`. (Validation:
+** settings_test.c; quoting and merging: dotenv_test.c.)
 */
 #include <dirent.h>
 #include <errno.h>
@@ -57,68 +57,6 @@ static int leftovers(void)
     return n;
 }
 
-/* ---- URLs and ids ---- */
-
-static void test_url_accepts_and_normalizes(void)
-{
-    static const char *const ok[][2] = {
-        {"http://127.0.0.1:8000/", "http://127.0.0.1:8000"},
-        {"https://ondemand.thetaedgecloud.com",
-         "https://ondemand.thetaedgecloud.com"},
-        {"  https://x.example/api//  ", "https://x.example/api"},
-        {"HTTPS://X.EXAMPLE", "HTTPS://X.EXAMPLE"},
-        {"http://[::1]:9/", "http://[::1]:9"},
-        {"https://a.b/c/d", "https://a.b/c/d"},
-    };
-    char out[256], err[256];
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        CHECK_INT(setup_check_url(ok[i][0], out, sizeof out, err,
-                                  sizeof err), 0);
-        CHECK_STR(out, ok[i][1]);
-    }
-}
-
-static void test_url_refuses(void)
-{
-    static const char *const bad[] = {
-        "", "   ", "ftp://x.example", "x.example", "//x.example",
-        "http://user:SeCrEtPw@x.example", "http://SeCrEtUser@x.example/",
-        "http://x.example/?key=SeCrEt", "http://x.example/#SeCrEt",
-        "http://x.ex ample", "http://x.example/a\nb", "https://",
-        "http://[::1", "javascript:alert(1)", "file:///etc/passwd",
-        "http://x.example/\tSeCrEt",
-    };
-    char out[256], err[256];
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        if (setup_check_url(bad[i], out, sizeof out, err, sizeof err) !=
-            -1)
-            fprintf(stderr, "  accepted: %s\n", bad[i]);
-        CHECK_INT(setup_check_url(bad[i], out, sizeof out, err,
-                                  sizeof err), -1);
-        CHECK(err[0] != '\0');
-        CHECK(strstr(err, "SeCrEt") == NULL);   /* never quotes input */
-    }
-    char longurl[3000] = "https://x.example/";
-    memset(longurl + 18, 'a', sizeof longurl - 19);
-    longurl[sizeof longurl - 1] = '\0';
-    CHECK_INT(setup_check_url(longurl, out, sizeof out, err, sizeof err),
-              -1);
-}
-
-static void test_ids(void)
-{
-    char err[256];
-    CHECK_INT(setup_check_id("prj_", "prj_abc_123", err, sizeof err), 0);
-    CHECK_INT(setup_check_id("org_", "org_X9", err, sizeof err), 0);
-    CHECK_INT(setup_check_id("prj_", "prj_", err, sizeof err), -1);
-    CHECK_INT(setup_check_id("prj_", "prj-abc", err, sizeof err), -1);
-    CHECK_INT(setup_check_id("prj_", "org_abc", err, sizeof err), -1);
-    CHECK_INT(setup_check_id("prj_", "prj_a b", err, sizeof err), -1);
-    CHECK_INT(setup_check_id("prj_", "PRJ_abc", err, sizeof err), -1);
-    CHECK_INT(setup_check_id("org_", "org_a/../b", err, sizeof err), -1);
-}
-
 /* ---- the atomic write ---- */
 
 static void test_atomic_write(void)
@@ -170,9 +108,6 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/test_setup.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    RUN(test_url_accepts_and_normalizes);
-    RUN(test_url_refuses);
-    RUN(test_ids);
     RUN(test_atomic_write);
     RUN(test_atomic_write_failures_leave_the_old_file);
     char cmd[128];
