@@ -16,7 +16,9 @@
 #include "curl/curlfn.h"
 #include "runtime/err.h"
 #include "lib/json.h"
+#include "cli/cmd_check.h"
 #include "cli/cmd_ledger.h"
+#include "cli/cmd_setup.h"
 #include "pure/money.h"
 #include "runtime/log.h"
 #include "pure/netpolicy.h"
@@ -24,7 +26,6 @@
 #include "cli/recipe.h"
 #include "runtime/run.h"
 #include "runtime/runtime.h"
-#include "cli/setup.h"
 #include "pure/suggest.h"
 
 #define MAX_ALLOW 64
