@@ -15,7 +15,6 @@
 ** Every secret is registered with the output redactor when it loads;
 ** its bytes are wiped when it is collected. docs/secrets.md has it all.
 */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,13 +66,10 @@ void secret_wipe(char *value, size_t len)
     }
 }
 
+/* Values are trimmed as settings are (settings_trim); blank is unset. */
 static char *trimmed_copy(const char *v, size_t n, size_t *len)
 {
-    while (n > 0 && isspace((unsigned char)*v))
-        v++, n--;
-    while (n > 0 && isspace((unsigned char)v[n - 1]))
-        n--;
-    if (n == 0)
+    if ((n = settings_trim(&v, n)) == 0)
         return NULL;
     char *out = malloc(n + 1);
     if (out) {
