@@ -16,7 +16,9 @@
 #include "curl/transfer.h"
 #include "runtime/err.h"
 #include "lib/json.h"
+#include "cli/cmd_check.h"
 #include "cli/cmd_ledger.h"
+#include "cli/cmd_setup.h"
 #include "cli/cmd_store.h"
 #include "pure/money.h"
 #include "runtime/log.h"
@@ -25,7 +27,6 @@
 #include "cli/recipe.h"
 #include "cli/run.h"
 #include "runtime/init.h"
-#include "cli/setup.h"
 #include "pure/suggest.h"
 
 #define MAX_ALLOW 64

@@ -15,7 +15,6 @@
 ** Every secret is registered with the output redactor when it loads;
 ** its bytes are wiped when it is collected. docs/secrets.md has it all.
 */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,12 +28,13 @@
 #include <lauxlib.h>
 
 #include "runtime/config.h"
-#include "curl/curlfn.h"
+#include "pure/baseurl.h"
 #include "pure/dotenv.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
 #include "lib/http.h"
 #include "pure/netpolicy.h"
+#include "pure/settings.h"
 #include "runtime/out.h"
 #include "lib/secret.h"
 
@@ -66,13 +66,10 @@ void secret_wipe(char *value, size_t len)
     }
 }
 
+/* Values are trimmed as settings are (settings_trim); blank is unset. */
 static char *trimmed_copy(const char *v, size_t n, size_t *len)
 {
-    while (n > 0 && isspace((unsigned char)*v))
-        v++, n--;
-    while (n > 0 && isspace((unsigned char)v[n - 1]))
-        n--;
-    if (n == 0)
+    if ((n = settings_trim(&v, n)) == 0)
         return NULL;
     char *out = malloc(n + 1);
     if (out) {
@@ -145,19 +142,6 @@ char *secret_lookup(const char *name, size_t *len, const char **source,
     return out;
 }
 
-static const char *const ondemand_aliases[] = {
-    "THETA_ONDEMAND_API_TOKEN", "THETA_ONDEMAND_API_KEY", "THETA_API_KEY",
-    NULL
-};
-
-const char *const *secret_aliases(const char *name)
-{
-    for (int i = 0; ondemand_aliases[i]; i++)
-        if (strcmp(name, ondemand_aliases[i]) == 0)
-            return ondemand_aliases;
-    return NULL;
-}
-
 /* ---- host bindings ---- */
 
 static void bind_host(struct secret *s, const char *host, unsigned port)
@@ -176,20 +160,13 @@ static void bind_host(struct secret *s, const char *host, unsigned port)
     s->bind[s->nbind++].port = port;
 }
 
+/* A base URL binds its host and port; one that does not parse as a
+** base URL (pure/baseurl.h) binds nothing, so the secret goes nowhere. */
 static void bind_url(struct secret *s, const char *url)
 {
-    char *host = NULL, *port = NULL, err[256];
-    if (curlfn_load(err, sizeof err) != 0)
-        return;                 /* no binding: the secret goes nowhere */
-    CURLU *u = curl_url();
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-        CURLUE_OK)
-        bind_host(s, host, (unsigned)atoi(port));
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
+    struct baseurl b;
+    if (baseurl_parse(url, &b, NULL, 0) == 0)
+        bind_host(s, b.host, b.port);
 }
 
 /* Where the credentials the seeds know about may go (theta-api.md 1.2):
@@ -391,7 +368,7 @@ static int get_any(lua_State *L)
         return 0;
     }
     const char *name = luaL_checkstring(L, 1);
-    if (!(alias = secret_aliases(name)))
+    if (!(alias = settings_aliases(name)))
         return get_one(L, name, opts);
     for (int i = 0; alias[i]; i++)
         if (get_one(L, alias[i], opts))

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <lua.h>
 
-#define SECRET_MAX 4096         /* bytes of one value */
+#include "pure/settings.h"
+
+#define SECRET_MAX SETTINGS_VALUE_MAX  /* bytes of one value */
 
 /*
 ** Find `name`: $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential),
@@ -23,9 +25,6 @@ char *secret_lookup(const char *name, size_t *len, const char **source,
 
 /* Wipe and free a value from secret_lookup. */
 void secret_wipe(char *value, size_t len);
-
-/* Names tried, in order, for one setting (the seed's alias lists). */
-const char *const *secret_aliases(const char *name);
 
 /*
 ** For the http binding: if the value at idx is a clawhost.Secret that

@@ -775,8 +775,8 @@ void netpolicy_init(struct netpolicy *np)
     memset(np, 0, sizeof *np);
 }
 
-/* A port as 1-5 decimal digits, 1-65535. */
-static int parse_port(const char *s, size_t n, unsigned *out)
+/* Ports in --allow-host, CLAWHOST_CONNECT_TO and base URLs. */
+int netpolicy_port_parse(const char *s, size_t n, unsigned *out)
 {
     unsigned v = 0;
     size_t i;
@@ -916,7 +916,7 @@ int netpolicy_allow_host_arg(struct netpolicy *np, const char *arg,
                " HOST:PORT or [IPV6]:PORT", q, why);
         return -1;
     }
-    if (port_s && parse_port(port_s, pn, &port) < 0) {
+    if (port_s && netpolicy_port_parse(port_s, pn, &port) < 0) {
         seterr(err, errlen, "--allow-host \"%s\": expected a port number"
                " (1-65535) after ':'", q);
         return -1;
@@ -998,7 +998,7 @@ static int ct_port(const char *s, size_t n, unsigned *out, char *why,
     char q[QUOTE_MAX];
 
     *out = 0;
-    if (n == 0 || parse_port(s, n, out) == 0)
+    if (n == 0 || netpolicy_port_parse(s, n, out) == 0)
         return 0;
     seterr(why, whylen, "\"%s\" is not a port number (1-65535)",
            quote_text(q, sizeof q, s, n));

@@ -235,4 +235,10 @@ int netpolicy_host_matches(const char *pattern, const char *host);
 */
 int netpolicy_ipv4_parse(const char *s, unsigned char out[4]);
 
+/*
+** A port as written after ':' (s[0..n), not NUL-terminated): 1 to 5
+** decimal digits, 1-65535, nothing else. Returns 0 with *out set, or -1.
+*/
+int netpolicy_port_parse(const char *s, size_t n, unsigned *out);
+
 #endif

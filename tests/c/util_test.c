@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -295,6 +296,47 @@ static void test_fileio_replace(void)
     drop(dir);
 }
 
+/* The file it makes is private whatever the umask, and a readable one
+** is replaced by a private one (a new file, not a chmod); a full disk
+** (writes past 100 bytes fail with EFBIG) leaves the old file whole, no
+** temporary file behind, and a message that names the step, never the
+** data. */
+static void test_fileio_replace_private_and_full_disk(void)
+{
+    char *dir = tmpdir(), err[256], big[8192];
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    struct fileio_target t = {dfd, ".env.local", NULL, 0600, NULL, NULL};
+    struct stat st, st2;
+    struct rlimit old, small;
+    mode_t mask = umask(0);
+    CHECK_INT(fileio_replace(&t, "A=1\n", 4, err, sizeof err), 0);
+    umask(mask);
+    CHECK(fstatat(dfd, ".env.local", &st, 0) == 0 &&
+          (st.st_mode & 07777) == 0600);
+    fchmodat(dfd, ".env.local", 0644, 0);
+    CHECK_INT(fileio_replace(&t, "OLD=1\n", 6, err, sizeof err), 0);
+    CHECK(fstatat(dfd, ".env.local", &st2, 0) == 0 &&
+          (st2.st_mode & 07777) == 0600);
+    CHECK(st2.st_ino != st.st_ino);
+    memset(big, 'S', sizeof big);
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old);
+    small = old;
+    small.rlim_cur = 100;
+    CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    int rc = fileio_replace(&t, big, sizeof big, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_INT(rc, -1);
+    CHECK(strstr(err, "write") && strstr(err, "left as it was"));
+    CHECK(strstr(err, "SSSS") == NULL);
+    char *s = slurp(dfd, ".env.local", &(size_t){0});
+    CHECK_STR(s, "OLD=1\n");
+    free(s);
+    CHECK_INT(entries(dir), 1);
+    close(dfd);
+    drop(dir);
+}
+
 static int crash_step;
 
 static void die_at(int step, void *ud)
@@ -394,6 +436,7 @@ int main(void)
     RUN(test_dynbuf_consume_take);
     RUN(test_dynbuf_extend);
     RUN(test_fileio_replace);
+    RUN(test_fileio_replace_private_and_full_disk);
     RUN(test_fileio_crash_every_step);
     RUN(test_fileio_read_cap);
     RUN(test_quote);

@@ -1,7 +1,0 @@
-# setup.mk -- `clawhost setup` and `clawhost check` (host/setup.c):
-# unit test of the pure parts (validation, quoting, merge, atomic write).
-
-UNIT_TESTS += setup
-UNIT_MODS_setup := cli/setup lib/secret runtime/config pure/dotenv \
-                   runtime/err runtime/hostmt runtime/out pure/redact \
-                   pure/netpolicy pure/money pure/suggest curl/curlfn
