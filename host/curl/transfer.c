@@ -22,6 +22,7 @@
 #include "runtime/rt.h"
 #include "curl/curlfn.h"
 #include "curl/transfer.h"
+#include "pure/baseurl.h"
 #include "util/dynbuf.h"
 
 #define MAX_HEADER_BYTES (64u << 10)
@@ -99,7 +100,23 @@ void transfer_hdrs_free(struct transfer_hdrs **h)
 
 /* ---- the egress policy from the environment ---- */
 
-static void configure_url(const char *name, const char *url)
+/* A configured base URL is read by the one parser every base URL goes
+** through (pure/baseurl.c), so setup, secrets and the policy agree; one
+** that does not parse configures nothing, as before. */
+static void configure_base(const char *name, const char *url)
+{
+    struct baseurl b;
+    char err[200];
+    if (baseurl_parse(url, &b, NULL, 0) != 0)
+        return;
+    if (netpolicy_add_host(&X.np, b.host, b.port, err, sizeof err) != 0 &&
+        !X.policy_err[0])
+        snprintf(X.policy_err, sizeof X.policy_err, "%s: %s", name, err);
+}
+
+/* A proxy may be socks5:// and carry user:pass@: libcurl reads it, and
+** it alone decides which host that is. */
+static void configure_proxy(const char *name, const char *url)
 {
     char *host = NULL, *port = NULL, err[200];
     CURLU *u = curl_url();
@@ -124,7 +141,7 @@ static int add_base_url(const char *name, const char *value, void *ud)
     size_t n = strlen(name);
     (void)ud;
     if (n > 9 && strcmp(name + n - 9, "_BASE_URL") == 0)
-        configure_url(name, value);
+        configure_base(name, value);
     return 0;
 }
 
@@ -168,7 +185,7 @@ const struct netpolicy *transfer_policy(void)
     X.ca_file = getenv("CLAWHOST_CA_FILE");
     X.proxy = getenv("CLAWHOST_PROXY");
     if (X.proxy && *X.proxy)
-        configure_url("CLAWHOST_PROXY", X.proxy);
+        configure_proxy("CLAWHOST_PROXY", X.proxy);
     return &X.np;
 }
 
