@@ -20,8 +20,8 @@
 
 #include "cli/cmd_ledger.h"
 #include "lib/lstore.h"
-#include "runtime/clock.h"
 #include "pure/money.h"
+#include "runtime/clock.h"
 #include "runtime/err.h"
 #include "runtime/out.h"
 #include "store/store.h"

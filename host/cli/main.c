@@ -12,22 +12,22 @@
 
 #include <lauxlib.h>
 
-#include "runtime/config.h"
-#include "curl/transfer.h"
-#include "runtime/err.h"
-#include "lib/json.h"
 #include "cli/cmd_check.h"
 #include "cli/cmd_ledger.h"
 #include "cli/cmd_setup.h"
 #include "cli/cmd_store.h"
-#include "pure/money.h"
-#include "runtime/log.h"
-#include "pure/netpolicy.h"
-#include "runtime/out.h"
 #include "cli/recipe.h"
 #include "cli/run.h"
-#include "runtime/init.h"
+#include "curl/transfer.h"
+#include "lib/json.h"
+#include "pure/money.h"
+#include "pure/netpolicy.h"
 #include "pure/suggest.h"
+#include "runtime/config.h"
+#include "runtime/err.h"
+#include "runtime/init.h"
+#include "runtime/log.h"
+#include "runtime/out.h"
 
 #define MAX_ALLOW 64
 

@@ -18,11 +18,11 @@
 
 #include <lauxlib.h>
 
+#include "cli/params.h"
+#include "pure/suggest.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
-#include "cli/params.h"
-#include "pure/suggest.h"
 
 #define MAX_PARAMS 64
 #define FILE_MAX_DEFAULT (16u << 20)

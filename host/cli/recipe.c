@@ -15,11 +15,11 @@
 
 #include <lauxlib.h>
 
-#include "runtime/err.h"
 #include "cli/params.h"
 #include "cli/recipe.h"
-#include "sandbox/sandbox.h"
 #include "pure/suggest.h"
+#include "runtime/err.h"
+#include "sandbox/sandbox.h"
 
 static int ends_with(const char *s, const char *suffix)
 {

@@ -12,10 +12,10 @@
 
 #include <lauxlib.h>
 
-#include "runtime/ctx.h"
-#include "lib/json.h"
-#include "runtime/out.h"
 #include "cli/result.h"
+#include "lib/json.h"
+#include "runtime/ctx.h"
+#include "runtime/out.h"
 
 #define MAX_DEPTH 16
 #define MAX_CELL 60

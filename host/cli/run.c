@@ -13,16 +13,16 @@
 
 #include <lauxlib.h>
 
-#include "runtime/ctx.h"
-#include "runtime/err.h"
-#include "runtime/log.h"
-#include "runtime/loop.h"
-#include "runtime/out.h"
 #include "cli/params.h"
 #include "cli/recipe.h"
 #include "cli/result.h"
 #include "cli/run.h"
+#include "runtime/ctx.h"
+#include "runtime/err.h"
 #include "runtime/init.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/out.h"
 
 struct run {
     const struct recipe_ref *ref;

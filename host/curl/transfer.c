@@ -17,12 +17,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "runtime/config.h"
-#include "runtime/loop.h"
-#include "runtime/rt.h"
 #include "curl/curlfn.h"
 #include "curl/transfer.h"
 #include "pure/baseurl.h"
+#include "runtime/config.h"
+#include "runtime/loop.h"
+#include "runtime/rt.h"
 #include "util/dynbuf.h"
 
 #define MAX_HEADER_BYTES (64u << 10)

@@ -24,15 +24,15 @@
 #include <lauxlib.h>
 
 #include "lib/budget.h"
+#include "lib/lstore.h"
+#include "pure/money.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
-#include "pure/money.h"
-#include "lib/lstore.h"
-#include "store/store.h"
 #include "runtime/log.h"
 #include "runtime/rt.h"
+#include "store/store.h"
 
 #define RESERVATION_TYPE "clawhost.budget.Reservation"
 #define MAX_OPEN 4096

@@ -23,9 +23,9 @@
 #include <lauxlib.h>
 #include <lua-cjson.h>
 
+#include "lib/json.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
-#include "lib/json.h"
 #include "util/dynbuf.h"
 
 #define BUF_TYPE "clawhost.json.Buffer"

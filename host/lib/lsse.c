@@ -16,11 +16,11 @@
 
 #include <lauxlib.h>
 
+#include "lib/lsse.h"
+#include "pure/sse.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
-#include "lib/lsse.h"
 #include "runtime/rt.h"
-#include "pure/sse.h"
 
 #define PARSER_TYPE "clawhost.sse.Parser"
 

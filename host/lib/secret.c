@@ -27,16 +27,16 @@
 
 #include <lauxlib.h>
 
-#include "runtime/config.h"
+#include "lib/http.h"
+#include "lib/secret.h"
 #include "pure/baseurl.h"
 #include "pure/dotenv.h"
-#include "runtime/err.h"
-#include "runtime/hostmt.h"
-#include "lib/http.h"
 #include "pure/netpolicy.h"
 #include "pure/settings.h"
+#include "runtime/config.h"
+#include "runtime/err.h"
+#include "runtime/hostmt.h"
 #include "runtime/out.h"
-#include "lib/secret.h"
 
 #define SECRET_TYPE "clawhost.Secret"
 #define MAX_BIND 8

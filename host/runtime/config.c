@@ -18,8 +18,8 @@
 
 #include <lauxlib.h>
 
-#include "runtime/config.h"
 #include "pure/dotenv.h"
+#include "runtime/config.h"
 #include "runtime/err.h"
 
 #define ENV_FILE ".env.local"

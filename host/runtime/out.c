@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pure/redact.h"
 #include "runtime/out.h"
 #include "util/fileio.h"
-#include "pure/redact.h"
 
 #define OUT_BUF 8192
 

@@ -16,8 +16,8 @@
 
 #include "runtime/hostmt.h"
 #include "runtime/rt.h"
-#include "sandbox/sandbox.h"
 #include "sandbox/require.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_NAME 128
