@@ -1,5 +1,5 @@
 /*
-** redact_bench.c -- throughput of the output redactor (host/redact.c).
+** redact_bench.c -- throughput of the output redactor (host/pure/redact.c).
 **
 ** Builds 64 MB of log-like text in memory (access lines, JSON with
 ** escapes, URL query strings, base64 and hex ids, chat tokens) with a

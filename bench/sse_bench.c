@@ -1,5 +1,5 @@
 /*
-** sse_bench.c -- throughput of the SSE parser (host/sse.c) alone.
+** sse_bench.c -- throughput of the SSE parser (host/pure/sse.c) alone.
 **
 ** Builds a 100 MB stream of OpenAI-style chat chunks in memory, feeds it
 ** in 16 KiB pieces (about what a curl write callback hands over) and

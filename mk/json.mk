@@ -1,4 +1,4 @@
-# json.mk -- the json module (host/json.c): unit test.
+# json.mk -- the json module (host/lib/json.c): unit test.
 
 UNIT_TESTS += json
 UNIT_MODS_json := lib/json runtime/err runtime/hostmt

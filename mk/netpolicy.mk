@@ -1,4 +1,4 @@
-# netpolicy.mk -- the egress policy (host/netpolicy.c): unit test.
+# netpolicy.mk -- the egress policy (host/pure/netpolicy.c): unit test.
 
 UNIT_TESTS += netpolicy
 UNIT_MODS_netpolicy := pure/netpolicy

@@ -1,4 +1,4 @@
-# redact.mk -- the output redactor (host/redact.c): unit test and bench.
+# redact.mk -- the output redactor (host/pure/redact.c): unit test and bench.
 
 UNIT_TESTS += redact
 UNIT_MODS_redact := pure/redact

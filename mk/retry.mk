@@ -1,4 +1,4 @@
-# retry.mk -- the retry policy (host/retry.c): unit test.
+# retry.mk -- the retry policy (host/pure/retry.c): unit test.
 
 UNIT_TESTS += retry
 UNIT_MODS_retry := pure/retry

@@ -1,4 +1,4 @@
-# sse.mk -- the SSE parser (host/sse.c): unit test, fuzz target, bench.
+# sse.mk -- the SSE parser (host/pure/sse.c): unit test, fuzz target, bench.
 
 UNIT_TESTS += sse
 UNIT_MODS_sse := pure/sse

@@ -1,5 +1,5 @@
-# strmatch.mk -- the polling Lua pattern matcher (host/strmatch.c) and its
-# binding (host/lstrmatch.c): host modules, unit test, benchmark.
+# strmatch.mk -- the polling Lua pattern matcher (host/pure/strmatch.c) and its
+# binding (host/sandbox/lstrmatch.c): host modules, unit test, benchmark.
 
 UNIT_TESTS += strmatch
 UNIT_MODS_strmatch := pure/strmatch sandbox/lstrmatch

@@ -68,7 +68,7 @@ function _M.base_url(url, o)
   return lower .. "://" .. rest
 end
 
--- The rule of the http module's idempotency_key (host/http.c): 1 to
+-- The rule of the http module's idempotency_key (host/lib/http.c): 1 to
 -- 255 printable ASCII characters. Checked here first so a bad key is
 -- a usage error naming the flag, not a raise from deep inside.
 function _M.idempotency_key(k)

@@ -1,7 +1,7 @@
 -- client.codes: the one list of err.code values the client libraries in
 -- lua/ return, and how an HTTP status or a transport failure maps onto
 -- it. docs/errors.md is the page for people: what each code means,
--- what to do about it, and the exit status host/errors.c gives it.
+-- what to do about it, and the exit status host/runtime/err.c gives it.
 --
 --   codes.KNOWN[code]                true for every code of the list
 --   codes.for_status(status, o)      the code of a non-2xx answer;

@@ -143,7 +143,7 @@ function _M.status_error(res, o)
   local status = res.status
   local body = o.body or res.body
   local remote = answer.remote_message(body)
-  -- the host's retry policy reads the body as it came (host/retry.c)
+  -- the host's retry policy reads the body as it came (host/pure/retry.c)
   local code = o.code or codes.for_status(status, {
     text = (o.text or "") .. "\n" .. tostring(body or ""),
     keyed = o.keyed })

@@ -1,5 +1,5 @@
 /*
-** json_test.c -- unit tests for the json module (host/json.c).
+** json_test.c -- unit tests for the json module (host/lib/json.c).
 **
 ** The bulk is tests/lua/json_test.lua, run here on a plain Lua state
 ** (run from the repository root). The C tests cover what Lua cannot

@@ -1,5 +1,6 @@
 /*
-** netpolicy_test.c -- unit tests for the egress policy (host/netpolicy.c).
+** netpolicy_test.c -- unit tests for the egress policy
+** (host/pure/netpolicy.c).
 **
 ** Pure computation: no packet is sent and no network socket is opened
 ** (glibc reads the zone of "fe80::1%1" with an ioctl on a local AF_UNIX

@@ -1,5 +1,5 @@
 /*
-** redact_test.c -- unit tests for the output redactor (host/redact.c).
+** redact_test.c -- unit tests for the output redactor (host/pure/redact.c).
 **
 ** Figures S-1..S-3 of reliability-anchors.md section 8: 30 seeded random
 ** secrets (8..128 bytes with quotes, %, &, \, /, spaces, newlines and a

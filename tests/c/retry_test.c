@@ -1,5 +1,5 @@
 /*
-** retry_test.c -- unit tests for the retry policy (host/retry.c).
+** retry_test.c -- unit tests for the retry policy (host/pure/retry.c).
 **
 ** retry_should is checked against an oracle written from the rules in
 ** DESIGN section 4 and docs/http.md, over every outcome, method kind,

@@ -1,5 +1,5 @@
 /*
-** sse_test.c -- unit tests for the SSE parser (host/sse.c).
+** sse_test.c -- unit tests for the SSE parser (host/pure/sse.c).
 **
 ** The core is the fixture corpus in tests/fixtures/sse (format in its
 ** README.md): each stream is fed whole, cut in two at every position, cut

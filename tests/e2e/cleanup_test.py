@@ -1,7 +1,7 @@
 """Cleanup: ctx.defer functions run whatever ends the run (success,
 error, deadline, memory, policy, SIGINT, SIGTERM), last registered
 first, under their own deadline; <close> values of a failing run() are
-closed (DESIGN section 6, host/run.c, host/ctx.c)."""
+closed (DESIGN section 6, host/cli/run.c, host/runtime/ctx.c)."""
 import signal
 
 import pytest

@@ -1,7 +1,7 @@
 """config: non-secret settings from the environment and from .env.local
 in the working directory; the file must be private; credential-looking
 names are refused with a pointer to secret.get (DESIGN section 3,
-host/config.c, host/dotenv.c). Value parsing is in
+host/runtime/config.c, host/pure/dotenv.c). Value parsing is in
 tests/lua/config_test.lua."""
 import os
 

@@ -1,5 +1,5 @@
-"""End-to-end tests of the `http` module (host/http.c, host/transfer.c,
-host/retry.c): real recipes run by build/clawhost against a misbehaving
+"""End-to-end tests of the `http` module (host/lib/http.c,
+host/curl/transfer.c, host/pure/retry.c): real recipes run by build/clawhost against a misbehaving
 loopback server (tests/servers/fault_http.py) and a canary listener
 (tests/servers/canary.py) that counts every connection it accepts.
 

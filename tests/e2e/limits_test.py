@@ -1,6 +1,6 @@
 """Limits: the wall-clock deadline (exit 124) stops code wherever it
 runs, and the memory cap (exit 1) cannot be caught (DESIGN section 2,
-host/runtime.c, host/strmatch.c).
+host/runtime/rt.c, host/pure/strmatch.c).
 
 Timing bounds here are requirements, not speed measurements: a deadline
 must stop a run within about 1.5 s of the limit. The bounds are generous

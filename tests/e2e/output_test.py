@@ -1,7 +1,7 @@
 """What a run prints: the result on stdout (text or --json), errors and
 their exit codes, diagnostics on stderr (-q, -v, --log-json)
-(DESIGN sections 3 and 7, host/result.c, host/run.c, host/errors.c,
-host/log.c)."""
+(DESIGN sections 3 and 7, host/cli/result.c, host/cli/run.c,
+host/runtime/err.c, host/runtime/log.c)."""
 import json
 
 import pytest

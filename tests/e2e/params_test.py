@@ -1,6 +1,6 @@
 """Command-line params against a recipe's declarations: every type, both
 spellings, defaults, and every usage error exits 2 naming the flag
-(DESIGN section 3, host/params.c, host/main.c)."""
+(DESIGN section 3, host/cli/params.c, host/cli/main.c)."""
 import pathlib
 
 import pytest

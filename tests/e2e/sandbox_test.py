@@ -1,7 +1,7 @@
 """The sandbox seen from outside: every refused thing stops the run with
 exit 4 and a message naming what was refused, also when the recipe wraps
 it in pcall, xpcall or a coroutine; the safe parts keep working
-(DESIGN sections 2 and 3, host/sandbox.c, sbcoro.c, require.c)."""
+(DESIGN sections 2 and 3, host/sandbox/sandbox.c, sbcoro.c, require.c)."""
 import pytest
 
 from tests.e2e.fixtures.util import home, run_lua  # noqa: F401

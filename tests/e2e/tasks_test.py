@@ -1,7 +1,7 @@
 """Tasks seen from outside: concurrency of waits, warnings about tasks
 left running or failing unobserved, and the process surviving many tasks
-(host/task.c, host/loop.c, docs/task.md). The Lua-level semantics are in
-tests/lua/task_test.lua."""
+(host/runtime/task.c, host/runtime/loop.c, docs/task.md). The Lua-level
+semantics are in tests/lua/task_test.lua."""
 import pytest
 
 from tests.e2e.fixtures.util import (PLAIN_BIN, home,  # noqa: F401

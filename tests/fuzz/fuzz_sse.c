@@ -1,5 +1,5 @@
 /*
-** fuzz_sse.c -- libFuzzer target for the SSE parser (host/sse.c).
+** fuzz_sse.c -- libFuzzer target for the SSE parser (host/pure/sse.c).
 **
 ** Oracle: the same bytes must give the same events however they are cut.
 ** Each input is parsed (1) whole, (2) cut into input-derived random

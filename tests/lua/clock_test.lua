@@ -1,4 +1,4 @@
--- clock_test.lua: tests for the clock module (host/clock.c).
+-- clock_test.lua: tests for the clock module (host/runtime/clock.c).
 --
 -- Run by the host as a recipe (`clawhost run tests/lua/clock_test.lua
 -- --json`, see tests/run_lua.sh).

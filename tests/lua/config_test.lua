@@ -1,4 +1,4 @@
--- config_test.lua: tests for the config module (host/config.c).
+-- config_test.lua: tests for the config module (host/runtime/config.c).
 --
 -- Run by tests/run_lua.sh with the ordinary environment (PATH and HOME
 -- are set there). tests/e2e/test_config.py runs it again with the

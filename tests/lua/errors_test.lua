@@ -1,4 +1,4 @@
--- errors_test.lua: tests for the errors module (host/errors.c) and the
+-- errors_test.lua: tests for the errors module (host/runtime/err.c) and the
 -- error objects host modules return. How codes map to exit statuses is
 -- tested from outside, in tests/e2e/test_output.py.
 

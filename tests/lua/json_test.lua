@@ -1,4 +1,4 @@
--- json_test.lua: tests for the json module (host/json.c).
+-- json_test.lua: tests for the json module (host/lib/json.c).
 --
 -- Run by the host as a recipe (`clawhost run tests/lua/json_test.lua
 -- --json`) and by tests/c/test_json.c on a plain Lua state. The full

@@ -1,5 +1,5 @@
 -- sandbox_test.lua: the sandbox's details that a recipe can observe
--- without being stopped (host/sandbox.c, sbcoro.c, require.c,
+-- without being stopped (host/sandbox/sandbox.c, sbcoro.c, require.c,
 -- lstrmatch.c). What is refused (exit 4) is tested from outside, in
 -- tests/e2e/test_sandbox.py: a refusal would end this suite.
 

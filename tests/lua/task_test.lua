@@ -1,5 +1,5 @@
--- task_test.lua: tests for the task module (host/task.c, host/loop.c)
--- and for host waits inside recipe coroutines (host/sbcoro.c).
+-- task_test.lua: tests for the task module (host/runtime/task.c,
+-- host/runtime/loop.c) and for host waits inside recipe coroutines (host/sandbox/sbcoro.c).
 --
 -- Every case runs inside the suite's run(), which is itself a task.
 -- Timing is only used for ordering, never for speed: short sleeps, and
