@@ -1,5 +1,6 @@
 -- task_test.lua: tests for the task module (host/runtime/task.c,
--- host/runtime/loop.c) and for host waits inside recipe coroutines (host/sandbox/sbcoro.c).
+-- host/runtime/loop.c) and for host waits inside recipe coroutines
+-- (host/sandbox/sbcoro.c).
 --
 -- Every case runs inside the suite's run(), which is itself a task.
 -- Timing is only used for ordering, never for speed: short sleeps, and
