@@ -607,6 +607,9 @@ if ! sleep_figure "run parallel --jobs 100" parallel \
 fi
 
 # ======================================================================
+STORE_PAIRS=${BENCH_STORE_PAIRS:-200}
+STORE_WRITERS=${BENCH_STORE_WRITERS:-8}
+STORE_SECS=${BENCH_STORE_SECS:-3}
 section "6. The store: reserve+settle against history, concurrent writers"
 echo "   one reserve and its settle, timed pair by pair (median, p95),"
 echo "   after N past records; SQLite in a file, PostgreSQL on its Unix"
@@ -615,7 +618,7 @@ echo "   doing pairs for $STORE_SECS s"
 SB=$BB/store_bench
 # store_row ENGINE URL : one line per history size, then the writers
 store_row() {
-    _engine=$1 _url=$2 _prev=0 _base=
+    _engine=$1 _url=$2 _prev=0 _base= _worst=0
     for _n in 100 10000 1000000; do
         _add=$((_n - _prev))
         "$SB" "$_url" fill "$_add" >/dev/null 2>"$TMP/e" ||
@@ -626,18 +629,16 @@ store_row() {
         printf '   %-12s %8s records: %s\n' "$_engine" "$_n" "$_line"
         _med=$(echo "$_line" | awk '{ print $2 }')
         [ -n "$_base" ] || _base=$_med
+        _worst=$(calc "($_med > $_worst) ? $_med : $_worst")
     done
     target "$_engine: 1M records within 1.5x of 100" \
         "$(fmt '%.2fx' "$(calc "$_med / $_base")")" \
         "$(calc "($_med <= 1.5 * $_base) ? 1 : 0")"
     [ "$_engine" = sqlite ] && target "sqlite: a reserve+settle pair < 5 ms" \
-        "$_med ms" "$(calc "($_med < 5) ? 1 : 0")"
+        "$_worst ms (slowest median)" "$(calc "($_worst < 5) ? 1 : 0")"
     printf '   %-12s %s\n' "$_engine" \
         "$("$SB" "$_url" writers "$STORE_WRITERS" "$STORE_SECS" 2>&1)"
 }
-STORE_PAIRS=${BENCH_STORE_PAIRS:-200}
-STORE_WRITERS=${BENCH_STORE_WRITERS:-8}
-STORE_SECS=${BENCH_STORE_SECS:-3}
 mkdir -m 700 -p "$TMP/store"
 store_row sqlite "sqlite://$TMP/store/bench.db"
 PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/clawhost-benchpg.XXXXXX")
