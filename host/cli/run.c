@@ -23,6 +23,8 @@
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/out.h"
+#include "runtime/rt.h"
+#include "sandbox/sandbox.h"
 
 struct run {
     const struct recipe_ref *ref;
@@ -147,6 +149,37 @@ static void say_fatal(lua_State *L)
         result_print_json_error(L, codes[r->fatal], r->fatal_msg);
 }
 
+/* ---- finalizers at the end ---- */
+
+static int spawn_close_finalizers(lua_State *L)
+{
+    struct task **out = lua_touserdata(L, 1);
+    sandbox_close_finalizers(L);
+    *out = loop_spawn(L, 0);
+    loop_task_retain(*out);
+    return 0;
+}
+
+/*
+** When run() has returned, the finalizers (__gc) of recipe tables run,
+** as Lua would run them at close, but now: as a task, under the run's
+** deadline and with hooks, so one that never returns ends the run at
+** its deadline and deferred cleanup still runs (docs/security.md).
+*/
+static void close_finalizers(lua_State *L)
+{
+    struct task *t = NULL;
+    lua_pushcfunction(L, spawn_close_finalizers);
+    lua_pushlightuserdata(L, &t);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK || !t) {
+        rt_note_error(L, LUA_ERRRUN);
+        lua_settop(L, 0);
+        return;
+    }
+    loop_run(t);
+    loop_task_release(t);
+}
+
 /* ---- cleanup ---- */
 
 static int spawn_deferred(lua_State *L)
@@ -222,6 +255,9 @@ static void cleanup(lua_State *L, struct run *rn)
                  left > 1 ? "s were" : " was");
     loop_abandon();
     loop_report_unobserved();
+    lua_pushcfunction(L, sbcoro_close_all);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+        lua_pop(L, 1);          /* a limit: the loop below sees it */
     while ((!r->fatal || survive_breach(rn)) && run_one_deferred(L, rn))
         ;
     if (r->fatal && !survive_breach(rn)) {
@@ -300,6 +336,8 @@ static int run_phases(lua_State *L, struct run *rn)
     r->phase = RT_RUNNING;
     loop_task_observe(rn->main);             /* report() tells its outcome */
     loop_run(rn->main);
+    if (!r->fatal)
+        close_finalizers(L);
     if (r->fatal)
         say_fatal(L);
     cleanup(L, rn);

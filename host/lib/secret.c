@@ -318,9 +318,23 @@ static struct secret *check_secret(lua_State *L, int idx)
 }
 
 /* Register with the redactor before anything else can see it. */
+/*
+** Every secret a run makes is added to the output redactor for the rest
+** of the run (a copy may have been printed), and each addition rebuilds
+** its matcher: a bound keeps a recipe's loop of secret.random from
+** turning that into minutes of CPU (docs/secrets.md).
+*/
+#define MAX_SECRETS 64
+
 static void protect(lua_State *L, struct secret *s, const void *user,
                     size_t ulen, const char *raw, size_t rawlen)
 {
+    static int made;
+    if (++made > MAX_SECRETS)
+        err_raise(L, "secret_limit", "secret %s: a run may hold at most "
+                  "%d secrets (secret.get, random, bearer and basic each "
+                  "make one); make them once and reuse them", s->name,
+                  MAX_SECRETS);
     int rc = out_add_secret(s->name, raw, rawlen, user, ulen);
     if (rc != 0)
         err_raise(L, "config", "cannot protect secret %s in the output "

@@ -176,20 +176,28 @@ void loop_task_release(struct task *t)
     heap_remove(t);
     luaL_unref(rt_get()->L, LUA_REGISTRYINDEX, t->ref);
     luaL_unref(rt_get()->L, LUA_REGISTRYINDEX, t->trace_ref);
-    free(t);
+    void *ud;
+    lua_Alloc af = lua_getallocf(rt_get()->L, &ud);
+    af(ud, t, sizeof *t, 0);
 }
 
 /*
 ** The new thread's extra space points back at its task, which is how
-** the sandbox tells task threads from recipe coroutines.
+** the sandbox tells task threads from recipe coroutines. The task's own
+** struct comes from the state's allocator, so a recipe that spawns
+** without end meets its memory cap, not the machine's.
 */
 struct task *loop_spawn(lua_State *L, int nargs)
 {
-    struct task *t = calloc(1, sizeof *t);
+    void *ud;
+    lua_Alloc af = lua_getallocf(L, &ud);     /* counted against the cap */
+    struct task *t = af(ud, NULL, 0, sizeof *t);
     if (!t) {
-        luaL_error(L, "out of memory starting a task");
+        lua_pushliteral(L, "not enough memory");
+        lua_error(L);
         return NULL;
     }
+    memset(t, 0, sizeof *t);
     t->co = lua_newthread(L);
     *(struct task **)lua_getextraspace(t->co) = t;
     lua_insert(L, -(nargs + 2));            /* thread below fn, args */
@@ -350,7 +358,10 @@ static void close_failed(struct task *t)
             t->trace_ref = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
     }
-    if (lua_resetthread(t->co) == LUA_OK)
+    lua_State *before = rt_set_running(t->co);
+    int st = lua_resetthread(t->co);
+    rt_set_running(before);
+    if (st == LUA_OK)
         lua_pushnil(t->co);     /* no error object left: "nil error" */
 }
 
@@ -363,7 +374,9 @@ static void resume(struct task *t)
     t->nargs = 0;
     t->state = T_RUNNING;
     r->current = t;
+    lua_State *before = rt_set_running(t->co);
     status = lua_resume(t->co, NULL, nargs, &nres);
+    rt_set_running(before);
     r->current = NULL;
     if (status == LUA_YIELD) {
         lua_pop(t->co, nres);
@@ -383,11 +396,38 @@ static void resume(struct task *t)
     finish(t, status, 1);
 }
 
+static int spawn_finalizers(lua_State *L)
+{
+    lua_pushcfunction(L, rt_get()->finalize);
+    loop_spawn(L, 0);
+    return 0;
+}
+
+/*
+** Recipe finalizers the collector queued (sandbox.c) run as a task of
+** their own, under the deadline and with hooks like any recipe code:
+** Lua itself would run them inside the collector, where no hook can
+** stop one that never returns.
+*/
+static void start_finalizers(void)
+{
+    struct rt *r = rt_get();
+    if (!r->finalize_pending || !r->finalize || r->fatal)
+        return;
+    r->finalize_pending = 0;
+    lua_pushcfunction(r->L, spawn_finalizers);
+    if (lua_pcall(r->L, 0, 0, 0) != LUA_OK)
+        lua_pop(r->L, 1);       /* out of memory: the cap says so */
+}
+
 static void run_ready(void)
 {
     struct task *t;
-    while (!rt_get()->fatal && (t = ready_pop()) != NULL)
+    start_finalizers();
+    while (!rt_get()->fatal && (t = ready_pop()) != NULL) {
         resume(t);
+        start_finalizers();
+    }
 }
 
 static int next_timeout_ms(void)
@@ -480,7 +520,9 @@ void loop_abandon(void)
         t->on_done = NULL;      /* its waiter is being abandoned too */
         t->observed = 1;
         live_unlink(t);
+        lua_State *before = rt_set_running(t->co);  /* its <close> runs */
         int status = lua_resetthread(t->co);
+        rt_set_running(before);
         if (status != LUA_OK && !rt_get()->fatal)
             loop_report_lost_error(t->id, t->co);   /* a <close> failed */
         lua_settop(t->co, 0);

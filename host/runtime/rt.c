@@ -4,12 +4,18 @@
 **
 ** Limits follow reference/embedding-anchors.md 2 and
 ** reliability-anchors.md 6.2: a counting lua_Alloc (HAProxy's
-** hlua_alloc idea) for memory, a count hook on every thread for time
-** (hooks are per thread; lua_newthread copies the creator's), and
-** sticky fatal conditions, because a one-shot hook error is swallowed
-** by pcall (verified on this Lua, reliability-anchors V3).
+** hlua_alloc idea) for memory, and for time no hook at all while the
+** recipe runs normally (a count hook, even a sparse one, sends Lua 5.4
+** through its tracing path on every instruction: 2.2x slower). A timer
+** at the phase's deadline, or SIGINT/SIGTERM, arms a count-1 hook on
+** the thread the host resumed last, as lua.c does for Ctrl-C
+** (lua_sethook may be called from a signal handler), so the next
+** instruction after whatever C call is running stops it. Fatal
+** conditions are sticky, because a one-shot hook error is swallowed by
+** pcall (verified on this Lua, reliability-anchors V3).
 */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,8 +37,7 @@
 #include "runtime/out.h"
 #include "runtime/rt.h"
 
-#define HOOK_COUNT 1000             /* instructions between checks */
-#define HEADROOM (16u << 20)        /* memory kept back for cleanup */
+#define HEADROOM (4u << 20)         /* memory kept back for cleanup */
 
 static struct rt the_rt = {.fatal_ref = LUA_NOREF,
                            .wake_pipe = {-1, -1}, .exit_status = -1};
@@ -54,29 +59,38 @@ double rt_remaining(void)
 
 /* ---- memory ---- */
 
+/* What a block really takes: malloc's usable size and its header. */
+static size_t footprint(void *p)
+{
+    return p ? malloc_usable_size(p) + sizeof(size_t) : 0;
+}
+
 /*
-** Lua passes the type tag in osize when ptr is NULL (manual, lua_Alloc);
-** only growth is refused, so frees and shrinks always work and the
+** The cap counts what malloc really hands out, not what Lua asked for:
+** a million 100-byte strings cost 128 bytes each, and counting 100
+** would let a recipe pass its cap by a quarter. Lua passes the type tag
+** in osize when ptr is NULL (manual, lua_Alloc), so osize is not used.
+** Only growth is refused, so frees and shrinks always work and the
 ** collector can make room.
 */
 static void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct rt *r = ud;
-    if (!ptr)
-        osize = 0;
+    size_t before = footprint(ptr), want = nsize + 2 * sizeof(size_t);
+    (void)osize;
     if (nsize == 0) {
         free(ptr);
-        r->mem_used -= osize;
+        r->mem_used -= before;
         return NULL;
     }
-    if (nsize > osize && r->mem_used + (nsize - osize) > r->mem_cap) {
+    if (want > before && r->mem_used + (want - before) > r->mem_cap) {
         r->mem_refused = 1;
         return NULL;
     }
     void *p = realloc(ptr, nsize);
     if (!p)
         return NULL;
-    r->mem_used = r->mem_used - osize + nsize;
+    r->mem_used = r->mem_used - before + footprint(p);
     if (r->mem_used > r->mem_peak)
         r->mem_peak = r->mem_used;
     return p;
@@ -202,13 +216,76 @@ void rt_check(lua_State *L)
 static void limit_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (!rt_limits_exceeded())
+    if (!rt_limits_exceeded()) {
+        lua_sethook(L, NULL, 0, 0);     /* armed for a phase now over */
         return;
+    }
     if (rt_get()->current && lua_isyieldable(L)) {
         lua_yield(L, 0);
         return;
     }
     rt_raise_fatal(L);
+}
+
+/* From a signal handler too: only lua_sethook and plain stores. */
+static void arm(void)
+{
+    lua_State *L = the_rt.running;
+    the_rt.armed = 1;
+    if (L)
+        lua_sethook(L, limit_hook, LUA_MASKCOUNT, 1);
+}
+
+lua_State *rt_set_running(lua_State *L)
+{
+    lua_State *before = the_rt.running;
+    the_rt.running = L;
+    if (the_rt.armed && L)
+        lua_sethook(L, limit_hook, LUA_MASKCOUNT, 1);
+    return before;
+}
+
+/* ---- the deadline timer ---- */
+
+static timer_t deadline_timer;
+static int have_timer;
+
+static void on_deadline(int sig)
+{
+    (void)sig;
+    arm();
+}
+
+/* One POSIX timer, reset at every phase: it fires at the deadline. */
+static int setup_timer(void)
+{
+    struct sigevent ev;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_deadline;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGRTMIN, &sa, NULL) != 0)
+        return -1;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGRTMIN;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &deadline_timer) != 0)
+        return -1;
+    have_timer = 1;
+    return 0;
+}
+
+static void set_timer(double seconds)
+{
+    struct itimerspec when;
+    memset(&when, 0, sizeof when);
+    if (seconds < 0.001)
+        seconds = 0.001;
+    when.it_value.tv_sec = (time_t)seconds;
+    when.it_value.tv_nsec = (long)((seconds - (double)(time_t)seconds) *
+                                   1e9);
+    if (have_timer)
+        timer_settime(deadline_timer, 0, &when, NULL);
 }
 
 /* Forget the current fatal condition (a breach survived in cleanup). */
@@ -234,7 +311,11 @@ void rt_begin_phase(int phase, double seconds)
         r->run_fatal = r->fatal;
     r->fatal = RT_OK;
     r->phase = phase;
+    r->armed = 0;
+    if (r->L)
+        lua_sethook(r->L, NULL, 0, 0);  /* new threads copy its hook */
     r->deadline = rt_now() + seconds;
+    set_timer(seconds);
 }
 
 /* ---- the watchdog ---- */
@@ -282,6 +363,7 @@ static void on_signal(int sig)
     the_rt.signo = sig;
     if (++the_rt.nsignals >= 3)
         _exit(EXIT_INTERRUPTED);
+    arm();
     if (the_rt.wake_pipe[1] >= 0) {
         ssize_t w = write(the_rt.wake_pipe[1], "s", 1);
         (void)w;
@@ -355,21 +437,27 @@ int rt_init(const struct rt_options *opt, const char *root, char *err,
     r->mem_cap = opt->memory_bytes;
     r->deadline = rt_now() + opt->timeout_s;
     snprintf(r->root, sizeof r->root, "%s", root);
-    if (setup_signals() != 0)
-        return snprintf(err, errlen, "cannot create a pipe: %s",
-                        strerror(errno)), -1;
+    if (setup_signals() != 0 || setup_timer() != 0)
+        return snprintf(err, errlen, "cannot set up signals and the "
+                        "deadline timer: %s", strerror(errno)), -1;
     r->L = lua_newstate(rt_alloc, r);
     if (!r->L)
         return snprintf(err, errlen, "cannot create the Lua state"), -1;
     lua_atpanic(r->L, on_panic);
     lua_setwarnf(r->L, on_warning, NULL);
-    lua_sethook(r->L, limit_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    rt_set_running(r->L);
+    set_timer(opt->timeout_s);
     return 0;
 }
 
 void rt_close_state(void)
 {
     struct rt *r = &the_rt;
+    struct itimerspec off;
+    memset(&off, 0, sizeof off);
+    if (have_timer)
+        timer_settime(deadline_timer, 0, &off, NULL);
+    r->running = NULL;          /* no signal may touch it from now on */
     if (r->L)
         lua_close(r->L);
     r->L = NULL;

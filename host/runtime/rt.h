@@ -68,6 +68,10 @@ struct rt {
     char recipe_name[256];
 
     struct task *current;       /* the task being resumed, or NULL */
+    lua_State *volatile running; /* the thread the host last resumed */
+    int finalize_pending;       /* recipe finalizers wait to be run */
+    lua_CFunction finalize;     /* runs them, as a task (sandbox.c) */
+    volatile sig_atomic_t armed; /* a limit is due: stop at next step */
     const struct loop_io *io;   /* see loop.h */
 };
 
@@ -102,6 +106,14 @@ int rt_fatal(lua_State *L, int kind, const char *fmt, ...)
 
 /* Raise the fatal condition if one is pending; primitives call it. */
 void rt_check(lua_State *L);
+
+/*
+** The host is about to run Lua code in L (a task, a coroutine, the main
+** state); returns the thread that ran before, to give back after. A
+** limit that falls due (a deadline timer, SIGINT, SIGTERM) arms a count
+** hook on this thread only, so normal running pays for no hook at all.
+*/
+lua_State *rt_set_running(lua_State *L);
 
 /* ---- starting and stopping (init.c) ---- */
 

@@ -35,6 +35,10 @@
 static const char base_key = 0;     /* registry: the base table */
 static const char env_mt_key = 0;   /* registry: metatable of envs */
 static const char frozen_key = 0;   /* registry: weak set of proxies */
+static const char fin_objects_key = 0;  /* registry: object -> sentinel */
+static const char fin_queue_key = 0;    /* registry: finalizers now due */
+
+#define FINALIZER_TYPE "clawhost.Finalizer"
 
 /* ---- read-only tables ---- */
 
@@ -255,6 +259,134 @@ static int s_getmetatable(lua_State *L)
     return 1;
 }
 
+/* ---- finalizers ---- */
+
+/*
+** Lua runs a __gc metamethod inside the collector with hooks switched
+** off (lgc.c, GCTM), so a finalizer that never returns could not be
+** stopped by the deadline or a signal, at exit least of all. So no
+** recipe table is ever marked for Lua's own finalization: setmetatable
+** hides __gc while it sets the metatable, and instead ties a sentinel
+** (a host userdata with a C __gc) to the table in an ephemeron table.
+** When the table becomes garbage the sentinel does too; its C __gc,
+** quick and bounded, queues the table; the loop then runs the recipe's
+** __gc, looked up when it runs as Lua does, in a task of its own: under
+** the deadline, with hooks, stoppable like any other recipe code.
+*/
+static int sentinel_gc(lua_State *L)
+{
+    if (lua_getiuservalue(L, 1, 1) == LUA_TNIL)
+        return 0;
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, 1);         /* queued once, never again */
+    hostmt_registry_table(L, &fin_queue_key, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    rt_get()->finalize_pending = 1;
+    return 0;
+}
+
+static const luaL_Reg sentinel_meta[] = {
+    {"__gc", sentinel_gc},
+    {NULL, NULL}
+};
+
+/* The table at obj gets mt (at mtidx, which holds a __gc) unmarked,
+** and a sentinel unless it has one already. */
+static void track_finalizer(lua_State *L, int obj, int mtidx)
+{
+    lua_pushliteral(L, "__gc");
+    lua_rawget(L, mtidx);                       /* the recipe's __gc */
+    lua_pushliteral(L, "__gc");
+    lua_pushnil(L);
+    lua_rawset(L, mtidx);
+    lua_pushvalue(L, mtidx);
+    lua_setmetatable(L, obj);                   /* not marked */
+    lua_pushliteral(L, "__gc");
+    lua_insert(L, -2);
+    lua_rawset(L, mtidx);                       /* __gc put back */
+    hostmt_registry_table(L, &fin_objects_key, 1);
+    lua_pushvalue(L, obj);
+    if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, obj);
+        lua_newuserdatauv(L, 0, 1);
+        lua_pushvalue(L, obj);
+        lua_setiuservalue(L, -2, 1);
+        luaL_setmetatable(L, FINALIZER_TYPE);
+        lua_rawset(L, -3);
+    } else {
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* One queued object's __gc, as Lua would call it: errors are warnings.
+** -1 when a limit (deadline, signal, memory) stopped it. */
+static int finalize_one(lua_State *L, int obj)
+{
+    if (!lua_getmetatable(L, obj))
+        return 0;
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_pushvalue(L, obj);
+    int st = lua_pcall(L, 1, 0, 0);
+    if (st != LUA_OK) {
+        rt_note_error(L, st);
+        if (rt_get()->fatal)
+            return -1;
+        lua_pushfstring(L, "error in __gc metamethod (%s)",
+                        lua_tostring(L, -1) ? lua_tostring(L, -1) :
+                        "not a string");
+        lua_warning(L, lua_tostring(L, -1), 0);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* The task that runs what is due, newest first (as Lua does). A limit
+** stops it the way the limit hook stops any task: it yields, and the
+** loop, seeing the fatal condition, closes it in cleanup. */
+static int run_finalizers(lua_State *L)
+{
+    lua_settop(L, 0);
+    hostmt_registry_table(L, &fin_queue_key, 0);
+    for (lua_Integer n; (n = (lua_Integer)lua_rawlen(L, 1)) > 0;) {
+        lua_rawgeti(L, 1, n);
+        lua_pushnil(L);
+        lua_rawseti(L, 1, n);
+        if (finalize_one(L, 2) != 0)
+            return lua_yield(L, 0);
+        lua_settop(L, 1);
+    }
+    return 0;
+}
+
+int sandbox_close_finalizers(lua_State *L)
+{
+    lua_gc(L, LUA_GCCOLLECT);
+    hostmt_registry_table(L, &fin_queue_key, 0);
+    hostmt_registry_table(L, &fin_objects_key, 1);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {           /* object, sentinel */
+        if (lua_getiuservalue(L, -1, 1) != LUA_TNIL) {  /* not queued */
+            lua_rawseti(L, -5, (lua_Integer)lua_rawlen(L, -5) + 1);
+            lua_pushnil(L);
+            lua_setiuservalue(L, -2, 1);    /* it queues nothing later */
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    lua_pushcfunction(L, run_finalizers);
+    return 1;
+}
+
 static int s_setmetatable(lua_State *L)
 {
     int t = lua_type(L, 2);
@@ -274,7 +406,13 @@ static int s_setmetatable(lua_State *L)
     if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
         return luaL_error(L, "cannot change a protected metatable");
     lua_settop(L, 2);
-    lua_setmetatable(L, 1);
+    lua_pushliteral(L, "__gc");
+    int gc = t == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (gc)
+        track_finalizer(L, 1, 2);
+    else
+        lua_setmetatable(L, 1);
     return 1;
 }
 
@@ -560,6 +698,9 @@ void sandbox_open(lua_State *L)
 {
     int require = lua_gettop(L);
     luaL_checktype(L, require, LUA_TFUNCTION);
+    hostmt_type(L, FINALIZER_TYPE, sentinel_meta, NULL);
+    lua_pop(L, 1);
+    rt_get()->finalize = run_finalizers;
     luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
     lua_pop(L, 1);
     lua_newtable(L);

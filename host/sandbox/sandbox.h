@@ -32,4 +32,15 @@ int sandbox_load_file(lua_State *L, const char *path, const char *chunkname);
 ** name it: "json.encode"). */
 void sandbox_push_frozen(lua_State *L, int idx, const char *name);
 
+/*
+** When run() has returned: collect, queue the finalizers (__gc) of every
+** recipe table that has one, and push the function that runs them, to
+** be run as a task under the run's deadline (docs/security.md).
+*/
+int sandbox_close_finalizers(lua_State *L);
+
+/* In cleanup: close every coroutine the recipe left suspended, so its
+** pending <close> values run (sbcoro.c). A lua_CFunction. */
+int sbcoro_close_all(lua_State *L);
+
 #endif

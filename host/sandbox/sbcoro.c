@@ -18,8 +18,10 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "runtime/hostmt.h"
 #include "runtime/loop.h"
 #include "runtime/rt.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/sandbox_int.h"
 
 /* A memory-cap breach anywhere is fatal: the state is near its cap. */
@@ -106,18 +108,51 @@ static lua_State *check_co(lua_State *L, int idx, const char *fn)
     return co;
 }
 
+/*
+** registry: the recipe's coroutines that are not dead yet. Held
+** strongly: Lua would collect a suspended coroutine nobody refers to
+** without running its pending <close> values; here it is kept until it
+** finishes, or until the end of the run, where it is closed.
+*/
+static const char coroutines_key = 0;
+
+static void forget_co(lua_State *L, lua_State *co)
+{
+    hostmt_registry_table(L, &coroutines_key, 0);
+    lua_pushthread(co);
+    lua_xmove(co, L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 static int s_create(lua_State *L)
 {
     lua_State *co;
     luaL_checktype(L, 1, LUA_TFUNCTION);
     co = lua_newthread(L);
     set_extra(co, NULL);
+    hostmt_registry_table(L, &coroutines_key, 0);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     lua_pushvalue(L, 1);
     lua_xmove(L, co, 1);
     return 1;
 }
 
 static int resume_k(lua_State *L, int status, lua_KContext ctx);
+
+/* Closing a coroutine runs its <close> values: Lua code, which a limit
+** must be able to stop like any other (rt_set_running). */
+static int reset_co(lua_State *co)
+{
+    lua_State *before = rt_set_running(co);
+    int status = lua_resetthread(co);
+    rt_set_running(before);
+    return status;
+}
 
 /*
 ** Resume co with nargs values already on its stack. `raising` selects
@@ -127,7 +162,11 @@ static int resume_k(lua_State *L, int status, lua_KContext ctx);
 static int resume_step(lua_State *L, lua_State *co, int nargs,
                        int raising)
 {
+    lua_State *before = rt_set_running(co);
     int nres, status = lua_resume(co, L, nargs, &nres);
+    rt_set_running(before);
+    if (status != LUA_YIELD && lua_checkstack(L, 3))
+        forget_co(L, co);       /* dead: nothing left to close */
     if (status == LUA_YIELD && rt_get()->fatal) {
         /* the limit hook stopped the coroutine: stop here too */
         lua_pop(co, nres);
@@ -162,7 +201,7 @@ static int resume_step(lua_State *L, lua_State *co, int nargs,
     rethrow_if_fatal(L, status);
     lua_xmove(co, L, 1);        /* the error object */
     if (raising) {
-        lua_resetthread(co);    /* wrap closes a coroutine that failed */
+        reset_co(co);           /* wrap closes a coroutine that failed */
         return lua_error(L);
     }
     lua_pushboolean(L, 0);
@@ -265,7 +304,8 @@ static int s_close(lua_State *L)
     lua_Debug ar;
     if (co == L || (status == LUA_OK && lua_getstack(co, 0, &ar)))
         return luaL_error(L, "cannot close a running coroutine");
-    status = lua_resetthread(co);
+    status = reset_co(co);
+    forget_co(L, co);
     if (status == LUA_OK) {
         lua_pushboolean(L, 1);
         return 1;
@@ -287,6 +327,32 @@ static const luaL_Reg co_funcs[] = {
 };
 
 /* Set pcall and xpcall in the table at idx. */
+/*
+** When the run is over, a coroutine the recipe left suspended still
+** holds its pending <close> values: they run now, as Lua's own
+** coroutine.close would run them, in cleanup and under its deadline.
+*/
+int sbcoro_close_all(lua_State *L)
+{
+    hostmt_registry_table(L, &coroutines_key, 0);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_State *co = lua_tothread(L, -2);
+        lua_pop(L, 1);
+        if (co && lua_status(co) == LUA_YIELD &&
+            extra(co) != (void *)&loop_wait_marker) {
+            int st = reset_co(co);
+            if (st != LUA_OK && rt_get()->fatal)
+                return rt_raise_fatal(L);
+            if (st != LUA_OK)
+                lua_warning(L, "a <close> value failed while the run's "
+                            "coroutines were closed", 0);
+        }
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 void sbcoro_set_pcall(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);

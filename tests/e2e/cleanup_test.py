@@ -391,3 +391,37 @@ def test_signal_while_the_recipe_loads(host):
     code, out, err = finish(proc)
     assert code == 130, "".join(lines) + err
     assert "interrupted by SIGINT" in err
+
+
+def test_close_values_of_a_coroutine_left_suspended_run_at_the_end(host):
+    """Lua would collect it and never close them; the host closes it
+    in cleanup, after run() returned."""
+    r = run_lua(host, """
+        local function gen()
+          local a <close> = setmetatable({}, {__close = function()
+            print("GEN-CLOSED") end})
+          coroutine.yield(1)
+          coroutine.yield(2)
+        end
+        for v in coroutine.wrap(gen) do break end   -- abandoned
+        local co = coroutine.create(gen)
+        coroutine.resume(co)                        -- unreachable after
+        co = nil
+        collectgarbage()
+        return "done"
+    """)
+    assert r.code == 0, r
+    assert r.err.count("GEN-CLOSED") == 2, r
+
+
+def test_finished_coroutines_are_not_kept(host):
+    r = run_lua(host, """
+        for i = 1, 200000 do
+          local co = coroutine.create(function(x) return x end)
+          coroutine.resume(co, i)
+          local w = coroutine.wrap(function() error("x") end)
+          pcall(w)
+        end
+        return "ok"
+    """, "--memory-mb", "16")
+    assert r.code == 0, r

@@ -5,6 +5,8 @@ host/runtime/rt.c, host/pure/strmatch.c).
 Timing bounds here are requirements, not speed measurements: a deadline
 must stop a run within about 1.5 s of the limit. The bounds are generous
 for a loaded 2-core machine (and larger again under ASan)."""
+import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -329,3 +331,144 @@ def test_memory_is_reclaimed_by_the_collector(host):
                 "t[i] = {i} end end return 'ok'", "--memory-mb", "16",
                 timeout=GUARD)
     assert r.code == 0, r
+
+
+# ---- limits that hold in every corner (finalizers, long C calls) ----------
+
+CLEANUP = 'ctx.defer(function() print("CLEANUP-RAN") end)\n'
+
+
+def assert_stopped(r, code, limit_s):
+    assert r.code == code, r
+    assert r.elapsed < limit_s, r
+    assert "CLEANUP-RAN" in r.err, r       # print goes to stderr
+
+
+def test_finalizer_that_never_returns_at_close(host):
+    """A global with a __gc that loops: Lua would run it inside lua_close
+    with hooks off, and the process would spin forever."""
+    path = host.recipe(
+        "G = setmetatable({}, {__gc = function() while true do end end})\n"
+        "return { run = function(ctx)\n" + CLEANUP + "end }\n", "gc.lua")
+    r = host.run("run", path, "--timeout", "2", timeout=GUARD)
+    assert_stopped(r, 124, 2 + SLACK)
+    assert "deadline" in r.err
+
+
+def test_finalizer_that_never_returns_during_the_run(host):
+    r = run_lua(host, CLEANUP + """
+        do setmetatable({}, {__gc = function() while true do end end}) end
+        collectgarbage("collect")
+        task.sleep(30)
+        """, "--timeout", "2", timeout=GUARD)
+    assert_stopped(r, 124, 2 + SLACK)
+
+
+def test_finalizer_that_never_returns_and_sigterm(host):
+    path = host.recipe(
+        "G = setmetatable({}, {__gc = function() while true do end end})\n"
+        "return { run = function(ctx)\n" + CLEANUP + "end }\n", "gc.lua")
+    p = host.popen("run", path, "--timeout", "100")
+    time.sleep(1.0)
+    p.send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    out, err = p.communicate(timeout=GUARD)
+    assert p.returncode == 130, err
+    assert time.monotonic() - t0 < 1 + SLACK
+    assert "CLEANUP-RAN" in err
+
+
+def test_finalizers_run_as_lua_would_but_stoppable(host):
+    """After a collection (not inside it), in a task; an error is a
+    warning; the rest run when run() returns; each runs once."""
+    r = run_lua(host, """
+        local seen = {}
+        for i = 1, 3 do
+          setmetatable({}, {__gc = function(o) seen[#seen + 1] = i end})
+        end
+        setmetatable({}, {__gc = function() error("boom") end})
+        collectgarbage("collect")
+        local during = #seen
+        task.sleep(0)
+        KEEP = setmetatable({}, {__gc = function() print("AT-END") end})
+        local mt = {}
+        local late = setmetatable({}, mt)
+        mt.__gc = function() print("NEVER") end   -- set after: no mark
+        return { during = during, after = #seen }
+        """, "--json", timeout=GUARD)
+    assert r.code == 0, r
+    assert r.json() == {"during": 0, "after": 3}
+    assert r.err.count("AT-END") == 1 and "NEVER" not in r.err
+    assert "error in __gc metamethod" in r.err and "boom" in r.err
+
+
+# Each call takes milliseconds to a tenth of a second inside C, where no
+# hook can run; the loops never end by themselves.
+LONG_C_CALLS = {
+    "lower-upper": ('local s = string.rep("aB", 25 * 1024 * 1024)\n'
+                    "while true do s = s:lower():upper() end"),
+    "json": ('local t = {} for i = 1, 200000 do t[i] = "x" .. i end\n'
+             "while true do json.decode(json.encode(t)) end"),
+    "utf8.len": ('local s = string.rep("é", 20 * 1024 * 1024)\n'
+                 "while true do utf8.len(s) end"),
+    "plain-find": ('local s = string.rep("a", 50 * 1024 * 1024)\n'
+                   'while true do s:find("b", 1, true) end'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG_C_CALLS))
+def test_loop_of_long_c_calls_stops_at_the_deadline(host, name):
+    r = run_lua(host, CLEANUP + LONG_C_CALLS[name], "--timeout", "2",
+                "--memory-mb", "512", timeout=GUARD)
+    assert_stopped(r, 124, 2 + 1 + SLACK)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 130),
+                                      (signal.SIGINT, 130)])
+def test_loop_of_long_c_calls_stops_at_a_signal(host, sig, code):
+    path = host.recipe(body(CLEANUP + LONG_C_CALLS["lower-upper"]),
+                       name="long.lua")
+    p = host.popen("run", path, "--timeout", "100", "--memory-mb", "512")
+    time.sleep(2.0)
+    p.send_signal(sig)
+    t0 = time.monotonic()
+    out, err = p.communicate(timeout=GUARD)
+    assert p.returncode == code, err
+    assert time.monotonic() - t0 < 1 + SLACK, err
+    assert "CLEANUP-RAN" in err
+
+
+def test_secret_random_in_a_loop_is_a_recipe_error(host):
+    r = run_lua(host, """
+        local secret = require "secret"
+        for i = 1, 100000 do secret.random(256) end
+        """, timeout=GUARD)
+    assert r.code == 1, r
+    assert "at most 64 secrets" in r.err, r
+    assert r.elapsed < 10, r
+
+
+BOMBS = {
+    "closures": ("local t = {} local i = 0\n"
+                 "while true do i = i + 1\n"
+                 "  t[i] = function() return i end end"),
+    "tasks": ("local t = {}\nwhile true do\n"
+              "  t[#t + 1] = task.spawn(function() task.sleep(100) end)\n"
+              "end"),
+    "string.format": ('local t = {}\nwhile true do\n'
+                      '  t[#t + 1] = string.format("%099d", #t) end'),
+    "concat": ('local s = "x"\nwhile true do s = s .. s end'),
+    "secrets": ('local secret = require "secret"\nlocal t = {}\n'
+                "while true do t[#t + 1] = secret.random(64) end"),
+}
+
+
+@asan_skip
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_allocation_bombs_peak_within_cap_plus_10_mib(host, name):
+    path = host.recipe(body(BOMBS[name]), name="bomb.lua")
+    r, usage = run_rusage(host, "run", path, "--memory-mb", "64",
+                          timeout=GUARD)
+    assert r.code == 1, r
+    peak_mb = usage.ru_maxrss / 1024.0       # ru_maxrss is in KiB
+    assert peak_mb <= 64 + 10, "peak RSS %.1f MB" % peak_mb
