@@ -290,6 +290,21 @@ if [ -n "$CH_MED" ]; then
 else
     not_measured "cold start < 10 ms" "clawhost run hello failed"
 fi
+# Pure Lua at full speed: no hook while a recipe runs (docs/security.md).
+LOOP_RUNS=${BENCH_LOOP_RUNS:-5}
+if have lua5.4 && cold_row "clawhost run bench/loop.lua" "$LOOP_RUNS" 1 \
+        "$BIN run $ROOT/bench/loop.lua"; then
+    LOOP_CH=$LAST
+    if cold_row "lua5.4 bench/loop.lua" "$LOOP_RUNS" 1 \
+            "lua5.4 $ROOT/bench/loop.lua"; then
+        x=$(calc "$LOOP_CH / $LAST")
+        target "pure Lua loop: clawhost within 1.1x of lua5.4" \
+            "$(fmt '%.2fx' "$x")" "$(calc "($x <= 1.1) ? 1 : 0")"
+    fi
+else
+    not_measured "pure Lua loop: clawhost within 1.1x of lua5.4" \
+        "lua5.4 missing or the run failed"
+fi
 if [ -n "$CH_MED" ] && [ -n "$NODE_MED" ]; then
     x=$(calc "$NODE_MED / $CH_MED")
     target "node / clawhost >= 8x" "$(fmt '%.1fx' "$x")" \
