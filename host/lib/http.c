@@ -53,6 +53,8 @@ struct req {
     struct transfer_hdrs *headers;
     char *body;
     size_t body_len;
+    char *shown_body;           /* a body with secrets, as plans show it */
+    int body_wipe;              /* the body holds secret bytes */
     char *url;
     char *shown;                /* URL with secret-looking query masked */
     char host[NETPOLICY_HOST_MAX];
@@ -110,10 +112,13 @@ static void req_clear(struct req *r)
     r->mask = NULL;
     dynbuf_free(&r->masked);
     transfer_hdrs_free(&r->headers);
+    if (r->body && r->body_wipe)
+        explicit_bzero(r->body, r->body_len);
     free(r->body);
+    free(r->shown_body);
     free(r->url);
     free(r->shown);
-    r->body = r->url = r->shown = NULL;
+    r->body = r->shown_body = r->url = r->shown = NULL;
 }
 
 static int req_gc(lua_State *L)
@@ -400,7 +405,76 @@ static void add_host_header(lua_State *L, struct req *r, int shown,
 
 /* ---- body ---- */
 
-static void set_body(lua_State *L, int opts, struct req *r, int shown)
+/*
+** A JSON body whose text (at -1) has secrets marked (json_encode_marked,
+** list at -2): the real body is built in C memory that is wiped when the
+** request ends, with each secret's bytes quoted in place of its mark; a
+** plan shows "<secret NAME>" there instead. A secret goes into a body
+** only for the hosts it is bound to, as into a header. Returns 0, or -1
+** with a message pushed (err.code "blocked").
+*/
+static int body_with_secrets(lua_State *L, struct req *r)
+{
+    size_t len, n = lua_rawlen(L, -2);
+    const char *text = lua_tolstring(L, -1, &len);
+    int list = lua_gettop(L) - 1, rc = 0;
+    struct dynbuf real, plan;
+    size_t k = 0;
+
+    dynbuf_init(&real, SIZE_MAX);
+    real.wipe = 1;
+    dynbuf_init(&plan, SIZE_MAX);
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        if (text[i] != JSON_SECRET_MARK) {
+            dynbuf_add(&real, text + i, 1);
+            dynbuf_add(&plan, text + i, 1);
+            continue;
+        }
+        const char *bytes, *as;
+        size_t blen, alen;
+        lua_rawgeti(L, list, (lua_Integer)++k);
+        int sec = k <= n ? secret_header(L, -1, r->host, r->port, &bytes,
+                                         &blen) : 0;
+        if (sec <= 0) {
+            if (sec == 0)
+                lua_pushliteral(L, "http: a JSON body lost track of a "
+                                "secret");
+            rc = -1;
+            break;
+        }
+        as = lua_tolstring(L, -1, &alen);
+        if (json_quote(&real, bytes, blen) != 0 && real.err == 0) {
+            lua_pushliteral(L, "http: a secret in a JSON body must be "
+                            "UTF-8 text");
+            rc = -1;
+            break;
+        }
+        json_quote(&plan, as, alen);
+        lua_pop(L, 2);
+    }
+    if (rc == 0) {
+        r->body_wipe = 1;
+        r->body = dynbuf_take(&real, &r->body_len);
+        r->shown_body = dynbuf_take(&plan, &len);
+        if (!r->body || !r->shown_body)
+            rc = -2;
+    }
+    dynbuf_free(&real);
+    dynbuf_free(&plan);
+    if (rc == -2)
+        return luaL_error(L, "http: out of memory building the body");
+    if (rc == -1) {
+        lua_replace(L, list);           /* the message where the list was */
+        lua_settop(L, list);
+        return -1;
+    }
+    lua_pop(L, 2);
+    return 0;
+}
+
+/* The body from json or body; returns -1 with a message pushed when a
+** secret in a JSON body may not go to this host. */
+static int set_body(lua_State *L, int opts, struct req *r, int shown)
 {
     size_t len;
     int has_json = lua_getfield(L, opts, "json") != LUA_TNIL;
@@ -412,20 +486,31 @@ static void set_body(lua_State *L, int opts, struct req *r, int shown)
         luaL_error(L, "http: a %s request cannot carry a body; use POST "
                    "or PUT", r->method);
     if (has_json) {
-        json_encode_value(L, -2, 0);
+        lua_newtable(L);
+        json_encode_marked(L, -3, -1);
         add_host_header(L, r, shown, "Content-Type", "application/json");
+        if (lua_rawlen(L, -2) > 0) {
+            if (body_with_secrets(L, r) != 0) {
+                lua_replace(L, -3);     /* keep only the message */
+                lua_pop(L, 1);
+                return -1;
+            }
+            lua_pop(L, 2);
+            return 0;
+        }
+        lua_remove(L, -2);
     } else if (has_body) {
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "http: body must be a string, not a %s%s",
                        luaL_typename(L, -1), lua_type(L, -1) ==
-                       LUA_TUSERDATA ? " (a secret only goes in a header)"
-                       : "");
+                       LUA_TUSERDATA ? " (a secret only goes in a header "
+                       "or in a json body)" : "");
         lua_pushvalue(L, -1);
         add_host_header(L, r, shown, "Content-Type",
                         "application/octet-stream");
     } else {
         lua_pop(L, 2);
-        return;
+        return 0;
     }
     const char *s = lua_tolstring(L, -1, &len);
     if (!(r->body = malloc(len ? len : 1)))
@@ -433,6 +518,7 @@ static void set_body(lua_State *L, int opts, struct req *r, int shown)
     memcpy(r->body, s, len);
     r->body_len = len;
     lua_pop(L, 3);
+    return 0;
 }
 
 /* ---- the URL ---- */
@@ -662,7 +748,10 @@ static int dry_run(lua_State *L, struct req *r, int shown)
     lua_setfield(L, -2, "headers");
     lua_pushinteger(L, (lua_Integer)r->body_len);
     lua_setfield(L, -2, "body_bytes");
-    if (r->body && r->body_len <= PLAN_BODY_MAX) {
+    if (r->shown_body) {
+        lua_pushstring(L, r->shown_body);
+        lua_setfield(L, -2, "body");
+    } else if (r->body && r->body_len <= PLAN_BODY_MAX) {
         lua_pushlstring(L, r->body, r->body_len);
         lua_setfield(L, -2, "body");
     }
@@ -1198,7 +1287,8 @@ static int prepare(lua_State *L, struct req *r)
     parse_limits(L, 1, r);
     build_url(L, 1, r, scheme, sizeof scheme);
     set_idempotency_key(L, 1, r, 3);
-    set_body(L, 1, r, 3);
+    if (set_body(L, 1, r, 3) != 0)
+        return fail(L, r, "blocked", lua_tostring(L, -1));
     const char *perr = transfer_policy_error();
     if (perr)
         return err_raise(L, "config", "%s", perr);

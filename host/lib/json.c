@@ -444,6 +444,7 @@ struct enc {
     const void *array_mt;
     const void *open[JSON_MAX_DEPTH];   /* tables being encoded */
     struct path path;
+    int secrets;                /* list the secrets go to, or 0 */
 };
 
 static int enc_fail(struct enc *e, const char *fmt, const char *what)
@@ -493,21 +494,27 @@ static void newline(struct enc *e, int level)
     memset(p + 1, ' ', 2 * (size_t)level);
 }
 
-static void put_escape(struct enc *e, unsigned char c)
+/* The escape of a byte strings may not hold as it is: its length. */
+static size_t escape_of(unsigned char c, char esc[6])
 {
     static const char hex[] = "0123456789abcdef";
-    char esc[7] = { '\\', 0, 0, 0, 0, 0, 0 };
     const char *short_esc = strchr("\"\\\b\f\n\r\t", c);
 
+    esc[0] = '\\';
     if (c && short_esc) {
         esc[1] = "\"\\bfnrt"[short_esc - "\"\\\b\f\n\r\t"];
-        put(e, esc, 2);
-        return;
+        return 2;
     }
     memcpy(esc + 1, "u00", 3);
     esc[4] = hex[c >> 4];
     esc[5] = hex[c & 15];
-    put(e, esc, 6);
+    return 6;
+}
+
+static void put_escape(struct enc *e, unsigned char c)
+{
+    char esc[6];
+    put(e, esc, escape_of(c, esc));
 }
 
 static void bad_utf8(struct enc *e, size_t at, int is_key)
@@ -566,6 +573,20 @@ static void enc_number(struct enc *e, int idx)
     put(e, buf, (size_t)fmt_double(buf, sizeof buf, d));
 }
 
+/* Whether the value at idx is a clawhost.Secret (__name read raw). */
+static int is_secret(lua_State *L, int idx)
+{
+    int yes = 0;
+    if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+        lua_pushliteral(L, "__name");
+        lua_rawget(L, -2);
+        yes = lua_type(L, -1) == LUA_TSTRING &&
+              strcmp(lua_tostring(L, -1), "clawhost.Secret") == 0;
+        lua_pop(L, 2);
+    }
+    return yes;
+}
+
 /*
 ** Refuse a value JSON cannot hold, naming its type from __name (read
 ** raw, no metamethod runs). Secrets get the rule that applies to them
@@ -586,8 +607,9 @@ static void refuse(struct enc *e, int idx)
         if (lua_rawget(L, -2) == LUA_TSTRING)
             what = lua_tostring(L, -1);
         if (strcmp(what, "clawhost.Secret") == 0)
-            fmt = "json.encode: cannot encode a %s at %s: secrets never go "
-                  "into JSON bodies; send them as headers";
+            fmt = "json.encode: cannot encode a %s at %s: a secret never "
+                  "becomes text; send it as a header, or in the json "
+                  "body of http.request";
     }
     enc_fail(e, fmt, what);
 }
@@ -836,6 +858,13 @@ static void enc_value(struct enc *e, int idx)
         }
         /* fallthrough */
     default:
+        if (e->secrets && is_secret(L, idx)) {
+            put_char(e, JSON_SECRET_MARK);
+            lua_pushvalue(L, idx);
+            lua_rawseti(L, e->secrets,
+                        (lua_Integer)lua_rawlen(L, e->secrets) + 1);
+            break;
+        }
         refuse(e, idx);
     }
 }
@@ -858,6 +887,7 @@ static int encode_core(lua_State *L)
     e.pretty = (int)(lua_tointeger(L, 2) & JSON_PRETTY);
     e.depth = 0;
     e.path.n = 0;
+    e.secrets = lua_istable(L, 3) ? 3 : 0;
     luaL_getmetatable(L, JSON_ARRAY_MT);
     e.array_mt = lua_topointer(L, -1);
     lua_pop(L, 2);
@@ -879,6 +909,49 @@ int json_encode_value(lua_State *L, int idx, int flags)
     lua_pushinteger(L, flags);
     lua_call(L, 2, 1);
     return 1;
+}
+
+int json_encode_marked(lua_State *L, int idx, int list)
+{
+    idx = lua_absindex(L, idx);
+    list = lua_absindex(L, list);
+    lua_pushcfunction(L, encode_core);
+    lua_pushvalue(L, idx);
+    lua_pushinteger(L, 0);
+    lua_pushvalue(L, list);
+    lua_call(L, 3, 1);
+    return 1;
+}
+
+/*
+** The same escaping as the encoder's strings, for bytes that must never
+** become a Lua string (a secret's): appended to b as a quoted literal.
+*/
+int json_quote(struct dynbuf *b, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, from = 0;
+
+    dynbuf_add(b, "\"", 1);
+    while (i < len) {
+        unsigned char cls = str_class[s[i]];
+        if (cls == 0) {
+            i++;
+        } else if (cls == 2) {
+            size_t k = utf8_seq(s + i, len - i);
+            if (!k)
+                return -1;
+            i += k;
+        } else {
+            char esc[6];
+            dynbuf_add(b, str + from, i - from);
+            dynbuf_add(b, esc, escape_of(s[i], esc));
+            from = ++i;
+        }
+    }
+    dynbuf_add(b, str + from, i - from);
+    dynbuf_add(b, "\"", 1);
+    return b->err ? -1 : 0;
 }
 
 /* ---- the decoder ---- */

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <lua.h>
 
+#include "util/dynbuf.h"
+
 /* The metatable that marks a table as a JSON array (locked). */
 #define JSON_ARRAY_MT "clawhost.json.array"
 
@@ -46,6 +48,25 @@ enum {
 ** the garbage collector meanwhile so no __gc finalizer runs either.
 */
 int json_encode_value(lua_State *L, int idx, int flags);
+
+/*
+** For a request body that carries a credential (a generated deployment
+** password the service must receive in JSON): encode the value at idx
+** and push the text, where each clawhost.Secret is the one byte
+** JSON_SECRET_MARK, appended in order to the table at list. The byte
+** never occurs otherwise (control characters are always escaped), so
+** the caller swaps each for the secret's quoted bytes in C memory
+** (json_quote) and the bytes never become a Lua string.
+*/
+#define JSON_SECRET_MARK '\x01'
+int json_encode_marked(lua_State *L, int idx, int list);
+
+/*
+** Append str as a JSON string literal (quotes included), escaped as the
+** encoder escapes. Returns 0, or -1 for invalid UTF-8 or when the buffer
+** failed (b->err).
+*/
+int json_quote(struct dynbuf *b, const char *str, size_t len);
 
 /*
 ** Decode len bytes at s. On success pushes the value and returns 0; on

@@ -32,6 +32,7 @@
 #include "pure/baseurl.h"
 #include "pure/dotenv.h"
 #include "pure/netpolicy.h"
+#include "pure/redact.h"
 #include "pure/settings.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
@@ -520,6 +521,11 @@ static int l_random(lua_State *L)
     int opts = lua_istable(L, 2);
     if (opts && lua_getfield(L, 2, "name") == LUA_TSTRING)
         name = lua_tostring(L, -1);
+    if (!redact_valid_name(name))
+        return luaL_error(L, "secret.random: name must be 1 to %d "
+                          "letters, digits, '_', '.' or '-' (it is how "
+                          "output shows the secret: <secret NAME>)",
+                          REDACT_NAME_MAX);
     if (getrandom(raw, (size_t)n, 0) != n)
         return luaL_error(L, "secret.random: no randomness available");
     char *v = base64(raw, (size_t)n, 1, &len);

@@ -573,7 +573,7 @@ void redact_free(redact_t *r)
 }
 
 /* Names end up in output as "<secret NAME>": keep them plain. */
-static int valid_name(const char *name)
+int redact_valid_name(const char *name)
 {
     size_t i;
 
@@ -632,7 +632,7 @@ int redact_add(redact_t *r, const char *name, const void *value,
     size_t first;
     int sid, isnew;
 
-    if (!r || !valid_name(name) || !value || len == 0
+    if (!r || !redact_valid_name(name) || !value || len == 0
         || len > REDACT_SECRET_MAX)
         return REDACT_EINVAL;
     if ((sid = name_id(r, name, &isnew)) < 0)
@@ -649,7 +649,7 @@ int redact_add_basic(redact_t *r, const char *name, const void *user,
     unsigned char *up;
     int sid, isnew, rc;
 
-    if (!r || !valid_name(name) || (!user && ulen) || !password
+    if (!r || !redact_valid_name(name) || (!user && ulen) || !password
         || plen == 0 || plen > REDACT_SECRET_MAX
         || ulen > REDACT_SECRET_MAX)
         return REDACT_EINVAL;

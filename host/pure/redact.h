@@ -73,6 +73,9 @@ redact_t *redact_new(void);
 /* Wipes every copy of secret bytes and frees. Streams must go first. */
 void redact_free(redact_t *r);
 
+/* Whether name may name a secret: 1..REDACT_NAME_MAX of [A-Za-z0-9_.-]. */
+int redact_valid_name(const char *name);
+
 /* Registers a secret value (1..REDACT_SECRET_MAX bytes, any bytes) under
 ** name and every derived form above. Several values may share a name.
 ** Open streams pick the new patterns up on their next call and rescan

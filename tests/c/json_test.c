@@ -236,8 +236,9 @@ static void test_secret_refused(void)
     CHECK_STR(err_code(L, -1), "json");
     lua_getfield(L, -1, "message");
     CHECK_STR(lua_tostring(L, -1), "json.encode: cannot encode a "
-              "clawhost.Secret at meta.token: secrets never go into JSON "
-              "bodies; send them as headers");
+              "clawhost.Secret at meta.token: a secret never becomes "
+              "text; send it as a header, or in the json body of "
+              "http.request");
     lua_close(L);
 }
 

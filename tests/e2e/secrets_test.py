@@ -903,6 +903,76 @@ def test_unbound_secret_goes_nowhere_and_opts_hosts_binds(host, echo,
     assert not headers_hold(other, [tok.encode()])
 
 
+# ---- a secret in a JSON request body ----
+
+BODY_LUA = r"""
+local secret = require "secret"
+local http = require "http"
+local json = require "json"
+local config = require "config"
+return { run = function(ctx)
+  local base, other = config.get("ECHO_BASE_URL"), config.get("OTHER_BASE_URL")
+  local pw = secret.random(24, {name = "deployment_password",
+                                hosts = {"127.0.0.1"}})
+  local tok = secret.require("BODY_TOKEN", {hosts = {"127.0.0.1"}})
+  local out = {}
+  local res, err = http.post(base .. "/body", {json = {
+    user = "u", auth_password = pw, list = {pw, 'q"uote'}, token = tok}})
+  out.status = res and res.status or err.code
+  out.echoed = res and res.body
+  out.plan = err and err.plan and err.plan.body
+  local ok, why = pcall(json.encode, {p = pw})
+  out.encode = ok and "encoded" or tostring(why.message or why)
+  local r2, e2 = http.post(other .. "/body", {json = {p = pw}})
+  out.other = r2 and r2.status or e2.code
+  out.other_message = e2 and e2.message
+  require("log").info("echoed: " .. tostring(out.echoed))
+  return out
+end }
+"""
+
+
+def test_secret_in_a_json_body_goes_to_its_host_and_nowhere_else(
+        host, echo, other):
+    """A generated password goes, JSON-quoted, into the body sent to a
+    host it is bound to; the server receives the bytes, what it echoes
+    is masked, an unbound host gets nothing, json.encode still refuses,
+    and a dry run plans "<secret NAME>"."""
+    tok = 'body-token-"quoted"\\-abcdefgh'
+    env = {"ECHO_BASE_URL": echo.url, "OTHER_BASE_URL": "http://localhost:"
+           + str(port_of(other)), "BODY_TOKEN": tok}
+    host.recipe(BODY_LUA, "body.lua")
+    before = len(seen(echo)["bodies"])
+    p = run_bytes(host, "run", "body.lua", "--json", "--allow-host",
+                  "localhost", env=env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert b"echoed: " in p.stderr
+    assert out["status"] == 200 and out["other"] == "blocked", out
+    assert "deployment_password" in out["other_message"]
+    assert "a secret never becomes text" in out["encode"]
+    sent = seen(echo)["bodies"][before:]
+    assert len(sent) == 1
+    doc = json.loads(sent[0])
+    assert doc["token"] == tok and doc["list"][1] == 'q"uote'
+    pw = doc["auth_password"]
+    assert len(pw) == 32 and doc["list"][0] == pw
+    assert pw.encode() not in p.stdout + p.stderr
+    assert tok.encode() not in p.stdout + p.stderr
+    assert json.dumps(tok)[1:-1].encode() not in p.stdout + p.stderr
+    assert out["echoed"].count("<secret deployment_password>") == 2
+    assert "<secret BODY_TOKEN>" in out["echoed"]
+    assert not seen(other)["bodies"]
+    plan = run_bytes(host, "run", "body.lua", "--json", "--dry-run",
+                     env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert len(seen(echo)["bodies"]) == before + 1
+    planned = json.loads(json.loads(plan.stdout)["plan"])
+    assert planned == {"user": "u", "token": "<secret BODY_TOKEN>",
+                       "auth_password": "<secret deployment_password>",
+                       "list": ["<secret deployment_password>", 'q"uote']}
+
+
 # ---- resolution order ----
 
 INFO_LUA = r"""

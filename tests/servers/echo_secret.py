@@ -30,14 +30,20 @@ Routes (any method):
 
     ``delay=MS`` sets the pause between stream chunks (default 1).
 
+``/body``
+    200, the request body sent back as it came, with its Content-Type
+    (a server that echoes a credential it received in a JSON body).
+
 ``/redirect?to=URL``
     307 to URL (clawhost must not follow it with the credential).
 
 ``/_seen``
-    JSON ``{"requests": N, "authorization": [...], "headers": [...]}``:
+    JSON ``{"requests": N, "authorization": [...], "headers": [...],
+    "bodies": [...]}``:
     every Authorization header received so far (other than on
-    ``/_seen``), and every request's full header list as [name, value]
-    pairs, verbatim (latin-1). Tests read it directly, never through
+    ``/_seen``), every request's full header list as [name, value]
+    pairs, verbatim (latin-1), and ``bodies``: every non-empty request
+    body (first 64 KiB, latin-1). Tests read it directly, never through
     clawhost.
 
 ``/anything-else``
@@ -131,17 +137,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drain_body(self):
         n = int(self.headers.get("Content-Length") or 0)
-        if n:
-            self.rfile.read(n)
+        return self.rfile.read(n) if n else b""
 
     def _handle(self):
-        self._drain_body()
+        body = self._drain_body()
         url = urllib.parse.urlsplit(self.path)
         if url.path == "/_seen":
             with self.server.lock:
                 seen = {"requests": self.server.requests,
                         "authorization": list(self.server.auth),
-                        "headers": list(self.server.headers)}
+                        "headers": list(self.server.headers),
+                        "bodies": list(self.server.bodies)}
             return self._send(200, json.dumps(seen))
         auth = self.headers.get("Authorization")
         with self.server.lock:
@@ -150,10 +156,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.auth.append(auth)
             self.server.headers.append([list(h) for h in
                                         self.headers.items()])
+            if body:
+                self.server.bodies.append(body[:65536].decode("latin-1"))
         q = urllib.parse.parse_qs(url.query)
         if url.path == "/redirect":
             return self._send(307, "{}", headers=[
                 ("Location", q.get("to", ["/"])[0])])
+        if url.path == "/body":
+            return self._send(200, body.decode("latin-1"),
+                              ctype=self.headers.get("Content-Type") or
+                              "application/octet-stream")
         if url.path != "/echo":
             return self._send(200, json.dumps({"ok": True,
                                                "path": url.path}))
@@ -229,6 +241,7 @@ def main(argv=None):
     server.verbose = args.verbose
     server.auth = []
     server.headers = []
+    server.bodies = []
 
     def stop(*_):
         threading.Thread(target=server.shutdown, daemon=True).start()
