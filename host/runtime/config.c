@@ -190,13 +190,21 @@ static int readable(const char *name)
 
 int config_is_secret_name(const char *name)
 {
+    /* the audit's list, beyond the usual words: PASSPHRASE, COOKIE,
+    ** AUTHORIZATION, a GitHub personal access token (_PAT), a DSN
+    ** (keyword DSNs hold "password=" with no URL to catch), _CRED */
     static const char *const words[] = {"SECRET", "PASSWORD", "PASSWD",
-                                        "CREDENTIAL", "PRIVATE_KEY",
-                                        "API_KEY", "APIKEY", NULL};
+                                        "PASSPHRASE", "CREDENTIAL",
+                                        "PRIVATE_KEY", "API_KEY",
+                                        "APIKEY", "COOKIE",
+                                        "AUTHORIZATION", NULL};
     static const char *const suffixes[] = {"_TOKEN", "_KEY", "_PASS",
-                                           "_PWD", NULL};
+                                           "_PWD", "_PAT", "_DSN",
+                                           "_CRED", "_CREDS", "_AUTH",
+                                           NULL};
     /* settings of clawhost's own that may carry a password */
-    static const char *const names[] = {"CLAWHOST_STORE", NULL};
+    static const char *const names[] = {"CLAWHOST_STORE",
+                                        "CLAWHOST_PROXY", NULL};
     size_t n = strlen(name);
     for (int i = 0; names[i]; i++)
         if (strcmp(name, names[i]) == 0)

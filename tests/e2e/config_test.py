@@ -267,17 +267,32 @@ AUDIT_ENV = {
 
 
 @pytest.mark.parametrize("name", sorted(AUDIT_ENV))
-def test_config_get_of_an_undeclared_name_is_refused(host, name):
-    """The audit's probe: credentials under names no heuristic knows."""
+def test_the_audit_probe_gets_no_credential(host, name):
+    """The audit's probe: credentials under names the old rule let
+    through. Each is refused, undeclared or credential-looking, and
+    points to secret.get."""
     r = run_lua(host, 'return config.get("%s")' % name, "--json",
                 env=AUDIT_ENV)
+    assert r.code == 2, r
+    assert r.json()["error"]["code"] == "config"
+    assert "config.get('%s')" % name in r.err
+    assert "secret.get('%s')" % name in r.err
+    for value in AUDIT_ENV.values():
+        assert value not in r.text
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL", "FOO"])
+def test_config_get_of_an_undeclared_name_is_refused(host, name):
+    r = run_lua(host, 'return config.get("%s")' % name, "--json",
+                env={**AUDIT_ENV, "FOO": "bar"})
     assert r.code == 2, r
     assert r.json()["error"]["code"] == "config"
     assert ("config.get('%s'): %s is not a setting this recipe declares"
             % (name, name)) in r.err
     assert 'add settings = { %s = "what it is" } to the recipe' % name \
         in r.err
-    assert "secret.get('%s')" % name in r.err
+    assert "or read a credential with secret.get('%s')" % name in r.err
+    assert "bar" not in r.out
     for value in AUDIT_ENV.values():
         assert value not in r.text
 
@@ -345,6 +360,14 @@ def test_help_shows_the_declared_settings(host):
     ("GITHUB_TOKEN", "looks like a credential"),
     ("DB_PASSWORD", "looks like a credential"),
     ("CLAWHOST_STORE", "looks like a credential"),
+    ("CLAWHOST_PROXY", "looks like a credential"),
+    ("GH_PAT", "looks like a credential"),
+    ("SENTRY_DSN", "looks like a credential"),
+    ("GIT_CRED", "looks like a credential"),
+    ("GPG_PASSPHRASE", "looks like a credential"),
+    ("SESSION_COOKIE", "looks like a credential"),
+    ("HTTP_AUTHORIZATION", "looks like a credential"),
+    ("PROXY_AUTH", "looks like a credential"),
     ("THREADS_QUEUE_SECRET", "is a credential clawhost knows"),
     ("THETA_ONDEMAND_API_KEY", "is a credential clawhost knows"),
     ("THETA_INFERENCE_AUTH_PASS", "is a credential clawhost knows"),

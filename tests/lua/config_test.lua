@@ -49,7 +49,10 @@ local function cases(t, config, suite)
     for _, name in ipairs({ "THREADS_QUEUE_SECRET", "X_TOKEN", "X_API_KEY",
                             "DB_PASSWORD", "GITHUB_TOKEN", "ssh_private_key",
                             "MY_APIKEY", "X_KEY", "X_PASS", "X_PWD",
-                            "SOME_CREDENTIALS" }) do
+                            "SOME_CREDENTIALS", "GH_PAT", "SENTRY_DSN",
+                            "GIT_CRED", "GIT_CREDS", "GPG_PASSPHRASE",
+                            "SESSION_COOKIE", "HTTP_AUTHORIZATION",
+                            "PROXY_AUTH", "CLAWHOST_PROXY" }) do
       for _, fn in ipairs({ "get", "bool", "number", "source" }) do
         local e = raises(function() config[fn](name) end,
                          "secret.get('" .. name .. "')", fn .. " " .. name)
@@ -61,7 +64,8 @@ local function cases(t, config, suite)
 
   suite:case("ordinary names are not credentials", function()
     for _, name in ipairs({ "TOKEN_COUNT", "KEYBOARD_LAYOUT", "MONKEY",
-                            "PASSAGE", "THETA_HTTP_TIMEOUT_MS" }) do
+                            "PASSAGE", "THETA_HTTP_TIMEOUT_MS", "PATH",
+                            "PATHWAY", "AUTHOR", "DSN_HOST" }) do
       local okc = pcall(config.get, name)
       ok(okc, name)
     end
@@ -97,7 +101,7 @@ local function cases(t, config, suite)
       ok(okc, name .. ": " .. tostring(err and err.message))
     end
     -- and only those: the host's plumbing is not a recipe's business
-    for _, name in ipairs({ "CLAWHOST_HOME", "CLAWHOST_PROXY",
+    for _, name in ipairs({ "CLAWHOST_HOME", "CLAWHOST_STATE_DIR",
                             "CLAWHOST_CA_FILE", "CLAWHOST_CONNECT_TO",
                             "THETA_INFERENCE_AUTH_USER" }) do
       raises(function() config.get(name) end, "is not a setting", name)
@@ -176,6 +180,8 @@ local SETTINGS = {
   CLAWHOST_TEST_NOT_SET_1 = "never set",
   TOKEN_COUNT = "an ordinary name", KEYBOARD_LAYOUT = "an ordinary name",
   MONKEY = "an ordinary name", PASSAGE = "an ordinary name",
+  PATHWAY = "an ordinary name", AUTHOR = "an ordinary name",
+  DSN_HOST = "an ordinary name",
 }
 for _, n in ipairs({ "SET", "TEXT", "BLANK", "BOOL_1", "BOOL_TRUE",
                      "BOOL_YES", "BOOL_ON", "BOOL_0", "BOOL_FALSE",
