@@ -18,6 +18,7 @@
 
 #include <lauxlib.h>
 
+#include "cli/declared.h"
 #include "cli/params.h"
 #include "pure/suggest.h"
 #include "runtime/clock.h"
@@ -652,6 +653,8 @@ void params_push_help(lua_State *L, int idx, const char *recipe)
     }
     for (int i = 0; i < s.n; i++)
         add_option_line(L, list, &s, &s.p[i]);
+    declared_push_help(L, r);
+    add(L, list);
     add_list_field(L, list, r, "calls", "calls:");
     lua_getfield(L, r, "spends");
     lua_pushfstring(L, "\nspends money: %s\n",

@@ -15,6 +15,7 @@
 
 #include <lauxlib.h>
 
+#include "cli/declared.h"
 #include "cli/params.h"
 #include "cli/recipe.h"
 #include "pure/suggest.h"
@@ -123,6 +124,9 @@ void recipe_load(lua_State *L, const struct recipe_ref *ref,
     lua_getfield(L, -1, "params");
     params_check(L, -1, ref->name);
     lua_pop(L, 1);
+    /* only a run reads settings: `list` loads every recipe in one
+    ** state, and one must not widen what the next may read */
+    declared_check(L, -1, ref->name, !for_listing);
 }
 
 static int cmp_str(const void *a, const void *b)

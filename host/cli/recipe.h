@@ -24,7 +24,8 @@ int recipe_resolve(const char *root, const char *arg,
 /*
 ** Load and check the recipe (protected context; raises on errors) and
 ** push its table: description, params, run (required unless
-** `for_listing`), optional calls and spends.
+** `for_listing`), optional calls, spends and settings. Unless
+** `for_listing`, the settings it declares become readable by config.
 */
 void recipe_load(lua_State *L, const struct recipe_ref *ref,
                  int for_listing);

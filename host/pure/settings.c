@@ -6,12 +6,14 @@
 ** seed's setup_env.sh. Validation is the one place that says what a
 ** value may be: setup refuses what breaks a rule, check reports it.
 ** Every rule refuses without quoting the value, which may be a secret
-** typed into the wrong prompt.
+** typed into the wrong prompt. A second table lists the settings the
+** config module may hand to recipes (the allow-list of config.get).
 */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pure/baseurl.h"
 #include "pure/dotenv.h"
@@ -61,6 +63,57 @@ static const struct settings_item table[] = {
 _Static_assert(sizeof table / sizeof table[0] == SETTINGS_COUNT,
                "SETTINGS_COUNT is the size of the table");
 
+/*
+** The settings config may hand to Lua: every non-secret name clawhost
+** or a library in lua/ reads (through config_lookup, config.get or
+** getenv), in the order of docs/modules.md, which has the same lines.
+** Left out on purpose: every SETTINGS_SECRET entry above; the user
+** halves of credential pairs (THETA_INFERENCE_AUTH_USER,
+** THETA_VIDEO_SA_ID: secret.get reads them with their binding);
+** CLAWHOST_STORE and CLAWHOST_PROXY, URLs that may hold a password; and
+** the host's plumbing (CLAWHOST_HOME, CLAWHOST_STATE_DIR,
+** CLAWHOST_SECRETS_DIR, CLAWHOST_CONNECT_TO, CLAWHOST_CA_FILE), which
+** no recipe needs to see.
+*/
+static const struct settings_readable readable[] = {
+    {"THREADS_FASTAPI_BASE_URL", "lua/threads, secret",
+     "base URL of the Threads publishing backend"},
+    {"THREADS_TENANT_ID", "lua/threads",
+     "tenant id sent with each post (default agency_paris)"},
+    {"THETA_ONDEMAND_API_BASE_URL", "lua/theta, secret",
+     "on-demand API base URL (default "
+     "https://ondemand.thetaedgecloud.com)"},
+    {"THETA_API_BASE_URL", "lua/theta, secret",
+     "the same, under the official MCP server's name"},
+    {"THETA_EC_PROJECT_ID", "setup, check",
+     "controller project id, prj_..."},
+    {"THETA_ORG_ID", "setup, check", "organization id, org_..."},
+    {"THETA_INFERENCE_ENDPOINT", "secret, setup, check",
+     "base URL of a dedicated inference endpoint"},
+    {"THETA_HTTP_TIMEOUT_MS", "http, lua/theta",
+     "time allowed for one HTTP call (default 20000)"},
+    {"THETA_HTTP_MAX_RETRIES", "http",
+     "retries of a call that may be retried (default 2, at most 6)"},
+    {"THETA_HTTP_RETRY_BACKOFF_MS", "http",
+     "the first retry's pause (default 250)"},
+    {"THETA_DRY_RUN", "clawhost run",
+     "1: plan instead of sending (a recipe reads ctx.dry_run)"},
+    {"THETA_MAX_BUDGET_USD", "budget",
+     "spend cap of one run in USD (default 2.00)"},
+    {"CLAWHOST_DAILY_BUDGET_USD", "budget",
+     "spend cap of one day in USD, shared by every run"},
+    {"SERVICES", "lua/theta/smoke",
+     "the smoke run's services, comma separated"},
+    {"THETA_WAIT_SECONDS", "lua/theta/smoke",
+     "wait of each create call (default 30; qwen3 60)"},
+    {"THETA_POLL_UNTIL_DONE", "lua/theta/smoke",
+     "poll jobs the wait did not finish (default 1)"},
+    {"THETA_POLL_INTERVAL_SECONDS", "lua/theta/smoke",
+     "pause between two polls (default 3)"},
+    {"THETA_POLL_TIMEOUT_SECONDS", "lua/theta/smoke",
+     "longest wait for one job (default 180)"},
+};
+
 /* theta-api.md 6.6: the on-demand token goes by three names. */
 static const char *const ondemand_aliases[] = {
     "THETA_ONDEMAND_API_TOKEN", "THETA_ONDEMAND_API_KEY", "THETA_API_KEY",
@@ -108,6 +161,61 @@ const struct settings_item *settings_find(const char *name,
         }
     }
     return NULL;
+}
+
+const struct settings_readable *settings_readable_item(size_t i)
+{
+    return i < sizeof readable / sizeof readable[0] ? &readable[i] : NULL;
+}
+
+const struct settings_readable *settings_readable_find(const char *name)
+{
+    const struct settings_readable *r;
+    for (size_t i = 0; (r = settings_readable_item(i)); i++)
+        if (strcmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+/* RFC 3986 3.2: the authority after "//" ends at the next "/", "?" or
+** "#"; an "@" inside it closes a userinfo. Any userinfo counts, not
+** only user:password: a token often travels as the user alone
+** (https://TOKEN@host). */
+static int authority_has_at(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i] != '/' && s[i] != '?' &&
+         s[i] != '#'; i++)
+        if (s[i] == '@')
+            return 1;
+    return 0;
+}
+
+/* user:pass@host with no scheme (Go's MySQL DSN and the like): a ':'
+** and then an '@' before the first '/', '?', '#' or blank. mailto:
+** (RFC 6068) holds an address, not a userinfo. */
+static int starts_with_login(const char *s, size_t n)
+{
+    int colon = 0;
+    while (n > 0 && isspace((unsigned char)*s))
+        s++, n--;
+    if (n >= 7 && strncasecmp(s, "mailto:", 7) == 0)
+        return 0;
+    for (size_t i = 0; i < n && !strchr("/?# \t\r\n", s[i]); i++) {
+        if (s[i] == ':')
+            colon = 1;
+        else if (s[i] == '@')
+            return colon;
+    }
+    return 0;
+}
+
+int settings_has_userinfo(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (s[i] == '/' && s[i + 1] == '/' &&
+            authority_has_at(s + i + 2, n - i - 2))
+            return 1;
+    return starts_with_login(s, n);
 }
 
 size_t settings_trim(const char **s, size_t n)

@@ -3,7 +3,8 @@
 ** kinds, help, and the rules their values must follow.
 **
 ** `clawhost setup` asks for them in this order, `clawhost check` lists
-** them, the secret module tries the aliases (theta-api.md 6.6). Pure C:
+** them, the secret module tries the aliases (theta-api.md 6.6); the
+** config module hands out only the readable ones below. Pure C:
 ** no Lua, no curl, no printing; messages never quote a value.
 ** docs/secrets.md is the user's page.
 */
@@ -71,5 +72,31 @@ size_t settings_trim(const char **s, size_t n);
 int settings_check(const struct settings_item *s, const char *in,
                    size_t len, int to_file, struct dynbuf *out, char *err,
                    size_t errlen);
+
+/*
+** A setting the config module may hand to Lua (runtime/config.c): one
+** clawhost or a library in lua/ reads and docs/modules.md lists. None
+** carries a credential; a recipe adds its own names with `settings`.
+*/
+struct settings_readable {
+    const char *name;
+    const char *reader;         /* who reads it: "lua/threads", "http" */
+    const char *help;           /* one line, as in docs/modules.md */
+};
+
+/* The i-th of them (in the order of docs/modules.md); NULL past the
+** last. */
+const struct settings_readable *settings_readable_item(size_t i);
+
+/* The one called `name`, or NULL. */
+const struct settings_readable *settings_readable_find(const char *name);
+
+/*
+** Does s[0..n) hold a user name or password in URL form: an authority
+** with an "@" (scheme://user[:pass]@host, //user@host), or a value that
+** starts with user:pass@? Such a value is a credential, whatever the
+** name of the setting.
+*/
+int settings_has_userinfo(const char *s, size_t n);
 
 #endif

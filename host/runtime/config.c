@@ -6,9 +6,19 @@
 **   config.number(name[, default[, min, max]])   clamped to [min, max]
 **   config.source(name)                  "env", ".env.local" or nil
 **
-** A name that looks like a credential is refused with a pointer to the
-** secret module: config values are ordinary Lua strings, which a recipe
-** can print; secrets must stay opaque.
+** config values are ordinary Lua strings, which a recipe can print or
+** send anywhere, so config is an allow-list (DESIGN section 3): it
+** hands out the settings clawhost and its libraries document
+** (settings_readable_find, pure/settings.c) and those the recipe
+** declares in `settings = {...}` (config_declare, cli/declared.c), and
+** nothing else. A name that looks like a credential or was loaded as a
+** secret, and a value with a user name or password in URL form, are
+** refused with a pointer to the secret module, which keeps them opaque.
+** A name deny-list alone cannot do this: GH_PAT, DATABASE_URL and their
+** kind have no shape in common.
+**
+** The C functions (config_lookup, config_each) are the host's own and
+** are not restricted.
 */
 #include <ctype.h>
 #include <math.h>
@@ -19,6 +29,7 @@
 #include <lauxlib.h>
 
 #include "pure/dotenv.h"
+#include "pure/settings.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
 
@@ -94,54 +105,106 @@ const char *config_each(int (*fn)(const char *name, const char *value,
     return NULL;
 }
 
+/* A set of names, for the two lists below. */
+struct names {
+    char **v;
+    size_t n;
+};
+
+static int names_has(const struct names *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int names_add(struct names *l, const char *name)
+{
+    char **grown, *copy;
+    if (names_has(l, name))
+        return 0;
+    if (!(grown = realloc(l->v, (l->n + 1) * sizeof *l->v)))
+        return -1;
+    l->v = grown;
+    if (!(copy = strdup(name)))
+        return -1;
+    l->v[l->n++] = copy;
+    return 0;
+}
+
+static void names_free(struct names *l)
+{
+    while (l->n > 0)
+        free(l->v[--l->n]);
+    free(l->v);
+    l->v = NULL;
+}
+
 /* Names loaded as secrets in this run: config.get must not hand them
 ** out as plain strings afterwards. Kept here so that secret.c tells
 ** config what it loaded, and config needs nothing from secret.c. */
-static char **marked;
-static size_t nmarked;
+static struct names marked;
+
+/* Names the recipe declares in `settings`, handed down by the loader
+** (cli/declared.c) before run() starts; known once it says so. */
+static struct names declared;
+static int declared_known;
 
 void config_close(void)
 {
     if (cf.status == DOTENV_OK)
         dotenv_free(&cf.env);
     cf.loaded = 0;
-    while (nmarked > 0)
-        free(marked[--nmarked]);
-    free(marked);
-    marked = NULL;
+    names_free(&marked);
+    names_free(&declared);
+    declared_known = 0;
 }
 
 int config_is_marked(const char *name)
 {
-    for (size_t i = 0; i < nmarked; i++)
-        if (strcmp(marked[i], name) == 0)
-            return 1;
-    return 0;
+    return names_has(&marked, name);
 }
 
 int config_mark_secret(const char *name)
 {
-    char **grown, *copy;
-    if (config_is_marked(name))
-        return 0;
-    if (!(grown = realloc(marked, (nmarked + 1) * sizeof *marked)))
-        return -1;
-    marked = grown;
-    if (!(copy = strdup(name)))
-        return -1;
-    marked[nmarked++] = copy;
-    return 0;
+    return names_add(&marked, name);
+}
+
+int config_declare(const char *name)
+{
+    return names_add(&declared, name);
+}
+
+void config_declare_done(void)
+{
+    declared_known = 1;
+}
+
+/* May Lua read it: a documented setting or a declared one? */
+static int readable(const char *name)
+{
+    return settings_readable_find(name) != NULL ||
+           names_has(&declared, name);
 }
 
 int config_is_secret_name(const char *name)
 {
+    /* the audit's list, beyond the usual words: PASSPHRASE, COOKIE,
+    ** AUTHORIZATION, a GitHub personal access token (_PAT), a DSN
+    ** (keyword DSNs hold "password=" with no URL to catch), _CRED */
     static const char *const words[] = {"SECRET", "PASSWORD", "PASSWD",
-                                        "CREDENTIAL", "PRIVATE_KEY",
-                                        "API_KEY", "APIKEY", NULL};
+                                        "PASSPHRASE", "CREDENTIAL",
+                                        "PRIVATE_KEY", "API_KEY",
+                                        "APIKEY", "COOKIE",
+                                        "AUTHORIZATION", NULL};
     static const char *const suffixes[] = {"_TOKEN", "_KEY", "_PASS",
-                                           "_PWD", NULL};
+                                           "_PWD", "_PAT", "_DSN",
+                                           "_CRED", "_CREDS", "_AUTH",
+                                           NULL};
     /* settings of clawhost's own that may carry a password */
-    static const char *const names[] = {"CLAWHOST_STORE", NULL};
+    static const char *const names[] = {"CLAWHOST_STORE",
+                                        "CLAWHOST_PROXY", NULL};
     size_t n = strlen(name);
     for (int i = 0; names[i]; i++)
         if (strcmp(name, names[i]) == 0)
@@ -170,22 +233,52 @@ int config_parse_bool(const char *s)
     return -1;
 }
 
-/* The lookup shared by every function; raises config errors. */
-static const char *lookup(lua_State *L, const char *fn, const char **src)
+/* Names config never hands out, whatever the recipe declares. */
+static void refuse_credential(lua_State *L, const char *fn,
+                              const char *name)
 {
-    size_t len;
-    const char *name = luaL_checklstring(L, 1, &len), *err;
-    if (!dotenv_valid_key(name, len))
-        luaL_argerror(L, 1, "not a variable name");
     if (config_is_secret_name(name) || config_is_marked(name))
         err_raise(L, "config", "config.%s('%s'): that name %s; use "
                   "secret.get('%s'), which keeps the value out of Lua "
                   "strings", fn, name, config_is_secret_name(name) ?
                   "looks like a credential" : "was loaded as a secret",
                   name);
+}
+
+/* The allow-list: refused whether the variable is set or not, so a
+** recipe cannot probe which names exist. Code at the top of a recipe
+** file runs before its table, and so its settings, is known. */
+static void refuse_unlisted(lua_State *L, const char *fn, const char *name)
+{
+    if (!readable(name))
+        err_raise(L, "config", "config.%s('%s'): %s is not a setting this "
+                  "recipe declares or clawhost documents; add settings = "
+                  "{ %s = \"what it is\" } to the recipe, or read a "
+                  "credential with secret.get('%s')%s", fn, name, name,
+                  name, name, declared_known ? "" : " (a recipe's own "
+                  "settings are readable once it has loaded: read them "
+                  "inside run, not at the top of the file)");
+}
+
+/* The lookup shared by every function; raises config errors. The
+** message for a value with a login never quotes the value. */
+static const char *lookup(lua_State *L, const char *fn, const char **src)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len), *err;
+    if (!dotenv_valid_key(name, len))
+        luaL_argerror(L, 1, "not a variable name");
+    refuse_credential(L, fn, name);
+    refuse_unlisted(L, fn, name);
     const char *v = config_lookup(name, src, &err);
     if (err)
         err_raise(L, "config", "%s", err);
+    if (v && settings_has_userinfo(v, strlen(v)))
+        err_raise(L, "config", "config.%s('%s'): the value of %s (from "
+                  "%s) holds a user name or password (user:pass@ in a "
+                  "URL), and config hands out no credentials; keep the "
+                  "password in a setting of its own and read it with "
+                  "secret.get", fn, name, name, *src);
     return v;
 }
 

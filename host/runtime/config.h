@@ -1,6 +1,7 @@
 /*
 ** config.h -- non-secret settings: the environment, then .env.local in
 ** the working directory (the real environment wins, as with dotenv).
+** The Lua module hands out only the documented and declared names.
 */
 #ifndef CLAWHOST_CONFIG_H
 #define CLAWHOST_CONFIG_H
@@ -24,6 +25,16 @@ int config_is_secret_name(const char *name);
 */
 int config_mark_secret(const char *name);
 int config_is_marked(const char *name);
+
+/*
+** The recipe declares `name` in its settings: config.get may read it.
+** -1 when out of memory.
+*/
+int config_declare(const char *name);
+
+/* Every declared name is in: refusals need no longer say that code at
+** the top of a recipe file runs before its settings are known. */
+void config_declare_done(void);
 
 /* Parse a boolean setting: 1/true/yes/on, 0/false/no/off. -1: neither. */
 int config_parse_bool(const char *s);

@@ -2,7 +2,8 @@
 ** settings_test.c -- the settings clawhost knows (host/pure/settings.c):
 ** the table, names and aliases, and the rules values must follow (base
 ** URLs, prj_/org_ ids, tenant, amounts, lengths, control bytes, what can
-** be written to .env.local), with messages that never quote a value.
+** be written to .env.local), with messages that never quote a value;
+** the settings config may hand out and the userinfo rule.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,75 @@ static void test_to_file(void)
                          NULL, err, sizeof err) == 0);
 }
 
+/* ---- what config may hand out ---- */
+
+static void test_readable(void)
+{
+    const struct settings_readable *r;
+    size_t n = 0;
+    for (size_t i = 0; (r = settings_readable_item(i)); i++, n++) {
+        const struct settings_item *s = settings_find(r->name, NULL);
+        CHECK(settings_readable_find(r->name) == r);
+        CHECK(r->reader && *r->reader && r->help && *r->help);
+        /* never a credential the setup table knows */
+        CHECK(!s || s->kind != SETTINGS_SECRET);
+        for (size_t k = 0; k < i; k++)
+            CHECK(strcmp(settings_readable_item(k)->name, r->name) != 0);
+    }
+    CHECK(n >= 18);
+    CHECK(settings_readable_item(n) == NULL);
+    CHECK(settings_readable_find("THREADS_FASTAPI_BASE_URL") != NULL);
+    CHECK(settings_readable_find("THETA_HTTP_TIMEOUT_MS") != NULL);
+    CHECK(settings_readable_find("CLAWHOST_DAILY_BUDGET_USD") != NULL);
+    CHECK(settings_readable_find("SERVICES") != NULL);
+    /* credentials, URLs that may hold a password, halves of a login */
+    CHECK(settings_readable_find("THREADS_QUEUE_SECRET") == NULL);
+    CHECK(settings_readable_find("THETA_API_KEY") == NULL);
+    CHECK(settings_readable_find("CLAWHOST_STORE") == NULL);
+    CHECK(settings_readable_find("CLAWHOST_PROXY") == NULL);
+    CHECK(settings_readable_find("THETA_INFERENCE_AUTH_USER") == NULL);
+    CHECK(settings_readable_find("DATABASE_URL") == NULL);
+    CHECK(settings_readable_find("threads_fastapi_base_url") == NULL);
+    CHECK(settings_readable_find("") == NULL);
+}
+
+static int userinfo(const char *s)
+{
+    return settings_has_userinfo(s, strlen(s));
+}
+
+static void test_userinfo(void)
+{
+    static const char *const yes[] = {
+        "postgres://app:Db-Pa55word@db/app", "redis://:pw@cache:6379/0",
+        "https://ghp_0123456789abcdef@github.com/x.git",
+        "https://user@example.com", "//u:p@host/path",
+        "http://a.example,https://u:p@b.example",
+        "mysql://u:p@h?x=1", "user:pass@tcp(127.0.0.1:3306)/db",
+        "  u:p@host", "HTTPS://U:P@H", "amqp://u:p%40x@h#frag", NULL
+    };
+    static const char *const no[] = {
+        "https://example.com", "https://example.com/@someone",
+        "https://example.com/a?mail=a@b", "https://example.com/#x@y",
+        "ops@example.com", "mailto:ops@example.com", "12:30",
+        "http://127.0.0.1:8000/api", "a:b", "", "qwen3,flux",
+        "https://host/a b@c", NULL
+    };
+    for (int i = 0; yes[i]; i++) {
+        CHECK(userinfo(yes[i]));
+        if (!userinfo(yes[i]))
+            fprintf(stderr, "    missed: %s\n", yes[i]);
+    }
+    for (int i = 0; no[i]; i++) {
+        CHECK(!userinfo(no[i]));
+        if (userinfo(no[i]))
+            fprintf(stderr, "    taken: %s\n", no[i]);
+    }
+    /* the length is the bound, not the NUL */
+    CHECK(!settings_has_userinfo("https://u@h", 9));
+    CHECK(settings_has_userinfo("x\0//u@h", 7));
+}
+
 int main(void)
 {
     RUN(test_table);
@@ -259,5 +329,7 @@ int main(void)
     RUN(test_usd);
     RUN(test_shape);
     RUN(test_to_file);
+    RUN(test_readable);
+    RUN(test_userinfo);
     return unit_done("settings");
 }

@@ -221,6 +221,7 @@ local function fetch(base, i, args, add)
 end
 
 return {
+  settings = {ECHO_BASE_URL = "the echo server"},
   params = {sink = {type = "string"}, enc = {type = "string"},
             errenc = {type = "string"}, split = {type = "string"},
             first = {type = "integer", default = 1},
@@ -408,7 +409,8 @@ def test_secret_in_one_byte_stream_pieces_through_ctx_write(host, echo):
         local http = require "http"
         local config = require "config"
         local BASIC = {%s}
-        return { run = function(ctx)
+        return { settings = {ECHO_BASE_URL = "the echo server"},
+          run = function(ctx)
           local pieces = 0
           for i = 1, %d do
             local s = secret.require(string.format("ECHO_S%%02d", i))
@@ -450,7 +452,9 @@ def test_stream_pieces_joined_in_lua_do_not_hold_the_secret(host, echo,
         local secret = require "secret"
         local http = require "http"
         local config = require "config"
-        return { run = function(ctx)
+        return { settings = {ECHO_BASE_URL = "the echo server",
+                             OTHER_BASE_URL = "the other server"},
+          run = function(ctx)
           local s = secret.require("ECHO_S01")
           local res = assert(http.request{method = "GET", stream = true,
             url = config.get("ECHO_BASE_URL") ..
@@ -884,7 +888,8 @@ def test_unbound_secret_goes_nowhere_and_opts_hosts_binds(host, echo,
         local secret = require "secret"
         local http = require "http"
         local config = require "config"
-        return { run = function(ctx)
+        return { settings = {ECHO_BASE_URL = "the echo server"},
+          run = function(ctx)
           local s = secret.get("LONE", {hosts = {"127.0.0.1"}})
           local h = {Authorization = secret.bearer(s)}
           local a = http.get(config.get("ECHO_BASE_URL") .. "/a",
@@ -1064,7 +1069,8 @@ def test_values_are_trimmed_and_empty_means_unset(host, echo):
         local secret = require "secret"
         local http = require "http"
         local config = require "config"
-        return { run = function(ctx)
+        return { settings = {ECHO_BASE_URL = "the echo server"},
+          run = function(ctx)
           local s = secret.get("TRIM_TOKEN", {hosts = {"127.0.0.1"}})
           assert(http.get(config.get("ECHO_BASE_URL") .. "/t",
                  {headers = {Authorization = secret.bearer(s)}}))
@@ -1127,7 +1133,8 @@ def test_config_get_refuses_a_loaded_secret(host):
     host.recipe(textwrap.dedent("""
         local secret = require "secret"
         local config = require "config"
-        return { run = function(ctx)
+        return { settings = {ECHO_S01 = "a name loaded as a secret"},
+          run = function(ctx)
           local s = secret.require("ECHO_S01")
           local ok, v = pcall(config.get, "ECHO_S01")
           return {readable = ok and type(v) == "string"}

@@ -298,6 +298,12 @@ end
 
 return {
   description = "Tests for lua/client (the shared client layer)",
+  -- the base URLs of the example clients (config reads only declared
+  -- names and the ones clawhost documents)
+  settings = {
+    CLAWHOST_TEST_NOT_SET_BASE_URL = "an example client's base URL",
+    HOME = "a variable that is set and is not a URL",
+  },
   run = function()
     local t = require("testlib")
     local suite = t.new("client")
