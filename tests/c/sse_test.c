@@ -5,7 +5,10 @@
 ** README.md): each stream is fed whole, cut in two at every position, cut
 ** in three at a sample of positions, one byte at a time and with a
 ** callback that stops after every event, and each way must print the
-** expected events. The other tests cover what fixtures cannot hold:
+** expected events, and per stream how it ended and the last event id
+** and retry kept for a reconnect (a fixture may hold several streams,
+** fed to one parser with sse_finish between them, as after a
+** reconnect). The other tests cover what fixtures cannot hold:
 ** caps at their 1 MiB defaults, allocation failure, zero copy, stop and
 ** resume, reuse after sse_finish, and random streams under random cuts.
 ** Run from the repository root (or set SSE_FIXTURES to the folder).
@@ -70,20 +73,39 @@ static int on_print_stop(void *ud, const struct sse_event *ev)
     return 1;
 }
 
-static const char *end_line(int rc, int dropped)
+static const char *end_word(int rc, int dropped)
 {
     switch (rc) {
     case SSE_OK:
-        return dropped ? "end dropped\n" : "end ok\n";
+        return dropped ? "end dropped" : "end ok";
     case SSE_ELINE:
-        return "end error line\n";
+        return "end error line";
     case SSE_EEVENT:
-        return "end error event\n";
+        return "end error event";
     case SSE_ENOMEM:
-        return "end error nomem\n";
+        return "end error nomem";
     default:
-        return "end error unknown\n";
+        return "end error unknown";
     }
+}
+
+/*
+** How a stream ended, then what the parser keeps for a reconnect: the
+** last event id (the Last-Event-ID to send) and the last retry.
+*/
+static void print_end(struct dynbuf *t, const struct sse_parser *p,
+                      int rc, int dropped)
+{
+    const char *id;
+    size_t idlen;
+    char num[32];
+
+    id = sse_last_id(p, &idlen);
+    unit_buf_str(t, end_word(rc, dropped));
+    unit_buf_str(t, " last_id=");
+    text_esc(t, id, idlen);
+    snprintf(num, sizeof num, " retry=%lld\n", sse_retry(p));
+    unit_buf_str(t, num);
 }
 
 /*
@@ -109,34 +131,75 @@ static int feed_copy(struct sse_parser *p, const char *s, size_t n,
 }
 
 /*
+** How a fixture is fed: the caps, the offsets where a connection ends
+** and the next one starts on the same parser (a reconnect), and whether
+** the callback stops after each event.
+*/
+struct feeding {
+    const struct sse_config *cfg;
+    const size_t *reconnect;    /* ascending, inside the input */
+    size_t nreconnect;
+    int stop;
+};
+
+/* Feed in[from..to); with stop, resume from each reported byte count. */
+static int feed_range(struct sse_parser *p, const char *in, size_t from,
+                      size_t to, int stop, struct dynbuf *out)
+{
+    size_t used;
+    int rc;
+
+    do {
+        rc = feed_copy(p, in + from, to - from, stop, out, &used);
+        if (rc == SSE_STOPPED)
+            from += used;
+    } while (rc == SSE_STOPPED);
+    return rc;
+}
+
+/* End a stream: sse_finish, then its end line (after an error, the
+** error's: nothing more was fed, and it is sticky anyway). */
+static void end_stream(struct sse_parser *p, int rc, struct dynbuf *out)
+{
+    int dropped, frc = sse_finish(p, &dropped);
+
+    print_end(out, p, rc < 0 ? rc : frc, dropped);
+}
+
+/*
 ** Feed in[0..len) cut at the ncuts ascending positions in cuts, print
-** the events and the end line into out. With stop, the callback stops
-** after each event and feeding resumes from the reported byte count.
+** the events and an end line per stream into out. A stream ends at each
+** reconnect offset (inside a piece or at its end) and at len; the next
+** stream goes to the same parser, as after a reconnect.
 */
 static void run_cuts(const char *in, size_t len, const size_t *cuts,
-                     size_t ncuts, const struct sse_config *cfg, int stop,
+                     size_t ncuts, const struct feeding *f,
                      struct dynbuf *out)
 {
     struct sse_parser p;
-    size_t k, from = 0, to, used;
-    int rc = SSE_OK, dropped = 0;
+    size_t k, r = 0, from = 0, to, at;
+    int rc = SSE_OK;
 
-    sse_init(&p, cfg);
-    for (k = 0; k <= ncuts && rc >= 0; k++, from = to) {
+    sse_init(&p, f->cfg);
+    for (k = 0; k <= ncuts; k++, from = to) {
         to = k < ncuts ? cuts[k] : len;
-        do {
-            rc = feed_copy(&p, in + from, to - from, stop, out, &used);
-            if (rc == SSE_STOPPED)
-                from += used;
-        } while (rc == SSE_STOPPED);
+        while (r < f->nreconnect && f->reconnect[r] <= to) {
+            at = f->reconnect[r++];
+            if (rc >= 0)
+                rc = feed_range(&p, in, from, at, f->stop, out);
+            from = at;
+            end_stream(&p, rc, out);
+        }
+        if (rc >= 0)
+            rc = feed_range(&p, in, from, to, f->stop, out);
     }
-    if (rc >= 0)
-        rc = sse_finish(&p, &dropped);
-    unit_buf_str(out, end_line(rc, dropped));
+    end_stream(&p, rc, out);
     sse_free(&p);
 }
 
 /* ---- the fixture corpus ---- */
+
+#define MAX_RECONNECT 8
 
 struct fixture {
     char name[128];
@@ -144,6 +207,8 @@ struct fixture {
     size_t len;
     struct dynbuf want;
     struct sse_config cfg;
+    size_t reconnect[MAX_RECONNECT];
+    size_t nreconnect;
     int nfail;
 };
 
@@ -178,7 +243,21 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-/* Keep the event and end lines of a .events file; read its limits line. */
+/* A "reconnect N" line: offsets ascend and lie inside the stream. */
+static int add_reconnect(const char *s, struct fixture *fx)
+{
+    unsigned long at;
+    size_t n = fx->nreconnect;
+
+    if (sscanf(s, "reconnect %lu", &at) != 1 || n == MAX_RECONNECT ||
+        at == 0 || at >= fx->len || (n && at <= fx->reconnect[n - 1]))
+        return -1;
+    fx->reconnect[fx->nreconnect++] = at;
+    return 0;
+}
+
+/* Keep the event and end lines of a .events file; read its limits and
+** reconnect lines. */
 static int parse_expected(const char *s, size_t len, struct fixture *fx)
 {
     const char *end = s + len, *nl;
@@ -193,6 +272,9 @@ static int parse_expected(const char *s, size_t len, struct fixture *fx)
                 return -1;
             fx->cfg.max_line = ml;
             fx->cfg.max_event = me;
+        } else if (strncmp(s, "reconnect ", 10) == 0) {
+            if (add_reconnect(s, fx))
+                return -1;
         } else if (*s != '#') {
             unit_buf_add(&fx->want, s, (size_t)(nl - s));
         }
@@ -241,8 +323,9 @@ static void try_cuts(const char *how, const size_t *cuts, size_t n,
                      int stop)
 {
     struct dynbuf got = unit_buf_new();
+    struct feeding f = { &cur.cfg, cur.reconnect, cur.nreconnect, stop };
 
-    run_cuts(cur.in, cur.len, cuts, n, &cur.cfg, stop, &got);
+    run_cuts(cur.in, cur.len, cuts, n, &f, &got);
     expect(how, n > 0 ? cuts[0] : 0, n > 1 ? cuts[1] : 0, &got);
     free(got.p);
 }
@@ -738,7 +821,7 @@ static void test_random_cuts(void)
     rng_state = 0x9e3779b97f4a7c15ull;
     for (i = 0; i < 3000 && bad < 3; i++) {
         struct dynbuf whole = unit_buf_new(), cut = unit_buf_new();
-        const struct sse_config *cfg = i % 3 == 0 ? &small : NULL;
+        struct feeding f = { i % 3 == 0 ? &small : NULL, NULL, 0, 0 };
         size_t n = 0;
         len = random_stream(s, sizeof s);
         for (k = 0; k < 16 && len > 0; k++) {
@@ -747,8 +830,9 @@ static void test_random_cuts(void)
                 break;
             cuts[n++] = at;
         }
-        run_cuts(s, len, NULL, 0, cfg, 0, &whole);
-        run_cuts(s, len, cuts, n, cfg, (int)(i & 1), &cut);
+        run_cuts(s, len, NULL, 0, &f, &whole);
+        f.stop = (int)(i & 1);
+        run_cuts(s, len, cuts, n, &f, &cut);
         if (strcmp(whole.p, cut.p) != 0 && ++bad)
             fprintf(stderr, "  random stream %zu differs\n", i);
         free(whole.p);
