@@ -711,10 +711,14 @@ static void test_stop_before_split_crlf(void)
     sse_free(&p);
 }
 
-/* After sse_finish the parser takes a new stream and keeps the id. */
+/*
+** After sse_finish the parser takes a new stream and keeps the last
+** event id of the last dispatch; the id of the block the end cut off
+** went with that block.
+*/
 static void test_finish_and_reuse(void)
 {
-    const char first[] = "retry: 250\ndata: a\n\nid: 3\ndata: b";
+    const char first[] = "id: 2\nretry: 250\ndata: a\n\nid: 3\ndata: b";
     const char second[] = "\xef\xbb\xbf" "data: c\n\n";
     struct sse_parser p;
     struct count c = { 0 };
@@ -728,13 +732,89 @@ static void test_finish_and_reuse(void)
     CHECK_INT(dropped, 1);
     CHECK_INT(c.events, 1);
     id = sse_last_id(&p, &idlen);
-    CHECK_MEM(id, idlen, "3", 1);
+    CHECK_MEM(id, idlen, "2", 1);
     CHECK_INT(sse_retry(&p), 250);
     CHECK_INT(feed_all(&p, second, sizeof second - 1, 1, &c), SSE_OK);
     CHECK_INT(sse_finish(&p, &dropped), SSE_OK);
     CHECK_INT(dropped, 0);
     CHECK_INT(c.events, 2);
     CHECK_MEM(c.last_data, c.last_len, "c", 1);
+    sse_free(&p);
+}
+
+struct last {
+    int events;
+    char id[16];
+};
+
+static int on_last(void *ud, const struct sse_event *ev)
+{
+    struct last *l = ud;
+    size_t n = ev->id_len < 15 ? ev->id_len : 15;
+
+    l->events++;
+    memcpy(l->id, ev->id, n);
+    l->id[n] = '\0';
+    return 0;
+}
+
+/* sse_last_id as a NUL-terminated string, for CHECK_STR. */
+static const char *last_id(const struct sse_parser *p)
+{
+    static char buf[16];
+    size_t n;
+    const char *id = sse_last_id(p, &n);
+
+    n = n < 15 ? n : 15;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/*
+** WHATWG HTML 9.2.6 keeps two ids: the last event ID buffer, which an
+** id line sets, and the event source's last event ID string, which
+** takes the buffer's value only at a blank line (the dispatch, even of
+** a block without data) and is what a reconnect sends. The wpt case
+** format-data-before-final-empty-line: the stream ends in the block
+** with 'id:test', so the reconnect carries no id and the repeated
+** first event has lastEventId "".
+*/
+static void test_reconnect_last_event_id(void)
+{
+    const char wpt[] = "retry:1000\ndata:test1\n\nid:test\ndata:test2\n";
+    struct sse_parser p;
+    struct last l = { 0, "" };
+    int dropped = 0;
+
+    sse_init(&p, NULL);
+    CHECK_INT(sse_feed(&p, wpt, sizeof wpt - 1, on_last, &l, NULL),
+              SSE_OK);
+    CHECK_STR(last_id(&p), "");         /* 'id:test' not dispatched */
+    CHECK_INT(sse_finish(&p, &dropped), SSE_OK);
+    CHECK_INT(dropped, 1);
+    CHECK_STR(last_id(&p), "");
+    CHECK_INT(sse_feed(&p, wpt, sizeof wpt - 1, on_last, &l, NULL),
+              SSE_OK);
+    CHECK_INT(l.events, 2);
+    CHECK_STR(l.id, "");
+    CHECK_INT(sse_retry(&p), 1000);
+    CHECK_STR(last_id(&p), "");
+    /* this time the block ends: test2 carries the id, the string too */
+    CHECK_INT(sse_feed(&p, "\n", 1, on_last, &l, NULL), SSE_OK);
+    CHECK_INT(l.events, 3);
+    CHECK_STR(l.id, "test");
+    CHECK_STR(last_id(&p), "test");
+    /* a block without data sets the string at its blank line */
+    CHECK_INT(sse_feed(&p, "id: 9\n", 6, on_last, &l, NULL), SSE_OK);
+    CHECK_STR(last_id(&p), "test");
+    CHECK_INT(sse_feed(&p, "\n", 1, on_last, &l, NULL), SSE_OK);
+    CHECK_INT(l.events, 3);
+    CHECK_STR(last_id(&p), "9");
+    CHECK_INT(sse_feed(&p, "data: x\n\n", 10, on_last, &l, NULL),
+              SSE_OK);
+    CHECK_INT(l.events, 4);
+    CHECK_STR(l.id, "9");
     sse_free(&p);
 }
 
@@ -859,6 +939,7 @@ int main(void)
     RUN(test_stop_resume);
     RUN(test_stop_before_split_crlf);
     RUN(test_finish_and_reuse);
+    RUN(test_reconnect_last_event_id);
     RUN(test_retry_without_event);
     RUN(test_edges);
     RUN(test_random_cuts);
