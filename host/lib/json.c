@@ -1003,13 +1003,67 @@ static size_t scan_string(const unsigned char *s, size_t len, size_t i,
     return len;     /* unterminated: cjson says so */
 }
 
+static size_t skip_digits(const unsigned char *s, size_t len, size_t i)
+{
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
+/* An exponent, if one starts at i: e or E, a sign, digits. */
+static size_t skip_exponent(const unsigned char *s, size_t len, size_t i)
+{
+    if (i == len || (s[i] != 'e' && s[i] != 'E'))
+        return i;
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        i++;
+    return skip_digits(s, len, i);
+}
+
+/*
+** From a number's first byte ('-' or a digit) to just after it. cjson
+** 2.1.0 hands numbers to strtod, which also takes "1.", "-.5" and
+** "2.e3"; RFC 8259 section 6 wants a digit on each side of the '.'
+** (int = zero / digit1-9 *DIGIT; frac = "." 1*DIGIT). The rest of a
+** number (leading zeros, hex, a bare exponent) cjson refuses itself;
+** the exponent is skipped here only so that its sign is not taken for
+** the start of another number.
+*/
+static size_t scan_number(const unsigned char *s, size_t len, size_t i,
+                          struct scan *sc)
+{
+    size_t from;
+
+    sc->numbers = 1;
+    if (s[i] == '-')
+        i++;
+    from = i;
+    i = skip_digits(s, len, i);
+    if (i < len && s[i] == '.') {
+        if (i == from) {
+            scan_bad(sc, i, "invalid number (a digit must come before "
+                     "'.')");
+            return len;
+        }
+        from = i + 1;
+        i = skip_digits(s, len, from);
+        if (i == from) {
+            scan_bad(sc, i, "invalid number (a digit must follow '.')");
+            return len;
+        }
+    }
+    return skip_exponent(s, len, i);
+}
+
 /*
 ** One pass over the input, aware of string literals (a "[]" inside a
 ** string is text). It refuses what cjson 2.1.0 would let through: bytes
 ** that are not UTF-8 in strings, raw control characters (RFC 8259
-** section 7) and NUL (cjson stops reading at one and would ignore what
-** follows). With out set, it also writes the input with every empty
-** array replaced by ["MARKER"].
+** section 7), NUL (cjson stops reading at one and would ignore what
+** follows) and numbers with a bare '.' (RFC 8259 section 6). With out
+** set, it also writes the input with every empty array replaced by
+** ["MARKER"].
 */
 static void scan_text(const unsigned char *s, size_t len, struct scan *sc,
                       char *out, const char *marker)
@@ -1039,10 +1093,10 @@ static void scan_text(const unsigned char *s, size_t len, struct scan *sc,
                 }
             }
             i = j;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            i = scan_number(s, len, i, sc);
         } else {
-            if (c == '-' || (c >= '0' && c <= '9'))
-                sc->numbers = 1;
-            else if (c == 0)
+            if (c == 0)
                 scan_bad(sc, i, "NUL byte");
             i++;
         }

@@ -7,6 +7,12 @@
 ** lying whole inside the caller's chunk is parsed in place, and a one-line
 ** event's data is handed to the callback straight from the chunk. Only a
 ** line cut by the end of a feed, and data of several lines, are copied.
+**
+** Two ids, as in the spec: an id line sets the last event ID buffer
+** (p->id); only a blank line makes it the last event ID string
+** (p->last_id), the id events carry and a reconnect sends. So an id in a
+** block the end of the stream cuts off is never seen (wpt
+** eventsource/format-data-before-final-empty-line).
 */
 #include "pure/sse.h"
 
@@ -39,6 +45,7 @@ void sse_init(struct sse_parser *p, const struct sse_config *cfg)
     dynbuf_init_alloc(&p->data, p->max_event, alloc, ud);
     dynbuf_init_alloc(&p->type, p->max_line, alloc, ud);
     dynbuf_init_alloc(&p->id, p->max_line, alloc, ud);
+    dynbuf_init_alloc(&p->last_id, p->max_line, alloc, ud);
     p->block_retry = -1;
     p->retry = -1;
 }
@@ -49,6 +56,7 @@ void sse_free(struct sse_parser *p)
     dynbuf_free(&p->data);
     dynbuf_free(&p->type);
     dynbuf_free(&p->id);
+    dynbuf_free(&p->last_id);
     p->borrow = NULL;
 }
 
@@ -156,11 +164,32 @@ static int on_field(struct sse_parser *p, const char *name, size_t nlen,
         if (n && memchr(v, '\0', n))
             return SSE_OK;
         dynbuf_clear(&p->id);
+        p->id_set = 1;
         return buf_add(p, &p->id, v, n);
     }
     if (nlen == 5 && memcmp(name, "retry", 5) == 0)
         set_retry(p, v, n);
     return SSE_OK;
+}
+
+/*
+** WHATWG HTML 9.2.6 dispatch, step 1: the last event ID string takes the
+** buffer's value at every blank line, before the step that returns when
+** there is no data, so an id-only block still sets it. The buffers are
+** swapped, not copied: until the next id line the buffer's value is the
+** string's (id_set is 0), so the stale bytes left in p->id are never
+** read.
+*/
+static void commit_id(struct sse_parser *p)
+{
+    struct dynbuf t;
+
+    if (!p->id_set)
+        return;
+    t = p->last_id;
+    p->last_id = p->id;
+    p->id = t;
+    p->id_set = 0;
 }
 
 /*
@@ -171,6 +200,7 @@ static int dispatch(struct sse_parser *p, sse_event_fn fn, void *ud)
 {
     struct sse_event ev;
 
+    commit_id(p);
     ev.retry = p->block_retry;
     p->block_retry = -1;
     if (!p->has_data) {
@@ -186,8 +216,8 @@ static int dispatch(struct sse_parser *p, sse_event_fn fn, void *ud)
         ev.data = p->data.len ? p->data.p : "";
         ev.data_len = p->data.len;
     }
-    ev.id = p->id.len ? p->id.p : "";
-    ev.id_len = p->id.len;
+    ev.id = p->last_id.len ? p->last_id.p : "";
+    ev.id_len = p->last_id.len;
     p->has_data = 0;
     p->borrow = NULL;
     dynbuf_clear(&p->data);
@@ -365,6 +395,7 @@ int sse_finish(struct sse_parser *p, int *dropped)
     dynbuf_clear(&p->type);
     p->borrow = NULL;
     p->has_data = 0;
+    p->id_set = 0;      /* the cut block's id goes with it */
     p->cr = 0;
     p->bom = 0;
     p->block_retry = -1;
@@ -374,8 +405,8 @@ int sse_finish(struct sse_parser *p, int *dropped)
 const char *sse_last_id(const struct sse_parser *p, size_t *len)
 {
     if (len)
-        *len = p->id.len;
-    return p->id.len ? p->id.p : "";
+        *len = p->last_id.len;
+    return p->last_id.len ? p->last_id.p : "";
 }
 
 long long sse_retry(const struct sse_parser *p)

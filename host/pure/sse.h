@@ -56,8 +56,9 @@ struct sse_config {
 ** One dispatched event. Pointers are never NULL, are valid only during
 ** the callback, and are not NUL-terminated (data may contain NUL).
 ** type is "message" when the block had no non-empty `event` field. id is
-** the last event id, which persists across events ("" when none).
-** retry is the value of a valid `retry` field in this block, else -1.
+** the last event ID string as this dispatch set it (see sse_last_id):
+** it persists across events ("" when none). retry is the value of a
+** valid `retry` field in this block, else -1.
 */
 struct sse_event {
     const char *type;
@@ -77,10 +78,12 @@ struct sse_parser {
     struct dynbuf line;     /* a line cut by the end of a feed */
     struct dynbuf data;     /* data lines joined by LF */
     struct dynbuf type;     /* event type buffer */
-    struct dynbuf id;       /* last event id buffer */
+    struct dynbuf id;       /* last event ID buffer, when id_set */
+    struct dynbuf last_id;  /* last event ID string: the dispatched id */
     const char *borrow;     /* data still in the caller's chunk */
     size_t borrow_len;
     int has_data;           /* a data line was seen in this block */
+    int id_set;             /* an id line was applied in this block */
     int cr;                 /* the last byte fed was a CR */
     int bom;                /* BOM bytes matched; SSE_BOM_DONE after */
     int err;                /* sticky error code, 0 if none */
@@ -109,13 +112,19 @@ int sse_feed(struct sse_parser *p, const void *buf, size_t len,
 /*
 ** End of stream: discard an unterminated event, as the spec requires.
 ** *dropped (if not NULL) says whether an event was discarded (data lines
-** with no blank line after them, or a cut-off `data` line). The parser
-** is then ready for a new stream (a reconnect): BOM allowed again, the
-** last event id and retry kept. Returns SSE_OK or the sticky error.
+** with no blank line after them, or a cut-off `data` line). An `id` of
+** the cut-off block is discarded with it. The parser is then ready for a
+** new stream (a reconnect): BOM allowed again, the last event ID string
+** and retry kept. Returns SSE_OK or the sticky error.
 */
 int sse_finish(struct sse_parser *p, int *dropped);
 
-/* The last event id (persisting); *len gets its length. Not NULL. */
+/*
+** The last event ID string (WHATWG HTML 9.2.6): the id in force at the
+** last blank line, the value a reconnect sends as Last-Event-ID. An id
+** line of a block not yet ended does not count, and neither does one in
+** a block the end of the stream cut off. *len gets its length. Not NULL.
+*/
 const char *sse_last_id(const struct sse_parser *p, size_t *len);
 
 /* The last valid retry (ms) seen in the stream, even without data. */

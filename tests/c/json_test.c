@@ -8,11 +8,14 @@
 ** errors passing through the safe variants, and, through the linker's
 ** --wrap=strbuf_new (mk/json.mk), that input over the cap never reaches
 ** lua-cjson: strbuf_new is the malloc cjson makes for every decode.
+** test_json_test_suite decodes the nst/JSONTestSuite parsing cases in
+** tests/fixtures/json (its README.md says what the names mean).
 */
 #include "lib/json.h"
 #include "runtime/err.h"
 #include "unit.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 
 #include <lauxlib.h>
@@ -516,6 +519,102 @@ static void test_finalizer_churn(void)
     lua_close(L);
 }
 
+/* ---- nst/JSONTestSuite: y_ accepted, n_ refused, i_ no crash ---- */
+
+struct verdicts {
+    int files[3];       /* y, n, i */
+    int accepted[3];
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n;
+
+    *len = 0;
+    if (!f)
+        return NULL;
+    do {
+        if (*len + 4096 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            buf = realloc(buf, cap);
+            if (!buf)
+                exit(2);
+        }
+        n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+    } while (n > 0);
+    fclose(f);
+    return buf;
+}
+
+/* Decode one file; a wrong y_ or n_ verdict is a failed check. */
+static void suite_file(lua_State *L, const char *dir, const char *name,
+                       struct verdicts *v)
+{
+    static const char kinds[] = "yni";
+    const char *k = strchr(kinds, name[0]);
+    char path[512];
+    size_t len;
+    char *text;
+    int kind, rc;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    text = slurp(path, &len);
+    CHECK(text != NULL);
+    if (!text || !k)
+        return;
+    kind = (int)(k - kinds);
+    rc = json_decode_buffer(L, text, len);
+    lua_settop(L, 0);
+    free(text);
+    v->files[kind]++;
+    v->accepted[kind] += rc == 0;
+    if ((kind == 0 && rc != 0) || (kind == 1 && rc == 0)) {
+        CHECK(!"JSONTestSuite verdict");
+        fprintf(stderr, "  %s: %s\n", name, rc ? "refused" : "accepted");
+    }
+}
+
+static int is_case(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 7 && strchr("yni", name[0]) && name[1] == '_' &&
+           strcmp(name + n - 5, ".json") == 0;
+}
+
+/*
+** Every file of the suite, with the counts on one line. The totals are
+** checked too, so a missing or half-copied folder cannot pass.
+*/
+static void test_json_test_suite(void)
+{
+    const char *dir = getenv("JSON_FIXTURES");
+    lua_State *L = new_state();
+    struct verdicts v = { { 0 }, { 0 } };
+    struct dirent *e;
+    DIR *d;
+
+    dir = dir && *dir ? dir : "tests/fixtures/json";
+    d = opendir(dir);
+    CHECK(d != NULL);
+    while (d && (e = readdir(d)) != NULL)
+        if (is_case(e->d_name))
+            suite_file(L, dir, e->d_name, &v);
+    if (d)
+        closedir(d);
+    printf("JSONTestSuite: y %d/%d accepted, n %d/%d refused, i %d run "
+           "(%d accepted)\n", v.accepted[0], v.files[0],
+           v.files[1] - v.accepted[1], v.files[1], v.files[2],
+           v.accepted[2]);
+    CHECK_INT(v.files[0], 95);
+    CHECK_INT(v.files[1], 188);
+    CHECK_INT(v.files[2], 35);
+    lua_close(L);
+}
+
 int main(void)
 {
     RUN(test_lua_suite);
@@ -530,5 +629,6 @@ int main(void)
     RUN(test_memory_error_passes);
     RUN(test_gc_stopped_while_encoding);
     RUN(test_finalizer_churn);
+    RUN(test_json_test_suite);
     return unit_done("json");
 }

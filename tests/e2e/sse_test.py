@@ -326,6 +326,29 @@ def test_feed_keeps_events_before_a_cap_error(streams):
     assert r.get("got") == "one"
 
 
+def test_reconnect_after_a_cut_block_keeps_the_dispatched_id(streams):
+    # web-platform-tests eventsource/format-data-before-final-empty-line:
+    # the stream ends inside the block with 'id:test'; that id goes with
+    # the block (WHATWG HTML 9.2.6), so after the reconnect test1 comes
+    # again without an id, as a browser shows it with lastEventId ''
+    r = ok_json(streams.run("""
+        local wpt = 'retry:1000\\ndata:test1\\n\\nid:test\\ndata:test2\\n'
+        local p = sse.parser()
+        local first = p:feed(wpt)
+        local dropped = p:finish()
+        local again = p:feed(wpt)
+        local rest = p:feed('\\n')     -- this time the block ends
+        return {first = first, dropped = dropped, again = again,
+                rest = rest}
+    """))
+    test1 = {"event": "message", "data": "test1", "retry": 1000}
+    assert r["dropped"] is True
+    assert r["first"] == [test1]
+    assert r["again"] == [test1]
+    assert r["rest"] == [{"event": "message", "data": "test2",
+                          "id": "test"}]
+
+
 # ---- lua/chatstream.lua over HTTP ----
 
 CONTENT = ["Hel", "lo", ", ", "w\u00f6rld", " \U0001F600", "!"]

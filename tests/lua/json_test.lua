@@ -292,6 +292,27 @@ local function cases(t, json, suite)
     end
   end)
 
+  -- RFC 8259 section 6: int needs a digit, frac = "." 1*DIGIT. cjson
+  -- 2.1.0 hands numbers to strtod, which takes all of these.
+  suite:case("a '.' in a number needs a digit on each side", function()
+    local before = "invalid number (a digit must come before '.') at byte "
+    local after = "invalid number (a digit must follow '.') at byte "
+    for _, c in ipairs {
+      { "[-.123]", before .. "3" }, { "[1.]", after .. "4" },
+      { "[-2.]", after .. "5" }, { "[0.e1]", after .. "4" },
+      { "[2.e3]", after .. "4" }, { "[2.e+3]", after .. "4" },
+      { "[2.e-3]", after .. "4" }, { "1.", after .. "3" },
+      { '{"a":[1,{"b":7.}]}', after .. "16" },
+    } do
+      local err = raises(function() json.decode(c[1]) end,
+                         "json.decode: " .. c[2], c[1])
+      eq(err.code, "json")
+    end
+    eq(json.decode("[1.5, -0.25, 0.5e1, 2E-3, -0, 1e+2]"),
+       { 1.5, -0.25, 5, 0.002, 0, 100 })
+    eq(json.decode('["1.", "-.5"]'), { "1.", "-.5" })
+  end)
+
   suite:case("size caps", function()
     local big = string.rep(" ", 64 * MiB + 1)
     local err = raises(function() json.decode(big) end,
