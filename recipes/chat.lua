@@ -6,6 +6,7 @@
 local chat = require "theta.chat"
 
 return {
+  group = "Theta on-demand",
   description = "Chat with a Theta on-demand LLM (qwen3 by default), " ..
                 "streaming the answer",
   params = {

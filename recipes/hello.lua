@@ -2,6 +2,7 @@
 local clock = require "clock"
 
 return {
+  group = "Examples",
   description = "Say hello (a first recipe to copy)",
   params = {
     name = { type = "string", default = "world", help = "who to greet" },

@@ -7,6 +7,7 @@ local json = require "json"
 local od = require "theta.ondemand"
 
 return {
+  group = "Theta on-demand",
   description = "Run one Theta on-demand inference request " ..
                 "(budget-guarded; polls until done)",
   params = {

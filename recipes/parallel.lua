@@ -5,6 +5,7 @@ local clock = require "clock"
 local function round(x) return math.floor(x * 1000 + 0.5) / 1000 end
 
 return {
+  group = "Examples",
   description = "Run several timed waits at once (shows task.all)",
   params = {
     jobs = { type = "integer", default = 3, min = 1, max = 1000,

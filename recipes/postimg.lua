@@ -3,6 +3,7 @@
 local threads = require "threads"
 
 return {
+  group = "Threads",
   description = "Generate an image with your backend's assistant and " ..
                 "queue it for Threads",
   calls = { "POST {THREADS_FASTAPI_BASE_URL}/api/v1/assistant/chat" },

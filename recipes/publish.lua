@@ -3,6 +3,7 @@
 local threads = require "threads"
 
 return {
+  group = "Threads",
   description = "Queue or publish a Threads post through your FastAPI " ..
                 "backend",
   calls = { "POST {THREADS_FASTAPI_BASE_URL}/api/v1/threads/publish " ..

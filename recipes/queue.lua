@@ -3,6 +3,7 @@
 local threads = require "threads"
 
 return {
+  group = "Threads",
   description = "List, show or cancel queued Threads posts on your " ..
                 "FastAPI backend",
   calls = { "GET {THREADS_FASTAPI_BASE_URL}/api/v1/threads/queue[/ID]",

@@ -3,6 +3,7 @@ local catalog = require "theta.catalog"
 local od = require "theta.ondemand"
 
 return {
+  group = "Theta on-demand",
   description = "List Theta on-demand services, prices and inputs " ..
                 "(live; the bundled catalog when discovery fails)",
   params = {

@@ -6,6 +6,7 @@
 local smoke = require "theta.smoke"
 
 return {
+  group = "Theta on-demand",
   description = "Budget-guarded smoke run: call several on-demand " ..
                 "services at once and report cost against the cap",
   params = {

@@ -2,6 +2,7 @@
 local od = require "theta.ondemand"
 
 return {
+  group = "Theta on-demand",
   description = "Show the state, output and cost of an on-demand request",
   params = {
     request_id = { type = "string", required = true, arg = "ID",

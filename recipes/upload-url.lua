@@ -7,6 +7,7 @@ local errors = require "errors"
 local od = require "theta.ondemand"
 
 return {
+  group = "Theta on-demand",
   description = "Get presigned upload URLs for file inputs (and upload " ..
                 "a file with --file)",
   params = {

@@ -1,6 +1,6 @@
 /*
 ** cmd_check.c -- `clawhost check`: every setting, whether it is set and
-** where it came from; the problems found; the workflows that are ready.
+** where it came from; the problems found; the workflows configured.
 **
 ** It sends nothing over the network and never prints a secret's value:
 ** every value is looked up (and so registered with the redactor) before
@@ -164,7 +164,9 @@ static size_t half_basic_auth(const int *ok, char *why, size_t size,
     return n;
 }
 
-/* One workflow line; returns 1 when it is ready. */
+/* One workflow line; returns 1 when its settings are all there. Plain
+** check calls nothing, so it never says a workflow works: "configured"
+** means the settings are there; --online verifies them. */
 static int show_workflow(const struct workflow *w, const int *ok,
                          const struct standing *cur)
 {
@@ -182,8 +184,8 @@ static int show_workflow(const struct workflow *w, const int *ok,
     }
     if (strcmp(w->name, "Theta dedicated inference") == 0 && n == 0)
         n = half_basic_auth(ok, why, sizeof why, n);
-    out_printf(OUT_STDOUT, "  %-10s %s%s%s\n", n ? "not ready" : "ready",
-               w->name, n ? ": " : "", why);
+    out_printf(OUT_STDOUT, "  %-10s %s%s%s\n", n ? "missing" :
+               "configured", w->name, n ? ": " : "", why);
     return n == 0;
 }
 
@@ -244,13 +246,21 @@ static void show_settings(const struct standing *cur, int *ok,
 }
 
 static const char check_help[] =
-"usage: clawhost check\n"
+"usage: clawhost check [--online]\n"
 "\n"
 "Lists the settings clawhost knows, whether each is set and where it\n"
 "came from (provider = $CREDENTIALS_DIRECTORY, folder =\n"
 "$CLAWHOST_SECRETS_DIR, env, .env.local), never the value of a secret;\n"
-"flags problems and says which workflows are ready.\n"
-"exit status: 0 when at least one workflow is ready, 2 otherwise.\n";
+"flags problems and says which workflows are configured. It calls\n"
+"nothing: a configured workflow has its settings, not proof they work.\n"
+"\n"
+"  --online   then check each Theta capability with one harmless call\n"
+"             (GET only: nothing is created or charged), as the\n"
+"             capabilities recipe does\n"
+"\n"
+"exit status: 0 when at least one workflow is configured (and, with\n"
+"--online, every configured capability verified), 1 when a probe\n"
+"failed, 2 when nothing is configured.\n";
 
 /* --help (1), nothing (0) or an unknown argument (-1, said). */
 static int check_args(int argc, char **argv)
@@ -264,7 +274,7 @@ static int check_args(int argc, char **argv)
     return -1;
 }
 
-int cmd_check(const char *root, int argc, char **argv)
+int cmd_check(const char *root, int argc, char **argv, int online)
 {
     static struct standing cur[SETTINGS_COUNT];
     static struct problems pr;
@@ -288,7 +298,11 @@ int cmd_check(const char *root, int argc, char **argv)
     for (size_t i = 0; i < SETTINGS_COUNT; i++)
         standing_free(&cur[i]);
     if (!ready)
-        out_puts(OUT_STDOUT, "\nnothing is ready yet: run `clawhost "
+        out_puts(OUT_STDOUT, "\nnothing is configured yet: run `clawhost "
                  "setup`\n");
+    else if (!online)
+        out_puts(OUT_STDOUT, "\n(configured: the settings are there; "
+                 "nothing was called. `clawhost check --online` verifies "
+                 "them.)\n");
     return ready ? EXIT_OK : EXIT_USAGE;
 }

@@ -6,6 +6,6 @@
 #ifndef CLAWHOST_CMD_CHECK_H
 #define CLAWHOST_CMD_CHECK_H
 
-int cmd_check(const char *root, int argc, char **argv);
+int cmd_check(const char *root, int argc, char **argv, int online);
 
 #endif

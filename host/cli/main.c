@@ -43,8 +43,10 @@ static const char usage_text[] =
 "  clawhost store status|migrate the database behind the ledger, the\n"
 "                                cleanup journal and recipe state\n"
 "  clawhost setup [--from-env]   collect settings into .env.local (0600)\n"
-"  clawhost check                which settings are set, from where, and\n"
-"                                which workflows are ready\n"
+"  clawhost check [--online]     which settings are set, from where;\n"
+"                                --online verifies each with one call\n"
+"  clawhost sweep [--dry-run]    finish cleanup a killed run left (delete\n"
+"                                and verify its deployments)\n"
 "  clawhost version\n"
 "\n"
 "RECIPE is a name from `clawhost list` or a path to a .lua file.\n"
@@ -318,40 +320,78 @@ static int describe_one(lua_State *L)
     recipe_load(L, ref, 1);
     lua_getfield(L, 1, "description");
     lua_getfield(L, 1, "spends");
-    return 2;
+    lua_getfield(L, 1, "group");
+    return 3;
 }
 
+/* One recipe's {name, description, spends, group}, appended to the
+** list at `list`. */
 static void list_entry(lua_State *L, const struct recipe_ref *ref,
-                       int json, int first)
+                       int list)
 {
     struct rt *r = rt_get();
     snprintf(r->recipe_dir, sizeof r->recipe_dir, "%s", ref->dir);
     lua_pushcfunction(L, describe_one);
     lua_pushlightuserdata(L, (void *)ref);
-    int ok = lua_pcall(L, 1, 2, 0) == LUA_OK;
-    int spends = ok && lua_toboolean(L, -1);
-    const char *desc = ok ? lua_tostring(L, -2) :
+    int ok = lua_pcall(L, 1, 3, 0) == LUA_OK;
+    int spends = ok && lua_toboolean(L, -2);
+    const char *group = ok && lua_type(L, -1) == LUA_TSTRING ?
+                        lua_tostring(L, -1) : "Other";
+    const char *desc = ok ? lua_tostring(L, -3) :
                        lua_pushfstring(L, "(cannot load: %s)",
                                        err_describe(L, -1));
     rt_clear_fatal();           /* one refused recipe must not taint the
                                 ** next one's load */
-    if (!desc)
-        desc = "";
-    if (!json) {
-        out_printf(OUT_STDOUT, "%-22s %s\n", ref->name, desc);
-    } else {
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, ref->name);
-        lua_setfield(L, -2, "name");
-        lua_pushstring(L, desc);
-        lua_setfield(L, -2, "description");
-        lua_pushboolean(L, spends);
-        lua_setfield(L, -2, "spends");
-        json_encode_value(L, -1, 0);
-        out_printf(OUT_STDOUT, "%s%s", first ? "[\n  " : ",\n  ",
-                   lua_tostring(L, -1));
+    int top = lua_gettop(L);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, ref->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, desc ? desc : "");
+    lua_setfield(L, -2, "description");
+    lua_pushboolean(L, spends);
+    lua_setfield(L, -2, "spends");
+    lua_pushstring(L, group);
+    lua_setfield(L, -2, "group");
+    lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+    lua_settop(L, top - (ok ? 3 : 2));
+}
+
+/* The groups in the order they first appear in name order, each with
+** its recipes; a recipe without a group is under "Other", last. */
+static void print_grouped(lua_State *L, int list)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+    const char *done[64];
+    int ndone = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, list, i);
+            lua_getfield(L, -1, "group");
+            const char *g = lua_tostring(L, -1);
+            int seen = 0, other = strcmp(g, "Other") == 0;
+            for (int k = 0; k < ndone; k++)
+                seen |= strcmp(done[k], g) == 0;
+            if (seen || other != pass || ndone == 64) {
+                lua_pop(L, 2);
+                continue;
+            }
+            done[ndone++] = g;          /* kept alive by the list */
+            out_printf(OUT_STDOUT, "%s%s\n", ndone > 1 ? "\n" : "", g);
+            for (lua_Integer j = i; j <= n; j++) {
+                lua_rawgeti(L, list, j);
+                lua_getfield(L, -1, "group");
+                if (strcmp(lua_tostring(L, -1), g) == 0) {
+                    lua_getfield(L, -2, "name");
+                    lua_getfield(L, -3, "description");
+                    out_printf(OUT_STDOUT, "  %-22s %s\n",
+                               lua_tostring(L, -2), lua_tostring(L, -1));
+                    lua_pop(L, 2);
+                }
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 2);
+        }
     }
-    lua_settop(L, 0);
 }
 
 static int list_all(lua_State *L)
@@ -361,21 +401,29 @@ static int list_all(lua_State *L)
     char **names, err[512];
     struct recipe_ref ref;
     int n = recipe_names(root, &names);
+    lua_settop(L, 2);
+    lua_newtable(L);
     for (int i = 0; i < n; i++)
         if (recipe_resolve(root, names[i], &ref, err, sizeof err) == 0)
-            list_entry(L, &ref, json, i == 0);
-    if (json)
-        out_puts(OUT_STDOUT, n ? "\n]\n" : "[]\n");
+            list_entry(L, &ref, 3);
     recipe_free_names(names, n);
+    if (json) {
+        json_mark_array(L, 3);
+        json_encode_value(L, 3, JSON_PRETTY);
+        out_printf(OUT_STDOUT, "%s\n", lua_tostring(L, -1));
+    } else {
+        print_grouped(L, 3);
+    }
     return 0;
 }
 
 static const char list_help[] =
 "usage: clawhost list [--json]\n"
 "\n"
-"Lists the recipes in the recipes/ folder of the clawhost home, each\n"
-"with its one-line description; --json prints them as an array of\n"
-"{name, description, spends}. 'clawhost help RECIPE' shows one in full.\n";
+"Lists the recipes in the recipes/ folder of the clawhost home by\n"
+"group (a recipe's `group` field), each with its one-line description;\n"
+"--json prints them as an array of {name, description, spends, group}.\n"
+"'clawhost help RECIPE' shows one in full.\n";
 
 static int cmd_list(const char *root, int argc, char **argv)
 {
@@ -424,7 +472,7 @@ static int cmd_version(void)
 static int unknown_command(const char *cmd)
 {
     static const char *const cmds[] = {"run", "list", "help", "version",
-                                       "ledger", "store",
+                                       "ledger", "store", "sweep",
                                        "setup", "check",
                                        NULL};
     const char *best = NULL;
@@ -435,6 +483,48 @@ static int unknown_command(const char *cmd)
         return usage_error("unknown command '%s' (did you mean %s?)", cmd,
                            best);
     return usage_error("unknown command '%s'%s", cmd, "");
+}
+
+/* `clawhost sweep ARGS` is `clawhost run sweep ARGS`: the cleanup it
+** finishes is library code (lua/theta/disposable.lua), run with the
+** run's deadline, signals and dry run. */
+static int as_recipe(const char *root, const char *name, int argc,
+                     char **argv)
+{
+    char **args = calloc((size_t)argc + 2, sizeof *args);
+    if (!args)
+        return EXIT_FAILED;
+    args[0] = (char *)name;
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    int status = cmd_run(root, argc + 1, args, 0);
+    free(args);
+    return status;
+}
+
+/* `clawhost check --online`: the settings as plain check shows them,
+** then each capability verified with one harmless call (the
+** capabilities recipe). The status is the probes' when the settings
+** are usable. */
+static int check_online(const char *root, int argc, char **argv)
+{
+    int online = 0, n = 0;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest)
+        return EXIT_FAILED;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--online") == 0)
+            online = 1;
+        else
+            rest[n++] = argv[i];
+    }
+    int status = cmd_check(root, n, rest, online);
+    free(rest);
+    if (!online || status != EXIT_OK)
+        return status;
+    out_puts(OUT_STDOUT, "\nonline (one harmless call each):\n");
+    out_flush_all();
+    return as_recipe(root, "capabilities", 0, NULL);
 }
 
 static int dispatch(const char *root, int argc, char **argv)
@@ -451,7 +541,9 @@ static int dispatch(const char *root, int argc, char **argv)
     if (strcmp(cmd, "setup") == 0)
         return cmd_setup(root, argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0)
-        return cmd_check(root, argc - 2, argv + 2);
+        return check_online(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "sweep") == 0)
+        return as_recipe(root, "sweep", argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 && argc > 2)
         return cmd_run(root, argc - 2, argv + 2, 1);
     return unknown_command(cmd);

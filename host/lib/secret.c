@@ -171,11 +171,15 @@ static void bind_url(struct secret *s, const char *url)
 }
 
 /* Where the credentials the seeds know about may go (theta-api.md 1.2):
-** the base URL set next to them, else the production hosts. */
+** the base URL set next to them, else the production hosts; and the
+** hosts in `also` in either case. A dedicated endpoint's user and
+** password also go to the controller, which sets them on a deployment
+** it creates (clawhost run deploy, docs/deployments.md). */
 static const struct {
     const char *prefix;         /* names starting with this */
     const char *base[3];        /* the first one set wins */
     const char *hosts[3];       /* otherwise */
+    const char *also[2];        /* always */
 } known[] = {
     {"THREADS_QUEUE_SECRET", {"THREADS_FASTAPI_BASE_URL"}, {NULL}},
     {"THETA_ONDEMAND_API_", {"THETA_ONDEMAND_API_BASE_URL",
@@ -186,7 +190,8 @@ static const struct {
      {"ondemand.thetaedgecloud.com"}},
     {"THETA_EC_API_KEY", {NULL},
      {"controller.thetaedgecloud.com", "api.thetaedgecloud.com"}},
-    {"THETA_INFERENCE_AUTH_", {"THETA_INFERENCE_ENDPOINT"}, {NULL}},
+    {"THETA_INFERENCE_AUTH_", {"THETA_INFERENCE_ENDPOINT"}, {NULL},
+     {"controller.thetaedgecloud.com"}},
     {"THETA_VIDEO_SA_", {NULL}, {"api.thetavideoapi.com"}},
     {NULL, {NULL}, {NULL}}
 };
@@ -197,6 +202,8 @@ static int bind_known(struct secret *s)
     for (int i = 0; known[i].prefix; i++) {
         if (strncmp(s->name, known[i].prefix, strlen(known[i].prefix)))
             continue;
+        for (int a = 0; a < 2 && known[i].also[a]; a++)
+            bind_host(s, known[i].also[a], 0);
         for (int b = 0; b < 3 && known[i].base[b]; b++) {
             const char *url = config_lookup(known[i].base[b], &src, &err);
             if (url) {

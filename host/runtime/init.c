@@ -15,6 +15,7 @@
 #include "lib/http.h"
 #include "lib/json.h"
 #include "lib/lsse.h"
+#include "lib/ljournal.h"
 #include "lib/lstore.h"
 #include "lib/secret.h"
 #include "runtime/clock.h"
@@ -40,6 +41,7 @@ static const luaL_Reg host_modules[] = {
     {"secret", luaopen_clawhost_secret},
     {"budget", luaopen_clawhost_budget},
     {"store", luaopen_clawhost_store},
+    {"journal", luaopen_clawhost_journal},
     {NULL, NULL}
 };
 

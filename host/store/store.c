@@ -1288,6 +1288,11 @@ const char *store_where(const store *s)
     return s->e.where;
 }
 
+const char *store_host(const store *s)
+{
+    return s->host;
+}
+
 void store_migrated(const store *s, int *from, int *to)
 {
     *from = s->migrated_from;

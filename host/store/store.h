@@ -77,6 +77,9 @@ const char *store_engine(const store *s);
 /* What messages call it: a path, or postgresql://user@host:port/db. */
 const char *store_where(const store *s);
 
+/* This machine's name as runs and journal entries record it. */
+const char *store_host(const store *s);
+
 /* The schema version the database had when opened, and has now. */
 void store_migrated(const store *s, int *from, int *to);
 

@@ -38,7 +38,8 @@
 --
 -- The pure parts are here too: client.codes, client.check_base_url,
 -- client.check_idempotency_key, client.new_idempotency_key, client.val,
--- client.whole, client.excerpt, client.retry_after, client.duration.
+-- client.whole, client.excerpt, client.retry_after, client.duration,
+-- client.masked (a result with its credential fields masked).
 local config = require "config"
 local errors = require "errors"
 local http = require "http"
@@ -62,6 +63,18 @@ _M.excerpt = answer.excerpt
 _M.remote_message = answer.remote_message
 _M.retry_after = answer.retry_after
 _M.duration = answer.duration
+_M.masked = require("client.mask").masked
+
+-- plan_of(plan) -> {dry_run = true, plan = ...}: what a dry run did not
+-- send (err.plan of the dry_run error), as a result: the body decoded
+-- when it is JSON and every auth field masked (the host already shows
+-- secrets as <secret NAME>; a user name is masked here).
+function _M.plan_of(plan)
+  local p = {}
+  for k, v in pairs(plan) do p[k] = v end
+  if type(p.body) == "string" then p.body = answer.json(p.body) or p.body end
+  return { dry_run = true, plan = _M.masked(p) }
+end
 
 _M.MAX_PAUSE_S = 5             -- longest Retry-After send() sits out
 
@@ -180,16 +193,18 @@ local api_mt = { __index = API }
 
 -- new(spec) -> a client. spec: name (who answers, "the backend"),
 -- base = {VAR[, VAR...], default =, help =} (the first VAR set wins;
--- help says what it is when it is missing), secret = {VAR, help =}
--- (read by settings{secret = true}), auth(settings, ctx) -> headers,
+-- help says what it is when it is missing; no VAR: always default),
+-- secret = {VAR, help =} (read by settings{secret = true}), auth(settings, ctx) -> headers,
 -- or nil, err, or headers, NAME in a dry run when the credential NAME
 -- is not set (a placeholder the plan shows), headers (sent with every
 -- request), describe(err, o) (the library's wording of non-2xx
 -- answers, as in status_error).
 function _M.new(spec)
   if type(spec) ~= "table" or type(spec.base) ~= "table" or
-     type(spec.base[1]) ~= "string" then
-    error("client.new: expected {name =, base = {VAR, ...}, ...}", 2)
+     (type(spec.base[1]) ~= "string" and
+      type(spec.base.default) ~= "string") then
+    error("client.new: expected {name =, base = {VAR, ...}, ...} (or " ..
+          "base = {default = URL} for a fixed base)", 2)
   end
   if spec.secret ~= nil and type(spec.secret[1]) ~= "string" then
     error("client.new: secret must be {VAR, help =}", 2)
@@ -198,7 +213,8 @@ function _M.new(spec)
     name = spec.name or "the service",
     base = spec.base, secret = spec.secret, auth = spec.auth,
     headers = spec.headers, describe = spec.describe,
-    base_names = table.concat(spec.base, " or "),
+    base_names = spec.base[1] and table.concat(spec.base, " or ") or
+                 spec.base.default,
   }, api_mt)
 end
 

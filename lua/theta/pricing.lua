@@ -18,6 +18,20 @@ local _M = {}
 local NANO = 1000000000
 _M.NANO = NANO
 
+-- Dedicated deployments are billed by the hour of VM time (theta-api.md
+-- 7), at prices no source we have states. These are ceilings clawhost
+-- reserves against when the VM list carries no price and no --max-cost
+-- is given: set above what such GPUs rent for, so a reservation is not
+-- below the real cost (docs/deployments.md). USD per hour.
+_M.VM_HOURLY_USD = {
+  vm_c1 = 0.25,         -- CPU only
+  vm_gt1 = 1.00,        -- 1x NVIDIA T4 16 GB
+  vm_gt2 = 2.00,        -- 2x T4
+  vm_gv1 = 2.00,        -- 1x V100
+  vm_ga1 = 4.00,        -- 1x A100 80 GB
+  vm_gh200x1 = 8.00,    -- 1x H200
+}
+
 -- ---- token estimates -------------------------------------------------
 
 local function text_of(content)

@@ -314,12 +314,15 @@ def test_check_sources_and_never_a_secret(host):
     assert "http://127.0.0.1:9" in lines["THREADS_FASTAPI_BASE_URL"]
     assert "alice" in lines["THETA_INFERENCE_AUTH_USER"]
     assert "not set" in lines["THETA_VIDEO_SA_ID"]
-    ready = [ln.split("ready", 1)[1].strip() for ln in r.out.splitlines()
-             if ln.startswith("  ready")]
+    ready = [ln.split("configured", 1)[1].strip()
+             for ln in r.out.splitlines() if ln.startswith("  configured")]
     assert ready == ["Threads publishing", "Theta on-demand",
                      "Theta deployments (controller)",
                      "Theta dedicated inference"]
-    assert "not ready  Theta Video" in r.out
+    assert "missing    Theta Video" in r.out
+    # plain check calls nothing, so it claims nothing works
+    assert " ready " not in r.out
+    assert "nothing was called" in r.out and "--online" in r.out
 
 
 def test_check_flags_problems(host):
@@ -345,11 +348,11 @@ def test_check_flags_problems(host):
            "THETA_ONDEMAND_API_TOKEN wins" in probs
     assert "THETA_INFERENCE_ENDPOINT is not https" in probs
     assert "may be read by others" in probs and "chmod 600" in probs
-    assert "not ready  Threads publishing: THREADS_FASTAPI_BASE_URL is " \
+    assert "missing    Threads publishing: THREADS_FASTAPI_BASE_URL is " \
            "invalid" in r.out
-    assert "not ready  Theta Video: THETA_VIDEO_SA_SECRET cannot be read" \
+    assert "missing    Theta Video: THETA_VIDEO_SA_SECRET cannot be read" \
         in r.out
-    assert "  ready      Theta on-demand" in r.out
+    assert "  configured Theta on-demand" in r.out
     assert r.code == 0
 
 
@@ -362,17 +365,17 @@ def test_check_with_a_dotenv_others_can_read(host):
     assert r.code == 2, r
     no_secret_in(r.text, QUEUE)
     assert "mode 0644" in r.out and "chmod 600 .env.local" in r.out
-    assert "nothing is ready yet" in r.out
+    assert "nothing is configured yet" in r.out
     os.chmod(path, 0o600)
     r = host.run("check")
     assert r.code == 0, r
-    assert "  ready      Threads publishing" in r.out
+    assert "  configured Threads publishing" in r.out
 
 
 def test_check_nothing_set(host):
     r = host.run("check")
     assert r.code == 2
-    assert "nothing is ready yet: run `clawhost setup`" in r.out
+    assert "nothing is configured yet: run `clawhost setup`" in r.out
     assert host.run("check", "--help").code == 0
     assert host.run("check", "extra").code == 2
 
