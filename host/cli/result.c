@@ -4,8 +4,8 @@
 ** With --json: the value as JSON (rows given to ctx.report under
 ** "report"). Otherwise a readable summary: `key: value` lines in key
 ** order, nested tables indented, lists of rows as aligned columns. A
-** result table may name the column order of its row lists in
-** `columns = {"service", "state", ...}`.
+** result table, or any table in it, may name the column order of its
+** row lists in `columns = {"service", "state", ...}`.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +257,11 @@ static void render_field(lua_State *L, int v, int indent, int depth,
         put("\n");
     } else {
         put(":\n");
+        /* a nested table may name its own rows' columns */
+        if (lua_getfield(L, v, "columns") == LUA_TTABLE)
+            columns = lua_gettop(L);
+        else
+            lua_pop(L, 1);
         render_map(L, v, indent + 2, depth + 1, columns);
     }
 }
@@ -268,8 +273,13 @@ static void render_map(lua_State *L, int t, int indent, int depth,
     luaL_checkstack(L, 12, "result nested too deeply");
     int n = sorted_keys(L, t, keys);
     for (int i = 0; i < n; i++) {
-        if (depth == 0 && strcmp(keys[i], "columns") == 0)
+        if (strcmp(keys[i], "columns") == 0 &&
+            lua_getfield(L, t, "columns") == LUA_TTABLE) {
+            lua_pop(L, 1);
             continue;
+        }
+        if (strcmp(keys[i], "columns") == 0)
+            lua_pop(L, 1);
         int top = lua_gettop(L);
         indent_by(indent);
         put(keys[i]);

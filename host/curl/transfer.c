@@ -49,6 +49,7 @@ struct transfer {
     double start, last_data;
     int got_body;
     struct transfer *prev, *next;       /* attempts in the multi */
+    struct curl_slist *connect_to;      /* its own, for a suffix map */
 };
 
 static struct {
@@ -58,6 +59,8 @@ static struct {
     struct netpolicy np;
     char policy_err[512];
     struct curl_slist *connect_to;
+    struct netpolicy_connect_to suffix_maps[MAX_CONNECT_TO];
+    size_t nsuffix;
     const char *ca_file;
     const char *proxy;
     struct transfer *active;
@@ -157,8 +160,33 @@ static void add_connect_to(void)
                  "CLAWHOST_CONNECT_TO: %s", err);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        X.connect_to = curl_slist_append(X.connect_to, map[i].curl);
+    for (size_t i = 0; i < n; i++) {
+        if (map[i].suffix)
+            X.suffix_maps[X.nsuffix++] = map[i];
+        else
+            X.connect_to = curl_slist_append(X.connect_to, map[i].curl);
+    }
+}
+
+/*
+** The connect-to list of one request: the global one, plus the exact
+** entry of a suffix map that covers its host (curl knows only exact
+** names). NULL when no suffix map applies: the global list is used.
+*/
+static struct curl_slist *connect_to_for(const char *host, unsigned port)
+{
+    char line[NETPOLICY_CONNECT_TO_LEN];
+    struct curl_slist *l = NULL;
+    for (size_t i = 0; i < X.nsuffix; i++) {
+        if (!netpolicy_connect_to_for(&X.suffix_maps[i], host, port, line,
+                                      sizeof line))
+            continue;
+        l = curl_slist_append(NULL, line);
+        for (struct curl_slist *g = X.connect_to; l && g; g = g->next)
+            curl_slist_append(l, g->data);
+        break;
+    }
+    return l;
 }
 
 const struct netpolicy *transfer_policy(void)
@@ -564,7 +592,11 @@ static void set_safety(CURL *e, struct transfer *t)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (X.ca_file && *X.ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, X.ca_file);
-    if (X.connect_to)
+    t->connect_to = X.nsuffix ? connect_to_for(t->o.host, t->o.port)
+                              : NULL;
+    if (t->connect_to)
+        curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connect_to);
+    else if (X.connect_to)
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, X.connect_to);
 }
 
@@ -644,6 +676,7 @@ void transfer_free(struct transfer *t)
     unlink_active(t);
     if (t->easy)
         curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->connect_to);
     free_headers(t);
     free(t->hdrs);
     dynbuf_free(&t->body);

@@ -803,7 +803,9 @@ static int configured_norm(const struct netpolicy *np, const char *h,
         return 0;
     for (i = 0; i < np->count && i < NETPOLICY_MAX_HOSTS; i++) {
         const struct netpolicy_host *e = &np->hosts[i];
-        if ((e->port == 0 || e->port == port) && strcmp(e->host, h) == 0)
+        if ((e->port == 0 || e->port == port) &&
+            (e->host[0] == '.' ? netpolicy_host_matches(e->host, h)
+                               : strcmp(e->host, h) == 0))
             return 1;
     }
     return 0;
@@ -1035,8 +1037,22 @@ static int ct_entry(const char *s, size_t n, struct netpolicy_connect_to *e,
         seterr(why, whylen, "%s", w);
         return -1;
     }
-    if (ct_host(f[0], fl[0], e->host1, why, whylen) < 0
-        || ct_port(f[1], fl[1], &e->port1, why, whylen) < 0
+    char tmp[NETPOLICY_HOST_MAX];
+    if (fl[0] > 1 && f[0][0] == '.') {
+        e->suffix = 1;
+        e->host1[0] = '.';
+        if (ct_host(f[0] + 1, fl[0] - 1, e->host1 + 1, why, whylen) < 0)
+            return -1;
+        if (netpolicy_host_normalize(e->host1 + 1, tmp, sizeof tmp, NULL,
+                                     0) != NETPOLICY_HOST_NAME) {
+            seterr(why, whylen, "a leading '.' (any name under it) needs "
+                   "a host name, not an address");
+            return -1;
+        }
+    } else if (ct_host(f[0], fl[0], e->host1, why, whylen) < 0) {
+        return -1;
+    }
+    if (ct_port(f[1], fl[1], &e->port1, why, whylen) < 0
         || ct_host(f[2], fl[2], e->host2, why, whylen) < 0
         || ct_port(f[3], fl[3], &e->port2, why, whylen) < 0)
         return -1;
@@ -1045,11 +1061,31 @@ static int ct_entry(const char *s, size_t n, struct netpolicy_connect_to *e,
                " nothing");
         return -1;
     }
-    if (ct_render(e) < 0) {
+    if (!e->suffix && ct_render(e) < 0) {
         seterr(why, whylen, "entry too long");
         return -1;
     }
     return 0;
+}
+
+int netpolicy_connect_to_for(const struct netpolicy_connect_to *m,
+                             const char *host, unsigned port, char *out,
+                             size_t cap)
+{
+    struct netpolicy_connect_to e;
+    char h[NETPOLICY_HOST_MAX];
+
+    if (!m->suffix || !netpolicy_host_matches(m->host1, host)
+        || (m->port1 && m->port1 != port)
+        || netpolicy_host_normalize(host, h, sizeof h, NULL, 0) < 0)
+        return 0;
+    e = *m;
+    e.suffix = 0;
+    snprintf(e.host1, sizeof e.host1, "%s", h);
+    if (ct_render(&e) < 0 || strlen(e.curl) >= cap)
+        return 0;
+    memcpy(out, e.curl, strlen(e.curl) + 1);
+    return 1;
 }
 
 static void trim(const char **b, const char **e)

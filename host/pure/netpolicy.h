@@ -108,12 +108,19 @@ struct netpolicy {
 ** request's own. curl is the same entry rebuilt in curl's --connect-to
 ** syntax for a CURLOPT_CONNECT_TO slist (normalized, so curl's
 ** case-insensitive exact compare of HOST1 with the URL host matches).
+**
+** clawhost's one extension: host1 ".example.com" (suffix set) maps every
+** name under example.com, for services whose host names are made at run
+** time (a deployment's endpoint). curl has no such syntax, so curl is
+** empty for it and the transfer layer renders an exact entry per request
+** (netpolicy_connect_to_for). Every name it covers is configured.
 */
 struct netpolicy_connect_to {
-    char host1[NETPOLICY_HOST_MAX];
+    char host1[NETPOLICY_HOST_MAX];     /* with its leading '.' if suffix */
     unsigned port1;
     char host2[NETPOLICY_HOST_MAX];
     unsigned port2;
+    int suffix;
     char curl[NETPOLICY_CONNECT_TO_LEN];
 };
 
@@ -150,6 +157,14 @@ int netpolicy_connect_to_parse(struct netpolicy *np, const char *spec,
                                struct netpolicy_connect_to *out,
                                size_t cap, size_t *count,
                                char *err, size_t errlen);
+
+/*
+** For a suffix entry m: when host (a name under it) on port matches,
+** write curl's exact entry for it into out and return 1; else 0.
+*/
+int netpolicy_connect_to_for(const struct netpolicy_connect_to *m,
+                             const char *host, unsigned port, char *out,
+                             size_t cap);
 
 /*
 ** 1 if host on port is configured (an entry with the same normalized

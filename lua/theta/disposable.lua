@@ -332,6 +332,11 @@ end
 ---------------------------------------------------------------------------
 -- the validator
 
+-- Balances carry 6 decimals; a difference of two floats does not.
+local function round6(x)
+  return math.floor(x * 1e6 + 0.5) / 1e6
+end
+
 local function attempt_row(a, n)
   return { n = n, ok = a.ok, status = a.status, code = a.code,
            elapsed_ms = a.elapsed_ms,
@@ -408,7 +413,8 @@ function _M.validate(ctx, o)
   end
   r.org_id_ok = ctl.org_id(r.org_id) ~= nil
   if r.org_id_ok then r.org_id = ctl.org_id(r.org_id) end
-  local out = { plan = plan, nickname = r.nickname }
+  local out = { nickname = r.nickname, template = r.template,
+                image = r.image, vm = r.vm }
 
   -- 1. what killed runs left behind goes first
   local swept, problems = _M.sweep(ctx, {})
@@ -423,7 +429,9 @@ function _M.validate(ctx, o)
   local res, berr = budget.reserve(plan.worst_case_usd,
                                    "deployment:" .. r.vm)
   if not res then return nil, berr end
-  out.budget = { reserved_usd = res.amount }
+  out.budget = { reserved_usd = res.amount,
+                 price_per_hour_usd = plan.price_per_hour_usd,
+                 price_from = plan.price_from }
 
   -- 3. the balance before (not fatal)
   local before, why = balance_of(ctx, r)
@@ -468,8 +476,8 @@ function _M.validate(ctx, o)
     local after, awhy = balance_of(ctx, r)
     out.balance.after = after
     if before and after then
-      out.balance.delta = after - before
-      local cost = math.max(0, before - after)
+      out.balance.delta = round6(after - before)
+      local cost = math.max(0, round6(before - after))
       res:settle(cost)
       out.budget.settled_usd = cost
       out.budget.from = "the balance delta"
@@ -535,8 +543,9 @@ function _M.validate(ctx, o)
     end })
   local rr = ready or rerr.result
   out.readiness = { ready = ready ~= nil, probe = r.probe,
-                    elapsed_ms = rr and rr.elapsed_ms,
-                    attempts = {} }
+                    elapsed_ms = rr and rr.elapsed_ms, attempts = {},
+                    columns = { "n", "ok", "status", "code", "elapsed_ms",
+                                "message" } }
   for n, a in ipairs(rr and rr.attempts or {}) do
     out.readiness.attempts[n] = attempt_row(a, n)
   end
