@@ -836,6 +836,8 @@ static void test_connect_to_errors(void)
         { "a.test:1:fe80::1%eth0:1", "too many ':'" },
         { "a.test:1:[fe80::1%eth0]:1", "zone" },
         { "a.test:1:b.test:2,a.test:1:1.2.3.999:2", "entry 2" },
+        { ".127.0.0.1:443:a.test:1", "needs a host name" },
+        { ".bad host:443:a.test:1", "not allowed in a host name" },
     };
     struct netpolicy np;
     struct netpolicy_connect_to e[4];
@@ -1066,6 +1068,49 @@ static void test_connect_to_then_connect(void)
                                    (const struct sockaddr *)&lo, l, &v));
 }
 
+/* ".zone:PORT:..." maps every name under zone: each is configured,
+** and curl gets an exact entry per request host. */
+static void test_connect_to_suffix(void)
+{
+    struct netpolicy np;
+    struct netpolicy_connect_to e[2];
+    struct netpolicy_verdict v;
+    struct sockaddr_storage lo;
+    socklen_t l = make_sa("127.0.0.1", &lo);
+    size_t n;
+    char err[256], line[NETPOLICY_CONNECT_TO_LEN];
+
+    netpolicy_init(&np);
+    CHECK(netpolicy_connect_to_parse(&np, ".OnThetaEdgeCloud.com:443:"
+          "127.0.0.1:18443, api.thetaedgecloud.com:443:127.0.0.1:18443",
+          e, 2, &n, err, sizeof err) == 0);
+    CHECK_INT(n, 2);
+    CHECK_INT(e[0].suffix, 1);
+    CHECK_STR(e[0].host1, ".onthetaedgecloud.com");
+    CHECK_STR(e[0].curl, "");
+    CHECK_INT(e[1].suffix, 0);
+    CHECK(netpolicy_connect_to_for(&e[0], "x-1.tec-s3.onthetaedgecloud.com",
+                                   443, line, sizeof line) == 1);
+    CHECK_STR(line, "x-1.tec-s3.onthetaedgecloud.com:443:127.0.0.1:18443");
+    /* the zone itself, another port, a look-alike, an exact entry */
+    CHECK(!netpolicy_connect_to_for(&e[0], "onthetaedgecloud.com", 443,
+                                    line, sizeof line));
+    CHECK(!netpolicy_connect_to_for(&e[0], "a.onthetaedgecloud.com", 8443,
+                                    line, sizeof line));
+    CHECK(!netpolicy_connect_to_for(&e[0], "evilonthetaedgecloud.com", 443,
+                                    line, sizeof line));
+    CHECK(!netpolicy_connect_to_for(&e[1], "api.thetaedgecloud.com", 443,
+                                    line, sizeof line));
+    CHECK(!netpolicy_connect_to_for(&e[0], "a.onthetaedgecloud.com", 443,
+                                    line, 10));
+    CHECK(netpolicy_check_connect(&np, "a.tec-s1.onthetaedgecloud.com", 443,
+                                  (const struct sockaddr *)&lo, l, &v));
+    CHECK(!netpolicy_check_connect(&np, "a.onthetaedgecloud.com", 444,
+                                   (const struct sockaddr *)&lo, l, &v));
+    CHECK(!netpolicy_check_connect(&np, "onthetaedgecloud.com.evil", 443,
+                                   (const struct sockaddr *)&lo, l, &v));
+}
+
 int main(void)
 {
     run_matrix(hostile, sizeof hostile / sizeof hostile[0]);
@@ -1078,6 +1123,7 @@ int main(void)
     RUN(test_url_hosts);
     RUN(test_host_normalize);
     RUN(test_configured_matching);
+    RUN(test_connect_to_suffix);
     RUN(test_add_host_limits);
     RUN(test_allow_host_valid);
     RUN(test_allow_host_errors);
