@@ -12,44 +12,13 @@ import time
 
 from . import catalog, chat, files
 from .httpio import HttpError
-from .state import ConfigError, Job, dumps
+from .replies import STREAMED, Reject, Response, err, ok
+from .state import ConfigError, Job
 
 log = logging.getLogger("theta_sim")
 
 ONDEMAND_HOST = "ondemand.thetaedgecloud.com"
 NOT_SIMULATED = ("controller.thetaedgecloud.com", "api.thetaedgecloud.com")
-STREAMED = object()
-JSON_TYPE = "application/json; charset=utf-8"
-
-
-class Response:
-    def __init__(self, status, obj=None, headers=(), raw=None,
-                 ctype=JSON_TYPE):
-        self.status = status
-        self.obj = obj
-        self.headers = list(headers)
-        self.raw = raw
-        self.ctype = ctype
-
-    def body(self):
-        if self.raw is not None:
-            return self.raw
-        return dumps(self.obj).encode("utf-8")
-
-
-def err(status, message, headers=()):
-    return Response(status, {"status": "error", "message": message},
-                    headers)
-
-
-def ok(body):
-    return Response(200, {"status": "success", "body": body})
-
-
-class Reject(Exception):
-    def __init__(self, response):
-        super().__init__(response.obj)
-        self.response = response
 
 
 class App:
