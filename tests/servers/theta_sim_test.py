@@ -204,7 +204,8 @@ def poll(sim, rid, until=("success", "error"), limit=15):
 # -- launch, TLS, host names ----------------------------------------------
 def test_ready_line_and_tls_for_every_production_name(sim):
     assert re.fullmatch(r"https://127\.0\.0\.1:\d+", sim.server.url)
-    assert set(sim.server.info) == {"ca", "token"}
+    assert set(sim.server.info) == {"ca", "token", "api_key", "project",
+                                    "org"}
     assert os.path.isfile(sim.ca) and sim.token
     names = [OD, "controller.thetaedgecloud.com", "api.thetaedgecloud.com",
              "x1.onthetaedgecloud.com", OUT, GCS,

@@ -161,7 +161,7 @@ class App:
             return ok({"infer_requests": [job.to_json()]})
         if route == "project_list":
             self.auth(req)
-            if parts[1] != catalog.PROJECT_ID:
+            if parts[1] != self.sim.project_id:
                 return err(403, "You are not allowed to perform this action")
             jobs = sorted(self.sim.jobs.values(), key=lambda j: -j.created)
             return ok({"infer_requests": [j.to_json() for j in jobs]})
@@ -460,7 +460,8 @@ class App:
                     if want is not None:
                         rows = [r for r in rows
                                 if str(r[key]).lower() == want.lower()]
-                return Response(200, {"requests": rows, "count": len(rows)})
+                return Response(200, {"requests": sim.requests_view(rows),
+                                      "count": len(rows)})
             if path == "/__sim__/uploads" and m == "GET":
                 ups = [{k: v for k, v in u.items()
                         if k not in ("data", "signature")}

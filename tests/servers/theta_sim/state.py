@@ -95,6 +95,11 @@ FAULT_DEFAULTS = {
     "job_error": {"message": "inference failed (simulated)"},
 }
 
+REDACTED = "[REDACTED]"
+# Body keys of a controller call whose values are kept out of the log.
+SECRET_BODY_KEYS = ("auth_password", "password", "registry_password")
+MIN_SECRET = 8          # shorter passwords are refused, never stored
+
 API_ROUTES = ("list", "service", "infer", "chat", "status", "presign",
               "project_list")
 
@@ -165,6 +170,7 @@ class Job:
                  queue_s, process_s, output, usage, outcome="success",
                  error_message=None, kind="job"):
         self.id = new_id("infr_rqst_", 22)
+        self.sim = sim
         self.svc = svc
         self.prediction = pred_name
         self.variant = variant
@@ -206,8 +212,8 @@ class Job:
         usage = self.usage if st == "success" else {"input": 0, "output": 0}
         out = {
             "id": self.id,
-            "org_id": catalog.ORG_ID,
-            "project_id": catalog.PROJECT_ID,
+            "org_id": self.sim.org_id,
+            "project_id": self.sim.project_id,
             "service_id": self.svc["id"],
             "template_id": self.svc["template_id"],
             "prediction": self.prediction,
@@ -240,8 +246,14 @@ class Job:
 
 
 class Sim:
-    def __init__(self, token, config=None, faults=None):
+    def __init__(self, token, config=None, faults=None, api_key=None,
+                 project_id=None, org_id=None):
         self.token = token
+        # The controller/platform credential and the one project and
+        # organisation it may act on (reference 1.2: keys are scoped).
+        self.api_key = api_key or "tsk_" + secrets.token_urlsafe(24)
+        self.project_id = project_id or catalog.PROJECT_ID
+        self.org_id = org_id or catalog.ORG_ID
         self.signing_key = secrets.token_bytes(32)
         self.start_config = self._build_config(config or {})
         self.start_faults = copy.deepcopy(faults or {})
@@ -335,6 +347,8 @@ class Sim:
         self.by_filename = {}       # filename -> object path
         self.quota_hits = {}        # alias -> deque of monotonic times
         self.outputs = {}           # output path -> (job id, field)
+        self.deployments = {}       # BaseID -> Deployment, deleted too
+        self.seen_secrets = set()   # passwords seen in request bodies
 
     # -- timing -----------------------------------------------------------
     def job_times(self, svc):
@@ -429,40 +443,92 @@ class Sim:
                            "prediction_cost_divisor / 100"}
 
     # -- request log ------------------------------------------------------
+    def remember_secrets(self, req):
+        """Passwords in a controller request body become secrets before
+        the request is logged, whether or not the call succeeds."""
+        if req.host != "controller.thetaedgecloud.com" or not req.body:
+            return
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return
+        if isinstance(body, dict):
+            for key in SECRET_BODY_KEYS:
+                val = body.get(key)
+                if isinstance(val, str) and len(val) >= MIN_SECRET:
+                    self.seen_secrets.add(val)
+
+    def secret_values(self):
+        """Every value the request log must never show, longest first."""
+        vals = {self.token, self.api_key} | self.seen_secrets
+        vals |= {d.auth_password for d in self.deployments.values()
+                 if d.auth_password}
+        return sorted((v for v in vals if v), key=len, reverse=True)
+
     def redact(self, text):
-        if self.token and self.token in text:
-            return text.replace(self.token, "[REDACTED]"), True
-        return text, False
+        """``text`` with every secret replaced by [REDACTED]."""
+        if text is None:
+            return None
+        for val in self.secret_values():
+            if val in text:
+                text = text.replace(val, REDACTED)
+        return text
+
+    def requests_view(self, rows):
+        """Log rows redacted again: a password learned after a request
+        was logged is hidden too."""
+        out = []
+        for r in rows:
+            r = dict(r)
+            for key in ("path", "target", "body", "user_agent",
+                        "content_type"):
+                r[key] = self.redact(r[key])
+            out.append(r)
+        return out
+
+    def _carried(self, req, value, own_header):
+        """(in url, other header names, in body) for one secret."""
+        if not value:
+            return False, [], False
+        names = [k for k, v in req.headers
+                 if k.lower() != own_header and value in v]
+        return value in req.target, names, value.encode() in req.body
 
     def log_request(self, req):
+        self.remember_secrets(req)
         auth = req.hdr.get("authorization")
         scheme = auth.split(" ", 1)[0] if auth else None
         token_valid = None
         if auth is not None:
             token_valid = (scheme.lower() == "bearer"
                            and auth[len(scheme):].strip() == self.token)
-        target, in_url = self.redact(req.target)
-        others = [k for k, v in req.headers
-                  if k.lower() != "authorization" and self.token
-                  and self.token in v]
+        key = req.hdr.get("x-api-key")
+        t_url, t_hdrs, t_body = self._carried(req, self.token,
+                                              "authorization")
+        k_url, k_hdrs, k_body = self._carried(req, self.api_key,
+                                              "x-api-key")
         entry = {
             "seq": len(self.requests) + 1,
             "time": iso(req.received),
             "method": req.method,
             "host": req.host,
             "sni": req.sni,
-            "path": self.redact(req.path)[0],
-            "target": target,
+            "path": self.redact(req.path),
+            "target": self.redact(req.target),
             "authorization_present": auth is not None,
             "auth_scheme": scheme,
             "token_valid": token_valid,
-            "x_api_key_present": "x-api-key" in req.hdr,
-            "token_in_url": in_url,
-            "token_in_headers": others,
-            "token_in_body": bool(self.token) and
-            self.token.encode() in req.body,
-            "content_type": req.hdr.get("content-type"),
-            "user_agent": req.hdr.get("user-agent"),
+            "x_api_key_present": key is not None,
+            "x_api_key_valid": None if key is None else key == self.api_key,
+            "token_in_url": t_url,
+            "token_in_headers": t_hdrs,
+            "token_in_body": t_body,
+            "api_key_in_url": k_url,
+            "api_key_in_headers": k_hdrs,
+            "api_key_in_body": k_body,
+            "endpoint_auth_valid": None,
+            "content_type": self.redact(req.hdr.get("content-type")),
+            "user_agent": self.redact(req.hdr.get("user-agent")),
             "body_bytes": len(req.body),
             "body": None,
             "status": None,
@@ -471,7 +537,7 @@ class Sim:
         }
         if req.body and req.host != "storage.googleapis.com":
             text = req.body[:8192].decode("utf-8", "replace")
-            entry["body"] = self.redact(text)[0]
+            entry["body"] = self.redact(text)
         self.requests.append(entry)
         return entry
 
