@@ -80,6 +80,21 @@ DEFAULT_CONFIG = {
     "upload_auth_policy": "reject",          # "reject" | "accept"
     "upload_url_ttl": 900,
     "upload_bucket": "theta-ondemand-inputs",
+    # Controller and platform hosts.
+    "cloudflare_1010": True,                 # 403 to non-browser agents
+    "deployment_routes": "both",             # "both"|"plural"|"singular"
+    "missing_route_status": 404,             # 404 | 405
+    "lifecycle_post": False,                 # POST start/stop too
+    "create_shape": "object",                # "object"|"string"|"nested"
+    "list_lag_seconds": 0,                   # deleted stay listed so long
+    "balance": 1000.0,                       # USD at start
+    "billing_scale": 1.0,                    # multiplies deployment cost
+    # Dedicated endpoints: [status, seconds] phases before ready, by
+    # flavour (a flavour left out keeps these defaults).
+    "warmup": {"openai": [[404, 0.4], [503, 0.4], [401, 0.4]],
+               "gradio": [[404, 0.4], [502, 0.4]],
+               "html": [[404, 0.4], [502, 0.4]]},
+    "warmup_override": None,                 # phases for every flavour
 }
 
 FAULT_DEFAULTS = {
@@ -93,6 +108,19 @@ FAULT_DEFAULTS = {
     "endless_stream": {"mode": "tokens", "interval": 0.02},
     "stall_stream": {"seconds": 3600},
     "job_error": {"message": "inference failed (simulated)"},
+    "create_reply_lost": {"when": "before_reply", "how": "close"},
+    "create_error": {"status": 500,
+                     "message": "internal error (simulated)"},
+    "delete_error": {"status": 500,
+                     "message": "internal error (simulated)"},
+    "lifecycle_error": {"status": 500,
+                        "message": "internal error (simulated)"},
+}
+FAULT_CHOICES = {
+    ("create_reply_lost", "when"): ("before_reply", "before_create"),
+    ("create_reply_lost", "how"): ("close", "rst"),
+    ("truncate_json", "mode"): ("short", "close"),
+    ("http_error", "body"): ("json", "html", "empty"),
 }
 
 REDACTED = "[REDACTED]"
@@ -102,6 +130,13 @@ MIN_SECRET = 8          # shorter passwords are refused, never stored
 
 API_ROUTES = ("list", "service", "infer", "chat", "status", "presign",
               "project_list")
+CONTROLLER_ROUTES = ("ctl_create", "ctl_list", "ctl_start", "ctl_stop",
+                     "ctl_delete", "ctl_templates", "ctl_other")
+PLATFORM_ROUTES = ("vm_list", "balance", "api_other")
+DEDICATED_ROUTES = ("ded_probe", "ded_chat", "ded_predict", "ded_other")
+ROUTE_NAMES = frozenset(API_ROUTES + CONTROLLER_ROUTES + PLATFORM_ROUTES
+                        + DEDICATED_ROUTES
+                        + ("upload", "output", "unknown", "other_host"))
 
 
 def iso(ts):
@@ -143,10 +178,50 @@ CHOICES = {
     "sse_framing": ("chunked", "close"),
     "presign_shape": ("field", "mcp"),
     "upload_auth_policy": ("reject", "accept"),
+    "deployment_routes": ("both", "plural", "singular"),
+    "missing_route_status": (404, 405),
+    "create_shape": ("object", "string", "nested"),
 }
+WARMUP_FLAVOURS = ("openai", "gradio", "html")
+
+
+def _check_phases(key, phases):
+    """A warm-up list: [[status, seconds], ...]."""
+    good = isinstance(phases, list)
+    for ph in phases if good else ():
+        if not (isinstance(ph, list) and len(ph) == 2
+                and isinstance(ph[0], int) and not isinstance(ph[0], bool)
+                and 100 <= ph[0] <= 599
+                and isinstance(ph[1], (int, float))
+                and not isinstance(ph[1], bool) and ph[1] >= 0):
+            good = False
+    if not good:
+        raise ConfigError("config %r: expected a list of [status, "
+                          "seconds] pairs" % key)
+
+
+def _check_special(key, value):
+    """Keys whose shape a default value cannot describe; True if
+    handled."""
+    if key == "warmup_override":
+        if value is not None:
+            _check_phases(key, value)
+        return True
+    if key == "warmup":
+        if not isinstance(value, dict):
+            raise ConfigError("config 'warmup': expected an object")
+        for flavour, phases in value.items():
+            if flavour not in WARMUP_FLAVOURS:
+                raise ConfigError("config 'warmup': flavour one of %s"
+                                  % (WARMUP_FLAVOURS,))
+            _check_phases("warmup.%s" % flavour, phases)
+        return True
+    return False
 
 
 def _check_type(key, value, default):
+    if _check_special(key, value):
+        return
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, (int, float)):
@@ -313,8 +388,27 @@ class Sim:
             if not isinstance(f["count"], int):
                 raise ConfigError("fault %r: count must be an integer"
                                   % name)
+            self._check_fault(name, f)
             f["fired"] = 0
             self.faults[name] = f
+
+    @staticmethod
+    def _check_fault(name, f):
+        for (fname, key), choices in FAULT_CHOICES.items():
+            if fname == name and f.get(key) not in choices:
+                raise ConfigError("fault %r: %s one of %s"
+                                  % (name, key, choices))
+        routes = f.get("routes")
+        if routes is not None and (
+                not isinstance(routes, list)
+                or any(r not in ROUTE_NAMES for r in routes)):
+            raise ConfigError("fault %r: routes must be a list of route "
+                              "names (%s)" % (name,
+                                              ", ".join(sorted(ROUTE_NAMES))))
+        if "status" in f and (not isinstance(f["status"], int)
+                              or not 100 <= f["status"] <= 599):
+            raise ConfigError("fault %r: status must be an HTTP status"
+                              % name)
 
     def take_fault(self, name, route=None, service=None):
         """The fault spec if ``name`` is armed for this call, consuming one
@@ -532,6 +626,7 @@ class Sim:
             "body_bytes": len(req.body),
             "body": None,
             "status": None,
+            "reply_lost": False,
             "route": None,
             "service": None,
         }
