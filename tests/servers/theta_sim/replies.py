@@ -7,9 +7,9 @@ them.
 from .state import dumps
 
 JSON_TYPE = "application/json; charset=utf-8"
-# Sentinels a handler may return instead of a Response:
-STREAMED = object()     # the handler already wrote a streamed reply
-LOST = object()         # close the connection without any reply bytes
+# A handler may return this instead of a Response: it already wrote a
+# streamed reply.
+STREAMED = object()
 
 
 class Response:
@@ -39,6 +39,14 @@ def ok(body):
 def text(status, body, ctype="text/plain; charset=utf-8", headers=()):
     return Response(status, raw=body.encode("utf-8"), headers=headers,
                     ctype=ctype)
+
+
+class Lost:
+    """Returned instead of a Response: close the connection without a
+    single reply byte (with ``rst``, by a TCP reset)."""
+
+    def __init__(self, rst=False):
+        self.rst = rst
 
 
 class Reject(Exception):
