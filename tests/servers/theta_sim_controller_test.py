@@ -832,12 +832,21 @@ def test_injected_dashboard_deployment(sim):
     assert sim.call("GET", "/config", host=host)[0] == 401
     assert sim.call("GET", "/config", host=host,
                     auth=basic("human", "human-pass-42"))[0] == 200
+    # one in another project: not listed, not reachable with this key
+    other = sim.ctl("POST", "deployments", {
+        "template_id": DINO, "vm_id": "vm_gt1",
+        "project_id": "prj_" + "9" * 28})
+    assert len(sim.listed()) == 1
+    assert sim.j("DELETE", sim.q("/deployment/base/" + other["BaseID"])) \
+        == (404, NO_DEPLOYMENT)
+    assert sim.j("PUT", sim.q("/deployment/%s/stop" % handle(other))) == \
+        (404, NO_DEPLOYMENT)
     for body in ({"template_id": DINO}, {"vm_id": "vm_gt1"},
                  {"template_id": "img_x", "vm_id": "vm_gt1"},
                  {"template_id": DINO, "vm_id": "vm_gt1", "colour": 1}):
         st, data = sim.j("POST", "/__sim__/deployments", body, key=None)
         assert st == 400 and data["error"], body
-    assert len(sim.deployments()) == 1
+    assert len(sim.deployments()) == 2
 
 
 def test_request_log_hides_key_and_passwords(sim):

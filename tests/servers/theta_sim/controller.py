@@ -215,7 +215,8 @@ class Controller:
         return int(text)
 
     def live(self, **handles):
-        d = deployments.find(self.sim, **handles)
+        d = deployments.find(self.sim, project_id=self.sim.project_id,
+                             **handles)
         if d is None:
             raise bad(404, NO_DEPLOYMENT)
         return d

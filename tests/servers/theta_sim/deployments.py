@@ -235,10 +235,12 @@ def balance(sim):
 
 
 def find(sim, shard=None, suffix=None, base_id=None, host=None,
-         live=True):
+         live=True, project_id=None):
     """The deployment matching every given handle, or None."""
     for d in sim.deployments.values():
         if live and d.deleted is not None:
+            continue
+        if project_id is not None and d.project_id != project_id:
             continue
         if shard is not None and d.shard != shard:
             continue

@@ -1,8 +1,9 @@
 """theta_sim.state -- everything the simulator remembers.
 
 Configuration, fault switches, inference jobs, the billing ledger, quota
-counters, presigned uploads and the request log.  All of it lives in one
-``Sim`` object on the event loop thread (no locks needed).
+counters, presigned uploads, deployments (deployments.py) and the
+request log.  All of it lives in one ``Sim`` object on the event loop
+thread (no locks needed).
 
 Pricing (reference section 7):
   usd       = (usage.input * prediction_cost.input
