@@ -57,16 +57,8 @@ class App:
         started = time.monotonic()
         try:
             resp = self.edge_check(req)
-            lat = resp is None and self.sim.take_fault("latency", route,
-                                                       alias)
-            if lat:
-                await asyncio.sleep(float(lat["seconds"]))
-            fail = resp is None and self.sim.take_fault("http_error", route,
-                                                        alias)
-            if fail:
-                resp = self.forced_error(fail)
-            elif resp is None:
-                resp = await self.route(conn, req, route, alias)
+            if resp is None:
+                resp = await self.through_gateway(conn, req, route, alias)
         except Reject as r:
             resp = r.response
         except HttpError as e:
@@ -99,6 +91,17 @@ class App:
         log.info("%s %s %s -> %s (%.2fs)", req.method, req.host,
                  entry["path"], entry["status"], time.monotonic() - started)
         return keep
+
+    async def through_gateway(self, conn, req, route, alias):
+        """Gateway faults (added latency, forced status), then the
+        handler."""
+        lat = self.sim.take_fault("latency", route, alias)
+        if lat:
+            await asyncio.sleep(float(lat["seconds"]))
+        fail = self.sim.take_fault("http_error", route, alias)
+        if fail:
+            return self.forced_error(fail)
+        return await self.route(conn, req, route, alias)
 
     async def write(self, conn, req, resp, truncate=None):
         headers = [("Content-Type", resp.ctype)] + resp.headers
