@@ -914,7 +914,7 @@ def test_reset_clears_deployments_and_balance(sim):
 
 
 # -- start-up identity from the environment -----------------------------------
-def test_identity_from_env_and_quiet_logs(tmp_path):
+def test_identity_from_env_and_no_secret_in_stderr(tmp_path):
     env = dict(os.environ, PYTHONPATH=harness.ROOT,
                THETA_SIM_API_KEY="tsk_fixed_key_for_tests_0123",
                THETA_SIM_PROJECT_ID="prj_" + "a" * 28,
