@@ -204,7 +204,8 @@ def poll(sim, rid, until=("success", "error"), limit=15):
 # -- launch, TLS, host names ----------------------------------------------
 def test_ready_line_and_tls_for_every_production_name(sim):
     assert re.fullmatch(r"https://127\.0\.0\.1:\d+", sim.server.url)
-    assert set(sim.server.info) == {"ca", "token"}
+    assert set(sim.server.info) == {"ca", "token", "api_key", "project",
+                                    "org"}
     assert os.path.isfile(sim.ca) and sim.token
     names = [OD, "controller.thetaedgecloud.com", "api.thetaedgecloud.com",
              "x1.onthetaedgecloud.com", OUT, GCS,
@@ -224,10 +225,18 @@ def test_sni_and_host_are_recorded(sim):
     assert row["route"] == "list" and row["status"] == 200
 
 
-def test_unknown_and_unsimulated_hosts(sim):
+def test_unknown_host_and_the_other_theta_hosts(sim):
+    # controller, platform and dedicated hosts are simulated now (see
+    # theta_sim_controller_test.py); here only that they answer
+    st, hdrs, raw = sim.call("GET", "/deployment/list",
+                             host="controller.thetaedgecloud.com")
+    assert st == 403 and b"Error 1010" in raw
     st, data = sim.j("GET", "/deployment/list",
-                     host="controller.thetaedgecloud.com")
-    assert st == 501 and data["status"] == "error"
+                     host="controller.thetaedgecloud.com",
+                     headers={"User-Agent": "Mozilla/5.0 (X11)"})
+    assert st == 401 and data["status"] == "error"
+    st, hdrs, raw = sim.call("GET", "/", host="x1.onthetaedgecloud.com")
+    assert st == 404 and raw == b"404 page not found"
     st, data = sim.j("GET", "/service/list",
                      headers={"Host": "other.example"})
     assert st == 421

@@ -1,11 +1,12 @@
-"""theta_sim -- local HTTPS simulator of Theta EdgeCloud's on-demand API.
+"""theta_sim -- local HTTPS simulator of Theta EdgeCloud's APIs.
 
     /usr/bin/python3 -m tests.servers.theta_sim --port 0
 
-prints ``READY https://127.0.0.1:PORT ca=/tmp/.../ca.pem token=TOKEN`` as
-its only stdout line (tests/servers/harness.py contract), logs to stderr,
-and exits 0 on SIGTERM or SIGINT, removing its temporary certificates.
-See README.md in this folder for routes, switches and the ledger.
+prints ``READY https://127.0.0.1:PORT ca=/tmp/.../ca.pem token=TOKEN
+api_key=KEY project=prj_... org=org_...`` as its only stdout line
+(tests/servers/harness.py contract), logs to stderr, and exits 0 on
+SIGTERM or SIGINT, removing its temporary certificates.  See README.md
+in this folder for routes, switches and the ledger.
 """
 import argparse
 import asyncio
@@ -19,13 +20,21 @@ import ssl
 import sys
 import tempfile
 
-from . import certs
+from . import catalog, certs
 from .app import App, err
 from .httpio import MAX_HEADER, Conn, HttpError
 from .state import PROFILES, ConfigError, Sim
 
 log = logging.getLogger("theta_sim")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+# Credentials and ids: env var -> how to make one when it is unset.
+IDENTITY = (
+    ("THETA_SIM_TOKEN", lambda: "tsim_" + secrets.token_urlsafe(24)),
+    ("THETA_SIM_API_KEY", lambda: "tsk_" + secrets.token_urlsafe(24)),
+    ("THETA_SIM_PROJECT_ID", lambda: catalog.PROJECT_ID),
+    ("THETA_SIM_ORG_ID", lambda: catalog.ORG_ID),
+)
 
 ENV_CONFIG = {
     # env var -> (config key, type)
@@ -165,8 +174,10 @@ async def serve(sim, ctx, host, port, ca_path):
                                         limit=MAX_HEADER)
     bound = server.sockets[0].getsockname()[1]
     shown = "[%s]" % host if ":" in host else host
-    sys.stdout.write("READY https://%s:%d ca=%s token=%s\n"
-                     % (shown, bound, ca_path, sim.token))
+    sys.stdout.write("READY https://%s:%d ca=%s token=%s api_key=%s "
+                     "project=%s org=%s\n"
+                     % (shown, bound, ca_path, sim.token, sim.api_key,
+                        sim.project_id, sim.org_id))
     sys.stdout.flush()
     sys.stdout = sys.stderr     # contract: nothing more on stdout
     log.info("listening on %s:%d", host, bound)
@@ -190,13 +201,19 @@ def main(argv=None):
     if args.host not in LOOPBACK:
         log.error("refusing to listen on %s: loopback only", args.host)
         return 2
-    token = env.get("THETA_SIM_TOKEN") or "tsim_" + secrets.token_urlsafe(24)
-    if any(c.isspace() for c in token) or not token.isprintable():
-        log.error("THETA_SIM_TOKEN must be printable without spaces")
-        return 2
+    ident = {}
+    for var, fresh in IDENTITY:
+        val = env.get(var) or fresh()
+        if any(c.isspace() for c in val) or not val.isprintable():
+            log.error("%s must be printable without spaces", var)
+            return 2
+        ident[var] = val
     try:
         cfg, faults = build_config(args, env)
-        sim = Sim(token, cfg, faults)
+        sim = Sim(ident["THETA_SIM_TOKEN"], cfg, faults,
+                  api_key=ident["THETA_SIM_API_KEY"],
+                  project_id=ident["THETA_SIM_PROJECT_ID"],
+                  org_id=ident["THETA_SIM_ORG_ID"])
     except ConfigError as e:
         log.error("%s", e)
         return 2

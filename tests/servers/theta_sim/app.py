@@ -4,57 +4,44 @@ Reference sections 2.2-2.8.  Order of checks on a create call: Bearer
 (401), service (404), body and input validation (400), capacity fault
 (409), quota (429), then the job or stream.  Gateway faults (added
 latency, forced 5xx) act before any of that; a truncated body after.
+
+The controller and platform hosts live in controller.py, dedicated
+endpoints in dedicated.py.  In front of the controller and platform
+hosts sits the Cloudflare browser check (reference 1.2): a User-Agent
+without ``Mozilla/5.0`` gets 403 "Error 1010" before the gateway faults
+and before any auth.
 """
 import asyncio
 import json
 import logging
 import time
 
-from . import catalog, chat, files
+import secrets
+
+from . import catalog, chat, controller, dedicated, deployments, files
 from .httpio import HttpError
-from .state import ConfigError, Job, dumps
+from .replies import STREAMED, Lost, Reject, Response, err, ok
+from .state import ConfigError, Job
 
 log = logging.getLogger("theta_sim")
 
 ONDEMAND_HOST = "ondemand.thetaedgecloud.com"
-NOT_SIMULATED = ("controller.thetaedgecloud.com", "api.thetaedgecloud.com")
-STREAMED = object()
-JSON_TYPE = "application/json; charset=utf-8"
-
-
-class Response:
-    def __init__(self, status, obj=None, headers=(), raw=None,
-                 ctype=JSON_TYPE):
-        self.status = status
-        self.obj = obj
-        self.headers = list(headers)
-        self.raw = raw
-        self.ctype = ctype
-
-    def body(self):
-        if self.raw is not None:
-            return self.raw
-        return dumps(self.obj).encode("utf-8")
-
-
-def err(status, message, headers=()):
-    return Response(status, {"status": "error", "message": message},
-                    headers)
-
-
-def ok(body):
-    return Response(200, {"status": "success", "body": body})
-
-
-class Reject(Exception):
-    def __init__(self, response):
-        super().__init__(response.obj)
-        self.response = response
+EDGE_HOSTS = (controller.CONTROLLER_HOST, controller.PLATFORM_HOST)
+BROWSER_MARK = "Mozilla/5.0"
+CF_1010 = """<!DOCTYPE html>
+<html><head><title>Error 1010 | %s</title></head>
+<body><h1>Error 1010</h1><h2>Access denied</h2>
+<p>%s refused this request because its User-Agent does not look like a
+web browser (theta_sim imitating Cloudflare's browser check).</p>
+<p>Ray ID: %s</p></body></html>
+"""
 
 
 class App:
     def __init__(self, sim):
         self.sim = sim
+        self.ctl = controller.Controller(sim)
+        self.ded = dedicated.Dedicated(sim)
 
     # -- entry -------------------------------------------------------------
     async def handle(self, conn, req):
@@ -66,16 +53,12 @@ class App:
         self.sim.prune()
         route, alias = self.classify(req)
         entry["route"], entry["service"] = route, alias
+        req.log_entry = entry
         started = time.monotonic()
         try:
-            lat = self.sim.take_fault("latency", route, alias)
-            if lat:
-                await asyncio.sleep(float(lat["seconds"]))
-            fail = self.sim.take_fault("http_error", route, alias)
-            if fail:
-                resp = self.forced_error(fail)
-            else:
-                resp = await self.route(conn, req, route, alias)
+            resp = self.edge_check(req)
+            if resp is None:
+                resp = await self.through_gateway(conn, req, route, alias)
         except Reject as r:
             resp = r.response
         except HttpError as e:
@@ -88,6 +71,13 @@ class App:
         if resp is STREAMED:
             entry["status"] = 200
             keep = conn.last_keep
+        elif isinstance(resp, Lost):
+            entry["reply_lost"] = True
+            if resp.rst:
+                conn.abort(rst=True)
+            else:
+                await conn.close()
+            keep = False
         else:
             entry["status"] = resp.status
             trunc = None
@@ -102,10 +92,32 @@ class App:
                  entry["path"], entry["status"], time.monotonic() - started)
         return keep
 
+    async def through_gateway(self, conn, req, route, alias):
+        """Gateway faults (added latency, forced status), then the
+        handler."""
+        lat = self.sim.take_fault("latency", route, alias)
+        if lat:
+            await asyncio.sleep(float(lat["seconds"]))
+        fail = self.sim.take_fault("http_error", route, alias)
+        if fail:
+            return self.forced_error(fail)
+        return await self.route(conn, req, route, alias)
+
     async def write(self, conn, req, resp, truncate=None):
         headers = [("Content-Type", resp.ctype)] + resp.headers
         return await conn.send(req, resp.status, headers, resp.body(),
                                truncate=truncate)
+
+    def edge_check(self, req):
+        """Cloudflare's 1010 for a non-browser User-Agent on the
+        controller and platform hosts (config ``cloudflare_1010``)."""
+        if req.host not in EDGE_HOSTS or \
+                not self.sim.config["cloudflare_1010"] or \
+                BROWSER_MARK in (req.hdr.get("user-agent") or ""):
+            return None
+        page = CF_1010 % (req.host, req.host, secrets.token_hex(8))
+        return Response(403, raw=page.encode(),
+                        ctype="text/html; charset=UTF-8")
 
     def forced_error(self, f):
         status = int(f["status"])
@@ -131,6 +143,11 @@ class App:
             return "upload", None
         if host == files.OUTPUTS_HOST:
             return "output", None
+        if host in EDGE_HOSTS:
+            return controller.route_name(req), None
+        if host.endswith(dedicated.ZONE):
+            d = dedicated.lookup(self.sim, host)
+            return dedicated.route_name(req), d.name if d else None
         if host != ONDEMAND_HOST:
             return "other_host", None
         parts = [p for p in req.path.split("/") if p]
@@ -167,11 +184,13 @@ class App:
                 files.outputs_request
             st, ctype, hdrs, body = fn(self.sim, req)
             return Response(st, raw=body, headers=hdrs, ctype=ctype)
+        if req.host == controller.CONTROLLER_HOST:
+            return self.ctl.controller(req)
+        if req.host == controller.PLATFORM_HOST:
+            return self.ctl.platform(req)
+        if req.host.endswith(dedicated.ZONE):
+            return await self.ded.handle(conn, req, req.log_entry)
         if route == "other_host":
-            if req.host in NOT_SIMULATED or req.host.endswith(
-                    ".onthetaedgecloud.com"):
-                return err(501, "theta_sim: host %s is not simulated yet"
-                           % req.host)
             return err(421, "theta_sim: no such host %s" % req.host)
         if route == "list":
             self.auth(req, required=False)
@@ -192,7 +211,7 @@ class App:
             return ok({"infer_requests": [job.to_json()]})
         if route == "project_list":
             self.auth(req)
-            if parts[1] != catalog.PROJECT_ID:
+            if parts[1] != self.sim.project_id:
                 return err(403, "You are not allowed to perform this action")
             jobs = sorted(self.sim.jobs.values(), key=lambda j: -j.created)
             return ok({"infer_requests": [j.to_json() for j in jobs]})
@@ -491,12 +510,19 @@ class App:
                     if want is not None:
                         rows = [r for r in rows
                                 if str(r[key]).lower() == want.lower()]
-                return Response(200, {"requests": rows, "count": len(rows)})
+                return Response(200, {"requests": sim.requests_view(rows),
+                                      "count": len(rows)})
             if path == "/__sim__/uploads" and m == "GET":
                 ups = [{k: v for k, v in u.items()
                         if k not in ("data", "signature")}
                        for u in sim.uploads.values()]
                 return Response(200, {"uploads": ups})
+            if path == "/__sim__/deployments" and m == "GET":
+                return Response(200, {"deployments": [
+                    d.control_view() for d in sim.deployments.values()]})
+            if path == "/__sim__/deployments" and m == "POST":
+                d = self.inject_deployment(self._ctl_body(req))
+                return Response(200, d.control_view())
             if path == "/__sim__/jobs" and m == "GET":
                 return Response(200, {"infer_requests": [
                     j.to_json() for j in sim.jobs.values()]})
@@ -504,6 +530,40 @@ class App:
             return Response(400, {"error": str(e)})
         return Response(404, {"error": "unknown control route %s %s"
                               % (m, path)})
+
+    INJECT_KEYS = ("template_id", "container_image", "vm_id", "nickname",
+                   "auth_username", "auth_password", "min_replicas",
+                   "max_replicas", "annotations", "env_vars",
+                   "project_id", "ready")
+
+    def inject_deployment(self, body):
+        """A deployment made "from the dashboard": not through the
+        controller API, so not the client's."""
+        if not isinstance(body, dict):
+            raise ConfigError("deployment must be a JSON object")
+        unknown = set(body) - set(self.INJECT_KEYS)
+        if unknown:
+            raise ConfigError("deployment: unknown keys %s"
+                              % sorted(unknown))
+        spec_body = dict(body)
+        spec_body["deployment_template_id"] = body.get("template_id")
+        notes = dict(body.get("annotations") or {})
+        if body.get("nickname"):
+            notes["nickname"] = body["nickname"]
+        spec_body["annotations"] = notes
+        try:
+            spec = controller.create_spec(self.sim, spec_body, "dashboard")
+        except Reject as r:
+            raise ConfigError(r.response.obj["message"])
+        project = body.get("project_id")
+        if project is not None:
+            if not isinstance(project, str) or not project:
+                raise ConfigError("project_id must be a string")
+            spec["project_id"] = project
+        d = deployments.add(self.sim, spec)
+        if body.get("ready"):
+            d.skip_warmup()
+        return d
 
     @staticmethod
     def _ctl_body(req):

@@ -22,7 +22,6 @@ import time
 import zlib
 from urllib.parse import quote
 
-from . import catalog
 from .state import iso, new_id
 
 STORAGE_HOST = "storage.googleapis.com"
@@ -53,7 +52,7 @@ def presign(sim, svc, fields):
     out = {}
     for field in fields:
         filename = new_id("upload_", 25)
-        obj = "%s/%s/%s" % (sim.config["upload_bucket"], catalog.PROJECT_ID,
+        obj = "%s/%s/%s" % (sim.config["upload_bucket"], sim.project_id,
                             filename)
         sig = _signature(sim, obj, date, ttl)
         url = ("https://%s/%s?X-Goog-Algorithm=GOOG4-RSA-SHA256"
@@ -150,7 +149,7 @@ def png(width, height, rgb):
 
 
 def output_url(sim, job, field):
-    path = "/%s/%s/%s_%s.png" % (job.svc["id"], catalog.PROJECT_ID, job.id,
+    path = "/%s/%s/%s_%s.png" % (job.svc["id"], sim.project_id, job.id,
                                  field)
     seed = hashlib.sha256((job.id + field).encode()).digest()
     sim.outputs[path] = (job.id, seed[:3])

@@ -1,8 +1,9 @@
 """theta_sim.state -- everything the simulator remembers.
 
 Configuration, fault switches, inference jobs, the billing ledger, quota
-counters, presigned uploads and the request log.  All of it lives in one
-``Sim`` object on the event loop thread (no locks needed).
+counters, presigned uploads, deployments (deployments.py) and the
+request log.  All of it lives in one ``Sim`` object on the event loop
+thread (no locks needed).
 
 Pricing (reference section 7):
   usd       = (usage.input * prediction_cost.input
@@ -80,6 +81,21 @@ DEFAULT_CONFIG = {
     "upload_auth_policy": "reject",          # "reject" | "accept"
     "upload_url_ttl": 900,
     "upload_bucket": "theta-ondemand-inputs",
+    # Controller and platform hosts.
+    "cloudflare_1010": True,                 # 403 to non-browser agents
+    "deployment_routes": "both",             # "both"|"plural"|"singular"
+    "missing_route_status": 404,             # 404 | 405
+    "lifecycle_post": False,                 # POST start/stop too
+    "create_shape": "object",                # "object"|"string"|"nested"
+    "list_lag_seconds": 0,                   # deleted stay listed so long
+    "balance": 1000.0,                       # USD at start
+    "billing_scale": 1.0,                    # multiplies deployment cost
+    # Dedicated endpoints: [status, seconds] phases before ready, by
+    # flavour (a flavour left out keeps these defaults).
+    "warmup": {"openai": [[404, 0.4], [503, 0.4], [401, 0.4]],
+               "gradio": [[404, 0.4], [502, 0.4]],
+               "html": [[404, 0.4], [502, 0.4]]},
+    "warmup_override": None,                 # phases for every flavour
 }
 
 FAULT_DEFAULTS = {
@@ -93,10 +109,35 @@ FAULT_DEFAULTS = {
     "endless_stream": {"mode": "tokens", "interval": 0.02},
     "stall_stream": {"seconds": 3600},
     "job_error": {"message": "inference failed (simulated)"},
+    "create_reply_lost": {"when": "before_reply", "how": "close"},
+    "create_error": {"status": 500,
+                     "message": "internal error (simulated)"},
+    "delete_error": {"status": 500,
+                     "message": "internal error (simulated)"},
+    "lifecycle_error": {"status": 500,
+                        "message": "internal error (simulated)"},
 }
+FAULT_CHOICES = {
+    ("create_reply_lost", "when"): ("before_reply", "before_create"),
+    ("create_reply_lost", "how"): ("close", "rst"),
+    ("truncate_json", "mode"): ("short", "close"),
+    ("http_error", "body"): ("json", "html", "empty"),
+}
+
+REDACTED = "[REDACTED]"
+# Body keys of a controller call whose values are kept out of the log.
+SECRET_BODY_KEYS = ("auth_password", "password", "registry_password")
+MIN_SECRET = 8          # shorter passwords are refused, never stored
 
 API_ROUTES = ("list", "service", "infer", "chat", "status", "presign",
               "project_list")
+CONTROLLER_ROUTES = ("ctl_create", "ctl_list", "ctl_start", "ctl_stop",
+                     "ctl_delete", "ctl_templates", "ctl_other")
+PLATFORM_ROUTES = ("vm_list", "balance", "api_other")
+DEDICATED_ROUTES = ("ded_probe", "ded_chat", "ded_predict", "ded_other")
+ROUTE_NAMES = frozenset(API_ROUTES + CONTROLLER_ROUTES + PLATFORM_ROUTES
+                        + DEDICATED_ROUTES
+                        + ("upload", "output", "unknown", "other_host"))
 
 
 def iso(ts):
@@ -138,10 +179,50 @@ CHOICES = {
     "sse_framing": ("chunked", "close"),
     "presign_shape": ("field", "mcp"),
     "upload_auth_policy": ("reject", "accept"),
+    "deployment_routes": ("both", "plural", "singular"),
+    "missing_route_status": (404, 405),
+    "create_shape": ("object", "string", "nested"),
 }
+WARMUP_FLAVOURS = ("openai", "gradio", "html")
+
+
+def _check_phases(key, phases):
+    """A warm-up list: [[status, seconds], ...]."""
+    good = isinstance(phases, list)
+    for ph in phases if good else ():
+        if not (isinstance(ph, list) and len(ph) == 2
+                and isinstance(ph[0], int) and not isinstance(ph[0], bool)
+                and 100 <= ph[0] <= 599
+                and isinstance(ph[1], (int, float))
+                and not isinstance(ph[1], bool) and ph[1] >= 0):
+            good = False
+    if not good:
+        raise ConfigError("config %r: expected a list of [status, "
+                          "seconds] pairs" % key)
+
+
+def _check_special(key, value):
+    """Keys whose shape a default value cannot describe; True if
+    handled."""
+    if key == "warmup_override":
+        if value is not None:
+            _check_phases(key, value)
+        return True
+    if key == "warmup":
+        if not isinstance(value, dict):
+            raise ConfigError("config 'warmup': expected an object")
+        for flavour, phases in value.items():
+            if flavour not in WARMUP_FLAVOURS:
+                raise ConfigError("config 'warmup': flavour one of %s"
+                                  % (WARMUP_FLAVOURS,))
+            _check_phases("warmup.%s" % flavour, phases)
+        return True
+    return False
 
 
 def _check_type(key, value, default):
+    if _check_special(key, value):
+        return
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, (int, float)):
@@ -165,6 +246,7 @@ class Job:
                  queue_s, process_s, output, usage, outcome="success",
                  error_message=None, kind="job"):
         self.id = new_id("infr_rqst_", 22)
+        self.sim = sim
         self.svc = svc
         self.prediction = pred_name
         self.variant = variant
@@ -206,8 +288,8 @@ class Job:
         usage = self.usage if st == "success" else {"input": 0, "output": 0}
         out = {
             "id": self.id,
-            "org_id": catalog.ORG_ID,
-            "project_id": catalog.PROJECT_ID,
+            "org_id": self.sim.org_id,
+            "project_id": self.sim.project_id,
             "service_id": self.svc["id"],
             "template_id": self.svc["template_id"],
             "prediction": self.prediction,
@@ -240,8 +322,14 @@ class Job:
 
 
 class Sim:
-    def __init__(self, token, config=None, faults=None):
+    def __init__(self, token, config=None, faults=None, api_key=None,
+                 project_id=None, org_id=None):
         self.token = token
+        # The controller/platform credential and the one project and
+        # organisation it may act on (reference 1.2: keys are scoped).
+        self.api_key = api_key or "tsk_" + secrets.token_urlsafe(24)
+        self.project_id = project_id or catalog.PROJECT_ID
+        self.org_id = org_id or catalog.ORG_ID
         self.signing_key = secrets.token_bytes(32)
         self.start_config = self._build_config(config or {})
         self.start_faults = copy.deepcopy(faults or {})
@@ -301,8 +389,27 @@ class Sim:
             if not isinstance(f["count"], int):
                 raise ConfigError("fault %r: count must be an integer"
                                   % name)
+            self._check_fault(name, f)
             f["fired"] = 0
             self.faults[name] = f
+
+    @staticmethod
+    def _check_fault(name, f):
+        for (fname, key), choices in FAULT_CHOICES.items():
+            if fname == name and f.get(key) not in choices:
+                raise ConfigError("fault %r: %s one of %s"
+                                  % (name, key, choices))
+        routes = f.get("routes")
+        if routes is not None and (
+                not isinstance(routes, list)
+                or any(r not in ROUTE_NAMES for r in routes)):
+            raise ConfigError("fault %r: routes must be a list of route "
+                              "names (%s)" % (name,
+                                              ", ".join(sorted(ROUTE_NAMES))))
+        if "status" in f and (not isinstance(f["status"], int)
+                              or not 100 <= f["status"] <= 599):
+            raise ConfigError("fault %r: status must be an HTTP status"
+                              % name)
 
     def take_fault(self, name, route=None, service=None):
         """The fault spec if ``name`` is armed for this call, consuming one
@@ -335,6 +442,8 @@ class Sim:
         self.by_filename = {}       # filename -> object path
         self.quota_hits = {}        # alias -> deque of monotonic times
         self.outputs = {}           # output path -> (job id, field)
+        self.deployments = {}       # BaseID -> Deployment, deleted too
+        self.seen_secrets = set()   # passwords seen in request bodies
 
     # -- timing -----------------------------------------------------------
     def job_times(self, svc):
@@ -429,49 +538,102 @@ class Sim:
                            "prediction_cost_divisor / 100"}
 
     # -- request log ------------------------------------------------------
+    def remember_secrets(self, req):
+        """Passwords in a controller request body become secrets before
+        the request is logged, whether or not the call succeeds."""
+        if req.host != "controller.thetaedgecloud.com" or not req.body:
+            return
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return
+        if isinstance(body, dict):
+            for key in SECRET_BODY_KEYS:
+                val = body.get(key)
+                if isinstance(val, str) and len(val) >= MIN_SECRET:
+                    self.seen_secrets.add(val)
+
+    def secret_values(self):
+        """Every value the request log must never show, longest first."""
+        vals = {self.token, self.api_key} | self.seen_secrets
+        vals |= {d.auth_password for d in self.deployments.values()
+                 if d.auth_password}
+        return sorted((v for v in vals if v), key=len, reverse=True)
+
     def redact(self, text):
-        if self.token and self.token in text:
-            return text.replace(self.token, "[REDACTED]"), True
-        return text, False
+        """``text`` with every secret replaced by [REDACTED]."""
+        if text is None:
+            return None
+        for val in self.secret_values():
+            if val in text:
+                text = text.replace(val, REDACTED)
+        return text
+
+    def requests_view(self, rows):
+        """Log rows redacted again: a password learned after a request
+        was logged is hidden too."""
+        out = []
+        for r in rows:
+            r = dict(r)
+            for key in ("path", "target", "body", "user_agent",
+                        "content_type"):
+                r[key] = self.redact(r[key])
+            out.append(r)
+        return out
+
+    def _carried(self, req, value, own_header):
+        """(in url, other header names, in body) for one secret."""
+        if not value:
+            return False, [], False
+        names = [k for k, v in req.headers
+                 if k.lower() != own_header and value in v]
+        return value in req.target, names, value.encode() in req.body
 
     def log_request(self, req):
+        self.remember_secrets(req)
         auth = req.hdr.get("authorization")
         scheme = auth.split(" ", 1)[0] if auth else None
         token_valid = None
         if auth is not None:
             token_valid = (scheme.lower() == "bearer"
                            and auth[len(scheme):].strip() == self.token)
-        target, in_url = self.redact(req.target)
-        others = [k for k, v in req.headers
-                  if k.lower() != "authorization" and self.token
-                  and self.token in v]
+        key = req.hdr.get("x-api-key")
+        t_url, t_hdrs, t_body = self._carried(req, self.token,
+                                              "authorization")
+        k_url, k_hdrs, k_body = self._carried(req, self.api_key,
+                                              "x-api-key")
         entry = {
             "seq": len(self.requests) + 1,
             "time": iso(req.received),
             "method": req.method,
             "host": req.host,
             "sni": req.sni,
-            "path": self.redact(req.path)[0],
-            "target": target,
+            "path": self.redact(req.path),
+            "target": self.redact(req.target),
             "authorization_present": auth is not None,
             "auth_scheme": scheme,
             "token_valid": token_valid,
-            "x_api_key_present": "x-api-key" in req.hdr,
-            "token_in_url": in_url,
-            "token_in_headers": others,
-            "token_in_body": bool(self.token) and
-            self.token.encode() in req.body,
-            "content_type": req.hdr.get("content-type"),
-            "user_agent": req.hdr.get("user-agent"),
+            "x_api_key_present": key is not None,
+            "x_api_key_valid": None if key is None else key == self.api_key,
+            "token_in_url": t_url,
+            "token_in_headers": t_hdrs,
+            "token_in_body": t_body,
+            "api_key_in_url": k_url,
+            "api_key_in_headers": k_hdrs,
+            "api_key_in_body": k_body,
+            "endpoint_auth_valid": None,
+            "content_type": self.redact(req.hdr.get("content-type")),
+            "user_agent": self.redact(req.hdr.get("user-agent")),
             "body_bytes": len(req.body),
             "body": None,
             "status": None,
+            "reply_lost": False,
             "route": None,
             "service": None,
         }
         if req.body and req.host != "storage.googleapis.com":
             text = req.body[:8192].decode("utf-8", "replace")
-            entry["body"] = self.redact(text)[0]
+            entry["body"] = self.redact(text)
         self.requests.append(entry)
         return entry
 
