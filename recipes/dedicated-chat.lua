@@ -40,6 +40,7 @@ return {
     if not model then
       local ids, merr = dedicated.models(ctx, { endpoint = url,
                                                 headers = headers })
+      if not ids and ctx.dry_run then ids = { "(the first of /v1/models)" } end
       if not ids then return nil, merr end
       model = ids[1]
       if not model then

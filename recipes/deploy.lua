@@ -75,6 +75,7 @@ return {
     end
     local answer, h = ctl.create(ctx, payload)
     if not answer then return nil, h end
+    if answer.dry_run then return answer end
     return {
       created = true, name = h.name, endpoint = h.endpoint,
       shard = h.shard, suffix = h.suffix, base_id = h.base_id,

@@ -38,7 +38,8 @@ return {
     end
     if ctx.dry_run then
       h.project_id = args.project_id
-      return ctl.delete(ctx, h)
+      local plan, err = ctl.delete(ctx, h)
+      return plan, not plan and err or nil
     end
     if not args.yes then
       return { deleted = false, note = "nothing deleted: add --yes to " ..

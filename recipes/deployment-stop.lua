@@ -21,6 +21,7 @@ return {
     local body, route = ctl.lifecycle(ctx, "stop", { shard = args.shard,
       suffix = args.suffix, project_id = args.project_id })
     if not body then return nil, route end
+    if body.dry_run then return body end
     return { action = "stop", shard = args.shard, suffix = args.suffix,
              route = "PUT " .. route, answer = client.masked(body) }
   end,

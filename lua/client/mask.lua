@@ -16,10 +16,12 @@
 -- auth (AuthUsername), or names a whole set of them (env_vars, which
 -- carry tokens). Only strings are masked: token counts (max_tokens,
 -- usage.prompt_tokens) stay numbers, and a value stays a table of the
--- same shape. Cycle-safe; keys and non-string values are kept.
+-- same shape. A clawhost.Secret becomes "***", or its "<secret NAME>"
+-- under another key. Cycle-safe; keys and other values are kept.
 --
 -- Pure: no host state. Arrays decoded from JSON stay arrays.
 local json = require "json"
+local secret = require "secret"
 
 local _M = {}
 
@@ -40,6 +42,7 @@ end
 
 local function copy(v, hide, seen)
   if type(v) == "string" then return hide and "***" or v end
+  if secret.is(v) then return hide and "***" or tostring(v) end
   if type(v) ~= "table" then return v end
   if seen[v] then return seen[v] end
   local out = {}

@@ -200,12 +200,23 @@ def test_plan_without_yes_creates_nothing(ec, sim):
     assert sim.mutating() == [] and sim.deployments() == []
 
 
+def distinct(seq):
+    """The sequence with repeats in a row removed."""
+    return [x for i, x in enumerate(seq) if i == 0 or seq[i - 1] != x]
+
+
+# phases longer than the 500 ms poll interval, so each is seen
+SLOW_WARMUP = {"openai": [[404, 0.6], [503, 0.6], [401, 0.6]],
+               "gradio": [[404, 0.6], [502, 0.6]]}
+
+
 def test_validate_openai_waits_through_the_warm_up(ec, sim):
-    r = ec.validate("--json")
+    sim.config(warmup=SLOW_WARMUP)
+    r = ec.validate("--yes", "--json")
     assert r.code == 0, r
     v = result(r)
     statuses = [a["status"] for a in v["readiness"]["attempts"]]
-    assert statuses[:3] == [404, 503, 401] and statuses[-1] == 200
+    assert distinct(statuses) == [404, 503, 401, 200], statuses
     assert v["readiness"]["ready"] is True
     assert v["smoke"]["model"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
     assert "Simulated" in v["smoke"]["reply"]
@@ -238,11 +249,12 @@ def test_validate_openai_waits_through_the_warm_up(ec, sim):
 
 
 def test_validate_gradio(ec, sim):
-    r = ec.validate("--json", template=DINO, *["--probe", "gradio"])
+    sim.config(warmup=SLOW_WARMUP)
+    r = ec.validate("--yes", "--json", "--probe", "gradio", template=DINO)
     assert r.code == 0, r
     v = result(r)
     statuses = [a["status"] for a in v["readiness"]["attempts"]]
-    assert statuses[:2] == [404, 502] and statuses[-1] == 200
+    assert distinct(statuses) == [404, 502, 200], statuses
     assert v["smoke"]["probe"] == "/config"
     assert v["cleanup"]["verified"] and v["balance"]["delta"] < 0
     paths = [q["path"] for q in sim.requests() if
@@ -251,8 +263,8 @@ def test_validate_gradio(ec, sim):
 
 
 def test_gradio_predict_and_a_text_summary(ec, sim):
-    r = ec.validate("--probe", "gradio", "--gradio-data", '["a cat"]',
-                    template=DINO)
+    r = ec.validate("--yes", "--probe", "gradio", "--gradio-data",
+                    '["a cat"]', template=DINO)
     assert r.code == 0, r
     assert "verified: true" in r.out and "delta: -" in r.out
     assert "predict:" in r.out
@@ -260,19 +272,20 @@ def test_gradio_predict_and_a_text_summary(ec, sim):
 
 
 def test_budget_cap_refuses_before_anything_is_created(ec, sim):
-    r = ec.validate("--budget", "0.10")
+    r = ec.validate("--yes", "--budget", "0.10")
     assert r.code == 3, r
-    assert "budget exceeded" in r.err
+    assert "would pass the run cap of 0.10 USD" in r.err
     assert not [q for q in sim.requests(method="POST")
                 if q["path"] == "/deployment"]
-    r = ec.validate("--max-cost", "0.05", "--json")
+    r = ec.validate("--yes", "--max-cost", "0.05", "--json")
     assert r.code == 0, r
     assert result(r)["budget"]["reserved_usd"] == 0.05
 
 
 def test_no_price_known_needs_max_cost(ec, sim):
-    r = ec.validate("--vm", "vm_unlisted")
-    assert r.code != 0
+    r = ec.validate("--vm", "vm_unlisted", "--json")
+    assert r.code == 0, r
+    assert "worst_case_usd" not in result(r)
     r = ec.validate("--yes", "--vm", "vm_nothere")
     assert r.code == 2, r
     assert "--max-cost" in r.err
@@ -319,8 +332,7 @@ def test_create_refused_leaves_nothing_and_releases_the_reservation(
     assert sim.deployments() == []
     led = ec.run("ledger", "--json")
     assert led.code == 0, led
-    assert '"spent_usd": "0.00"' in led.out or \
-        json.loads(led.out).get("spent_usd") in ("0.00", 0, "0")
+    assert json.loads(led.out)["committed"] == 0
 
 
 def test_a_failed_delete_is_tried_again(ec, sim):
@@ -398,14 +410,15 @@ def test_plural_routes_only(ec, sim, missing):
 
 
 def test_any_other_error_is_not_a_reason_to_fall_back(ec, sim):
-    sim.faults(http_error={"count": 1, "status": 500,
+    sim.faults(http_error={"count": -1, "status": 500,
                            "routes": ["ctl_list"]})
     r = ec.run("run", "deployments")
     assert r.code == 1, r
     assert "HTTP 500" in r.err
     lists = [q["path"] for q in sim.requests() if q["path"].endswith(
         "/list")]
-    assert lists == ["/deployment/list"]
+    # retried (a GET), never sent to the plural route
+    assert set(lists) == {"/deployment/list"} and len(lists) == 3
 
 
 def test_another_project_is_refused_with_a_pointer(ec, sim):
@@ -544,7 +557,7 @@ def test_listing_recipes(ec, sim):
     assert r.code == 0 and result(r)["count"] >= 6, r
     r = ec.run("run", "balance", "--json")
     assert r.code == 0, r
-    assert result(r)["balance"] == 1000
+    assert 999 < result(r)["balance"] < 1000    # the dashboard's one runs
     r = ec.run("run", "health", "--json")
     assert r.code == 0 and result(r)["auth_verified"] is True, r
     sim.call("POST", "/__sim__/reset")      # the dashboard's, not ours
@@ -600,11 +613,20 @@ def test_endpoint_allow_list(ec, sim):
     for url, why in (("http://a.onthetaedgecloud.com", "https:// only"),
                      ("https://127.0.0.1:8443", "local or private"),
                      ("https://evil.example", "not under"),
-                     ("https://u:p@a.onthetaedgecloud.com", "password")):
+                     ("https://a.onthetaedgecloud.com.evil.example",
+                      "not under")):
         r = ec.run("run", "ready", env={"THETA_INFERENCE_ENDPOINT": url})
         assert r.code == 2, r
         assert why in r.err and "THETA_INFERENCE_ENDPOINT is refused" in \
             r.err, r.err
+    # a password in the URL: config itself refuses to hand it out
+    r = ec.run("run", "ready", env={"THETA_INFERENCE_ENDPOINT":
+                                    "https://u:pw1234567@a.onthetaedgecloud"
+                                    ".com"})
+    assert r.code == 2 and "user name or password" in r.err, r
+    r = ec.run("run", "ready", "--endpoint", "https://u:p@a.onthetaedgecloud"
+               ".com")
+    assert r.code == 2 and "user name or password" in r.err, r
     assert sim.requests() == []
 
 
@@ -648,10 +670,11 @@ DRY_RUNS = [
                                                  for i, a in
                                                  enumerate(DRY_RUNS)])
 def test_dry_run_sends_nothing_but_gets(ec, sim, args):
-    env = {"THETA_INFERENCE_ENDPOINT":
-           "https://x-0123456789abcdef.tec-s1.onthetaedgecloud.com",
-           "THETA_INFERENCE_AUTH_USER": "me_user",
+    env = {"THETA_INFERENCE_AUTH_USER": "me_user",
            "THETA_INFERENCE_AUTH_PASS": ENDPOINT_PASS}
+    if args[0] in ("ready", "dedicated-chat"):
+        env["THETA_INFERENCE_ENDPOINT"] = \
+            "https://x-0123456789abcdef.tec-s1.onthetaedgecloud.com"
     r = ec.run("run", args[0], *args[1:], "--dry-run", "--json", env=env)
     assert r.code == 0, r
     assert sim.mutating() == []

@@ -17,6 +17,7 @@ that, computed when asked, so it falls continuously.
 ASSUMPTIONS (reference 8.8, 8.9): EndpointStatus "Pending" | "Running" |
 "Stopped", BaseID ``dpl_`` + 28, region "us-east", VM prices invented.
 """
+import hashlib
 import secrets
 import time
 
@@ -211,9 +212,14 @@ class Deployment:
 
     def control_view(self):
         v = self.item()
-        if v["AuthPassword"]:
+        pw = v["AuthPassword"]
+        if pw:
             v["AuthPassword"] = "[REDACTED]"
         v.update({
+            # lets a test look for the password in a client's output
+            # without the password itself ever being shown
+            "auth_password_sha256": hashlib.sha256(
+                pw.encode()).hexdigest() if pw else None,
             "deleted": self.deleted is not None,
             "deleted_at": iso(self.deleted),
             "created_at": iso(self.created),
