@@ -194,11 +194,11 @@ local api_mt = { __index = API }
 -- new(spec) -> a client. spec: name (who answers, "the backend"),
 -- base = {VAR[, VAR...], default =, help =} (the first VAR set wins;
 -- help says what it is when it is missing; no VAR: always default),
--- secret = {VAR, help =} (read by settings{secret = true}), auth(settings, ctx) -> headers,
--- or nil, err, or headers, NAME in a dry run when the credential NAME
--- is not set (a placeholder the plan shows), headers (sent with every
--- request), describe(err, o) (the library's wording of non-2xx
--- answers, as in status_error).
+-- secret = {VAR, help =} (read by settings{secret = true}),
+-- auth(settings, ctx) -> headers, or nil, err, or headers, NAME in a
+-- dry run when the credential NAME is not set (a placeholder the plan
+-- shows), headers (sent with every request), describe(err, o) (the
+-- library's wording of non-2xx answers, as in status_error).
 function _M.new(spec)
   if type(spec) ~= "table" or type(spec.base) ~= "table" or
      (type(spec.base[1]) ~= "string" and
