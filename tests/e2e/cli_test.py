@@ -70,11 +70,19 @@ def test_dry_run_flag_reaches_ctx(host):
 def test_list_shows_recipes_with_descriptions(host):
     r = host.run("list")
     assert r.code == 0, r
-    lines = r.out.splitlines()
+    lines = [line for line in r.out.splitlines() if line.strip()]
     hello = [line for line in lines if line.split()[0] == "hello"]
     assert hello and "Say hello" in hello[0]
     assert any(line.split()[0] == "parallel" for line in lines)
     assert r.out.index("hello") < r.out.index("parallel")   # sorted
+    # under their groups: a heading, then the group's recipes indented
+    headings = [line for line in lines if not line.startswith(" ")]
+    assert "Examples" in headings and "Theta deployments" in headings
+    assert "Other" not in headings          # every shipped recipe has one
+    block = r.out.split("Theta deployments\n", 1)[1].split("\n\n", 1)[0]
+    assert "validate-disposable" in block and "publish" not in block
+    assert all(line.startswith("  ") for line in lines
+               if line not in headings)
 
 
 def test_list_json(host):
@@ -86,6 +94,7 @@ def test_list_json(host):
     hello = next(e for e in doc if e["name"] == "hello")
     assert hello["description"].startswith("Say hello")
     assert isinstance(hello["spends"], bool)
+    assert hello["group"] == "Examples"
 
 
 def test_list_json_spends_matches_help(host):
@@ -129,7 +138,8 @@ def test_list_one_refused_recipe_does_not_spoil_the_next(host, tmp_path):
         'return { description = "fine one", run = function() end }')
     r = host.run("list", env={"CLAWHOST_HOME": str(root)})
     assert r.code == 0, r
-    bb = [line for line in r.out.splitlines() if line.startswith("bb")]
+    bb = [line for line in r.out.splitlines()
+          if line.strip().startswith("bb")]
     assert bb and "fine one" in bb[0], r
 
 

@@ -933,7 +933,8 @@ return { run = function(ctx)
   out.other_message = e2 and e2.message
   require("log").info("echoed: " .. tostring(out.echoed))
   return out
-end }
+end, settings = { ECHO_BASE_URL = "the echo server",
+                  OTHER_BASE_URL = "a server no secret may reach" } }
 """
 
 

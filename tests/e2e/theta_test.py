@@ -510,22 +510,23 @@ def test_base_url_comes_only_from_the_environment(theta):
     r = theta.run("run", "chat", "--message", "hi", "--json", env=env)
     assert r.code == 0, r
     # THETA_API_BASE_URL alone moves every call (and the token's
-    # binding): here to a host name the simulator's certificate covers
-    # but does not serve (501)
+    # binding): here to a host the simulator serves, but not the
+    # on-demand API (its routes are unknown there: 404)
     other = "controller.thetaedgecloud.com"
     theta.sim.reset()
+    theta.sim.config(cloudflare_1010=False)
     env = {"THETA_API_BASE_URL": "https://" + other,
            "CLAWHOST_CONNECT_TO": theta.sim.env()["CLAWHOST_CONNECT_TO"] +
            f",{other}:443:127.0.0.1:{theta.sim.port}"}
     r = theta.run("run", "infer", "--service", "flux", "--prompt", "x",
                   env=env)
     assert r.code == 1, r
-    assert "is not simulated yet" in r.err
+    assert "Not Found" in r.err
     seen = theta.sim.requests()
     assert {q["host"] for q in seen} == {other}
     post = [q for q in seen if q["method"] == "POST"]
     assert post and post[0]["authorization_present"]
-    flux = by_service(theta.ledger())["flux"]       # 501: released
+    flux = by_service(theta.ledger())["flux"]       # 404: released
     assert flux["committed"] == 0 and flux["open"] == 0
     # never per call
     r = theta.run("run", "chat", "--message", "hi", "--base-url",
