@@ -27,7 +27,13 @@
 
 #define MAX_HEADER_BYTES (64u << 10)
 #define MAX_HEADERS 256
-#define STREAM_BUFFER (256u << 10)     /* then the transfer pauses */
+/* A stream reads with a larger buffer than libcurl's 16 KiB default:
+** fewer reads, callbacks and loop rounds per byte (curl's own command
+** line reads 100 KiB at a time; 256 KiB measured best here, bench/
+** README.md section 7). What the reader has not taken yet may grow to
+** STREAM_BUFFER, then the transfer pauses until it has. */
+#define STREAM_CURL_BUFFER (256L << 10)
+#define STREAM_BUFFER ((size_t)1 << 20)
 #define MAX_CONNECT_TO 32
 
 struct transfer {
@@ -39,6 +45,7 @@ struct transfer {
     struct xfer_header *hdrs;
     size_t nhdrs, hdr_bytes;
     struct dynbuf body;         /* what arrived and was not taken yet */
+    size_t taken;               /* streams: bytes of body read already */
     size_t total;
     enum xfer_error err;
     enum retry_outcome outcome;
@@ -294,6 +301,10 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
         snprintf(t->msg, sizeof t->msg, "out of memory reading from %s",
                  t->host);
         t->err = XE_PROTOCOL;
+        /* the buffer counts against the recipe's memory cap: past it
+        ** the run ends as for any other allocation of the recipe */
+        if (t->o.alloc)
+            rt_memory_exhausted();
         return 0;
     }
     t->total += len;
@@ -587,6 +598,8 @@ static void set_io(CURL *e, struct transfer *t)
     curl_easy_setopt(e, CURLOPT_PIPEWAIT,
                      strncmp(o->url, "https:", 6) == 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (o->stream)
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, STREAM_CURL_BUFFER);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      o->connect_timeout_ms > 0 ? o->connect_timeout_ms :
@@ -607,7 +620,10 @@ struct transfer *transfer_start(const struct transfer_opts *o, char *err,
         return NULL;
     }
     t->o = *o;
-    dynbuf_init(&t->body, SIZE_MAX);    /* o->max_bytes: on_write */
+    /* on_write checks the cap (and pauses a stream whose reader is
+    ** behind); this one also keeps growth from passing it */
+    dynbuf_init_alloc(&t->body, o->max_bytes, o->alloc, o->alloc_ud);
+    t->body.wipe = o->wipe;
     snprintf(t->host, sizeof t->host, "%s", o->host);
     set_safety(t->easy, t);
     set_io(t->easy, t);
@@ -650,15 +666,25 @@ void transfer_free(struct transfer *t)
     free(t);
 }
 
-char *transfer_take(struct transfer *t, size_t *len)
+const char *transfer_peek(const struct transfer *t, size_t *len)
 {
-    char *b = dynbuf_take(&t->body, len);
+    *len = t->body.len - t->taken;
+    return t->body.p ? t->body.p + t->taken : "";
+}
+
+/* The buffer is emptied (its memory kept) once all of it was read. */
+void transfer_consume(struct transfer *t, size_t n)
+{
+    t->taken += n < t->body.len - t->taken ? n : t->body.len - t->taken;
+    if (t->taken < t->body.len)
+        return;
+    t->taken = 0;
+    dynbuf_reset(&t->body);
     if (t->paused && t->in_multi) {
         t->paused = 0;
         t->last_data = rt_now();
         curl_easy_pause(t->easy, CURLPAUSE_CONT);
     }
-    return b;
 }
 
 void transfer_shutdown(void)

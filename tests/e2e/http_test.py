@@ -18,6 +18,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -569,6 +570,28 @@ def test_default_body_cap_is_16_mib(host, fault, canary):
     r = ok(run)
     assert r["fits"] == 16 * 1024 * 1024
     assert r["e"]["code"] == "too_large"
+
+
+def test_a_body_counts_against_the_memory_cap_as_it_arrives(
+        host, fault, canary):
+    """The body buffer the host fills for the recipe comes from the
+    recipe's capped allocator: a 100 MB body under --memory-mb 32 ends
+    the run with the memory error while it is still arriving (the
+    server sees the client go), instead of being held whole outside the
+    cap first."""
+    run = lua(host, fault, canary, """
+      local r, e = http.get(B .. "/size?bytes=100000000",
+                            {max_bytes = 200 * 1024 * 1024, retries = 0,
+                             timeout_ms = 60000})
+      return {n = r and #r.body, e = E(e)}
+    """, "--memory-mb", "32", timeout=120)
+    assert run.code == 1 and "memory limit" in run.err, run
+    for _ in range(100):
+        reqs = fault.requests("/size")
+        if reqs and reqs[0]["outcome"] != "running":
+            break
+        time.sleep(0.05)
+    assert [q["outcome"] for q in reqs] == ["client_gone"], reqs
 
 
 def test_error_protocol_reset_retried_for_get_only(host, fault, canary):
