@@ -106,6 +106,11 @@ const char *transfer_error_code(enum xfer_error e);
 /* The egress policy built from the environment and the CLI. */
 const struct netpolicy *transfer_policy(void);
 
+/* netpolicy_check_url against transfer_policy(), the last verdict
+** that allowed remembered (the policy does not change in a run). */
+int transfer_check_url(const char *scheme, const char *host,
+                       unsigned port, struct netpolicy_verdict *v);
+
 /* Why the policy could not be built as configured, or NULL. */
 const char *transfer_policy_error(void);
 

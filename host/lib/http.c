@@ -1285,8 +1285,7 @@ static int prepare(lua_State *L, struct req *r)
     const char *perr = transfer_policy_error();
     if (perr)
         return err_raise(L, "config", "%s", perr);
-    if (!netpolicy_check_url(transfer_policy(), scheme, r->host, r->port,
-                             &v))
+    if (!transfer_check_url(scheme, r->host, r->port, &v))
         return fail(L, r, "blocked", v.reason);
     if (add_user_headers(L, 1, r, 3) != 0)
         return fail(L, r, "blocked", lua_tostring(L, -1));
