@@ -565,14 +565,10 @@ static void collect_query(lua_State *L, int opts)
 ** are refused: they would travel outside the secret type and show in
 ** logs.
 */
-static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
-                      size_t slen)
+/* The URL with the query table's pairs appended (collect_query). */
+static int url_with_query(lua_State *L, int opts, const char *url,
+                          struct curlurl *u, char *err, size_t errlen)
 {
-    const char *url = opt_str(L, opts, "url");
-    struct curlurl u;
-    char err[512];
-    if (!url)
-        luaL_error(L, "http: url is required");
     collect_query(L, opts);
     int pairs = lua_gettop(L);
     size_t n = lua_rawlen(L, pairs);
@@ -582,8 +578,23 @@ static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
         v[i] = lua_tostring(L, -1);     /* kept alive by the list */
         lua_pop(L, 1);
     }
-    int st = curlurl_build(url, v, n, &u, err, sizeof err);
+    int st = curlurl_build(url, v, n, u, err, errlen);
     lua_pop(L, 2);
+    return st;
+}
+
+static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
+                      size_t slen)
+{
+    const char *url = opt_str(L, opts, "url");
+    struct curlurl u;
+    char err[512];
+    if (!url)
+        luaL_error(L, "http: url is required");
+    int query = lua_getfield(L, opts, "query") != LUA_TNIL;
+    lua_pop(L, 1);
+    int st = query ? url_with_query(L, opts, url, &u, err, sizeof err) :
+             curlurl_build(url, NULL, 0, &u, err, sizeof err);
     if (st == CURLURL_NO_LIBCURL)
         err_raise(L, "config", "%s", err);
     if (st == CURLURL_INVALID)
@@ -722,9 +733,9 @@ static int headers_index(lua_State *L)
 
 /*
 ** The header values, masked, as a list at the top. They are pieces a
-** recipe may join (header_list in order), so with a secret loaded they
-** pass one redact stream with a mark after each: a secret a server
-** spreads over two header lines is masked in the first.
+** recipe may join (header_list in order), so they pass one redact
+** stream with a mark after each: a secret a server spreads over two
+** header lines is masked in the first. Only with a secret loaded.
 */
 static void push_values(lua_State *L, const struct xfer_header *h,
                         size_t n)
@@ -735,13 +746,6 @@ static void push_values(lua_State *L, const struct xfer_header *h,
     void *ud;
     lua_Alloc alloc = lua_getallocf(L, &ud);
     lua_createtable(L, (int)n, 0);
-    if (!out_has_secrets()) {
-        for (; i < n; i++) {
-            lua_pushstring(L, h[i].value);
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
-        }
-        return;
-    }
     int bad = out_pieces_open(&p, (dynbuf_alloc_fn)alloc, ud) != 0;
     for (size_t k = 0; k < n && !bad; k++)
         bad = out_pieces_add(&p, h[k].value, strlen(h[k].value)) != 0;
@@ -782,19 +786,34 @@ static void join_repeated(lua_State *L, int headers,
     lua_pop(L, 1);
 }
 
+/* Header value i, masked (from the list at `values`, or as received
+** when no secret is loaded and there is no list). */
+static void push_value(lua_State *L, int values,
+                       const struct xfer_header *h, size_t i)
+{
+    if (values)
+        lua_rawgeti(L, values, (lua_Integer)i + 1);
+    else
+        lua_pushstring(L, h[i].value);
+}
+
 /* headers (by lower-case name) and header_list ({name, value} in
 ** order), both from the masked values. */
 static void push_headers(lua_State *L, struct transfer *t)
 {
     size_t n;
     const struct xfer_header *h = transfer_headers(t, &n);
+    int values = 0;
     lua_createtable(L, 0, (int)n);
     int headers = lua_gettop(L);
     lua_createtable(L, (int)n, 0);
     int list = lua_gettop(L);
-    push_values(L, h, n);
+    if (out_has_secrets()) {
+        push_values(L, h, n);
+        values = lua_gettop(L);
+    }
     for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        push_value(L, values, h, i);
         if (lua_getfield(L, headers, h[i].name) == LUA_TNIL) {
             lua_pushvalue(L, -2);
             lua_setfield(L, headers, h[i].name);
@@ -809,7 +828,7 @@ static void push_headers(lua_State *L, struct transfer *t)
         lua_rawseti(L, -2, 2);
         lua_rawseti(L, list, (lua_Integer)i + 1);
     }
-    lua_pop(L, 1);                          /* the values */
+    lua_settop(L, list);
     lua_insert(L, -2);                      /* list, headers */
     luaL_setmetatable(L, HEADERS_TYPE);
 }
