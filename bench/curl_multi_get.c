@@ -4,18 +4,22 @@
 ** Not part of the host; it links libcurl directly and talks to the
 ** loopback bench server only.
 **
-**   build/bench/curl_multi_get URL N [BODY_BYTES]
+**   build/bench/curl_multi_get URL N [BODY_BYTES [same-headers]]
 **
 ** One multi handle and one easy handle whose options are set once; each
 ** of the N GETs adds the handle, drives the multi handle with
 ** curl_multi_poll until the transfer is done, and removes it, so the
 ** connection is kept alive and reused as clawhost's loop does. One
 ** untimed GET first (libcurl start, the connection). Every response
-** must be a 200 with BODY_BYTES bytes (default 13). Prints
+** must be a 200 with BODY_BYTES bytes (default 13). With same-headers
+** the requests also carry the User-Agent and Accept-Encoding headers
+** clawhost always sends (the same bytes on the wire; libcurl formats
+** them for every request). Prints
 ** {"requests": N, "seconds": S, "rps": R, "failures": F}.
 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -63,7 +67,8 @@ int main(int argc, char **argv)
     size_t got = 0, want = argc > 3 ? strtoul(argv[3], NULL, 10) : 13;
     long n = argc > 2 ? strtol(argv[2], NULL, 10) : 0, failures = 0;
     if (argc < 3 || n < 1) {
-        fprintf(stderr, "usage: curl_multi_get URL N [BODY_BYTES]\n");
+        fprintf(stderr, "usage: curl_multi_get URL N [BODY_BYTES "
+                "[same-headers]]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -76,6 +81,10 @@ int main(int argc, char **argv)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &got);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROXY, "");     /* no proxy from env */
+    if (argc > 4 && strcmp(argv[4], "same-headers") == 0) {
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "clawhost/0.1.0");
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    }
     if (get_one(m, e, &got, want) != 0) {
         fprintf(stderr, "curl_multi_get: the first GET failed\n");
         return 1;

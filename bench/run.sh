@@ -711,7 +711,8 @@ else
     echo "   (b) $SEQ_N sequential keep-alive GETs of /: clawhost" \
          "(bench/http_get.lua);"
     echo "       build/bench/curl_multi_get (libcurl multi, one easy" \
-         "handle, options set once);"
+         "handle, options set once; again with the"
+    echo "       User-Agent and Accept-Encoding headers clawhost sends);"
     echo "       curl --config: (N-1) / (t(N URLs) - t(1 URL)), as in" \
          "section 2"
     echo "   medians of $HOT_REPS rounds; each round runs every client once"
@@ -720,7 +721,7 @@ else
         > "$TMP/hot$SEQ_N.cfg"
     printf 'url = "%s"\noutput = "/dev/null"\n' "$URL" > "$TMP/hot1.cfg"
     CURLQ="curl -q -s -S -f --noproxy *"
-    for f in st_ch st_sec st_curl get_ch get_lc get_c1 get_cn; do
+    for f in st_ch st_sec st_curl get_ch get_lc get_lch get_c1 get_cn; do
         : > "$TMP/$f"
     done
     HOT_FAILS=0
@@ -739,6 +740,8 @@ else
             --json --timeout 120 --allow-host "127.0.0.1:$PORT" \
             --url "$URL" --requests "$SEQ_N"
         hot_run "$TMP/get_lc" rps "$BB/curl_multi_get" "$URL" "$SEQ_N" 13
+        hot_run "$TMP/get_lch" rps "$BB/curl_multi_get" "$URL" "$SEQ_N" 13 \
+            same-headers
         wall_of "$TMP/get_c1" $CURLQ --config "$TMP/hot1.cfg"
         wall_of "$TMP/get_cn" $CURLQ --config "$TMP/hot$SEQ_N.cfg"
         i=$((i + 1))
@@ -748,6 +751,7 @@ else
     ST_CURL=$(median < "$TMP/st_curl")
     GET_CH=$(median < "$TMP/get_ch")
     GET_LC=$(median < "$TMP/get_lc")
+    GET_LCH=$(median < "$TMP/get_lch")
     t1=$(median < "$TMP/get_c1") tn=$(median < "$TMP/get_cn")
     GET_CURL=
     [ -n "$t1" ] && [ -n "$tn" ] &&
@@ -767,6 +771,11 @@ else
         "$(vs "$GET_CH" "$GET_LC")" "$(vs "$GET_CH" "$GET_CURL")"
     printf '   %-28s %s %11s %8s\n' "libcurl multi client" \
         "$(rps7 "$GET_LC")" "" "$(vs "$GET_LC" "$GET_CURL")"
+    printf '   %-28s %s %11s %8s\n' "  the same, clawhost's headers" \
+        "$(rps7 "$GET_LCH")" "$(vs "$GET_LCH" "$GET_LC")" \
+        "$(vs "$GET_LCH" "$GET_CURL")"
+    [ -n "$GET_CH" ] && [ -n "$GET_LCH" ] && echo "   (clawhost / the" \
+        "client sending clawhost's headers: $(vs "$GET_CH" "$GET_LCH"))"
     printf '   %-28s %s\n' "curl --config" "$(rps7 "$GET_CURL")"
     [ "$HOT_FAILS" -eq 0 ] || echo "   !! $HOT_FAILS client runs failed," \
         "last: $(head -c 300 "$TMP/fail.err" | tr '\n' ' ')"

@@ -8,7 +8,9 @@
 ** on the address actually connected (OPENSOCKETFUNCTION) and again
 ** before each request on a reused connection (PREREQFUNCTION), so DNS
 ** tricks and odd IP spellings cannot pass (libcurl-security.md).
-** libcurl and TLS start only when the first request is made.
+** libcurl and TLS start only when the first request is made. Easy
+** handles are kept for the next request: see "easy handles" below for
+** which options are set once and which on every request.
 */
 #include <ctype.h>
 #include <stdio.h>
