@@ -7,11 +7,13 @@
 ** Listens on 127.0.0.1 on a port the kernel picks (so it is always
 ** free), writes that port to PORTFILE once it accepts connections, and
 ** answers GET / (any query) with a fixed 13-byte body, keep-alive,
-** pipelined requests in order. Anything else gets 404 (GET, HEAD) or
-** 501. One thread, edge-triggered epoll, no allocation per request:
-** the server must cost less than any client it measures. It exits on
-** SIGTERM/SIGINT, and by itself after MAX_SECONDS (default 300) so a
-** bench that dies cannot leave it behind.
+** pipelined requests in order. GET /bytes/N answers N bytes (at most
+** MAX_BODY) of text lines with a Content-Length, written from one
+** static block, for the streaming figures. Anything else gets 404 (GET,
+** HEAD) or 501. One thread, edge-triggered epoll, no allocation per
+** request: the server must cost less than any client it measures. It
+** exits on SIGTERM/SIGINT, and by itself after MAX_SECONDS (default
+** 300) so a bench that dies cannot leave it behind.
 */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +34,8 @@
 #define INBUF 8192
 #define OUTBUF 16384
 #define MAX_EVENTS 64
+#define BLOCK 65536                    /* the static body block */
+#define MAX_BODY ((unsigned long long)1 << 34)  /* /bytes/N: 16 GiB */
 
 #define BODY "hello, bench\n"
 static const char ok_head[] =
@@ -58,12 +62,26 @@ static const char not_impl[] =
 struct conn {
     int fd;
     size_t inlen, outlen, outoff;
+    unsigned long long body_left;  /* /bytes/N still to send after out */
+    unsigned long long body_off;   /* and sent so far */
     int closing;                /* close once the output is written */
     char in[INBUF];
     char out[OUTBUF];
 };
 
 static volatile sig_atomic_t stop;
+
+/* Lines of printable text, 64 bytes each: what /bytes/N repeats. */
+static char block[BLOCK];
+
+static void block_init(void)
+{
+    static const char line[] = "stream bench 0123456789 abcdefghijklmnop"
+                               "qrstuvwxyz ABCDEFGHIJKL\n";
+    _Static_assert(BLOCK % (sizeof line - 1) == 0, "whole lines");
+    for (size_t i = 0; i < BLOCK; i += sizeof line - 1)
+        memcpy(block + i, line, sizeof line - 1);
+}
 
 static void on_signal(int sig)
 {
@@ -117,6 +135,30 @@ static int header_is(const char *p, const char *end, const char *name,
     return 0;
 }
 
+/* GET /bytes/N: the head now, the N body bytes from the static block
+** as the socket takes them (flush). */
+static int answer_bytes(struct conn *c, const char *num, int get,
+                        int close_it)
+{
+    char head[160], *end;
+    unsigned long long n = strtoull(num, &end, 10);
+    if (end == num || (*end != ' ' && *end != '?') || n > MAX_BODY)
+        return queue(c, not_found, sizeof not_found - 1);
+    int len = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\n"
+                       "Content-Type: text/plain\r\n"
+                       "Content-Length: %llu\r\n%s\r\n", n,
+                       close_it ? "Connection: close\r\n" : "");
+    if (queue(c, head, (size_t)len) != 0)
+        return -1;
+    if (get) {
+        c->body_left = n;
+        c->body_off = 0;
+    }
+    if (close_it)
+        c->closing = 1;
+    return 0;
+}
+
 /* One request head [p, p+n) (ends with the blank line): queue the
 ** answer. Returns 0, or -1 when the connection must end. */
 static int answer(struct conn *c, const char *p, size_t n)
@@ -136,6 +178,8 @@ static int answer(struct conn *c, const char *p, size_t n)
         return queue(c, not_impl, sizeof not_impl - 1);
     }
     const char *path = sp + 1;
+    if ((size_t)(end - path) > 7 && memcmp(path, "/bytes/", 7) == 0)
+        return answer_bytes(c, path + 7, get, close_it);
     if (path < end && *path == '/' && path + 1 < end &&
         (path[1] == ' ' || path[1] == '?')) {
         const char *h = close_it ? ok_close_head : ok_head;
@@ -156,7 +200,7 @@ static int answer(struct conn *c, const char *p, size_t n)
 static int parse(struct conn *c)
 {
     size_t off = 0;
-    while (!c->closing && off < c->inlen) {
+    while (!c->closing && !c->body_left && off < c->inlen) {
         const char *p = c->in + off;
         size_t left = c->inlen - off;
         const char *e = memmem(p, left, "\r\n\r\n", 4);
@@ -178,6 +222,26 @@ static int parse(struct conn *c)
     return 0;
 }
 
+/* The rest of a /bytes/N body, straight from the static block. Returns
+** 1 when all went out, 0 when the socket is full, -1 on error. */
+static int flush_body(struct conn *c)
+{
+    while (c->body_left > 0) {
+        size_t at = (size_t)(c->body_off % BLOCK), n = BLOCK - at;
+        if (n > c->body_left)
+            n = (size_t)c->body_left;
+        ssize_t w = send(c->fd, block + at, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -1;
+        }
+        c->body_left -= (unsigned long long)w;
+        c->body_off += (unsigned long long)w;
+    }
+    return 1;
+}
+
 /* Write what is queued. Returns 1 when all went out, 0 when the socket
 ** is full, -1 on error. */
 static int flush(struct conn *c)
@@ -193,7 +257,7 @@ static int flush(struct conn *c)
         c->outoff += (size_t)w;
     }
     c->outoff = c->outlen = 0;
-    return 1;
+    return flush_body(c);
 }
 
 /* Read, answer, write until the socket would block (edge-triggered). */
@@ -299,6 +363,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
+    block_init();
     int lfd = listen_loopback(&port), ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event lev = {EPOLLIN, {.ptr = NULL}};
     if (lfd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) != 0 ||

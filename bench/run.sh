@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh -- `make bench`: cold start, memory, HTTP throughput against a
-# local server, SSE, the redactor and matcher benches, and CPU while
-# sleeping, each figure next to its target and to baselines measured in
-# the same run. bench/README.md says how to read the report.
+# local server, SSE, the redactor and matcher benches, CPU while
+# sleeping, the store, and the hot paths (a large stream, keep-alive
+# GETs) against curl and a plain libcurl client, each figure next to its
+# target and to baselines measured in the same run. bench/README.md says
+# how to read the report.
 #
 # Runs after `make build/clawhost $(BENCH_BINS)`. All traffic stays on
 # 127.0.0.1: the server is build/bench/httpd on a port the kernel picks,
@@ -13,7 +15,8 @@
 # Knobs (environment): BENCH_COLD_RUNS (200), BENCH_NODE_RUNS (40),
 # BENCH_HTTP_REPS (9), BENCH_SEQ_N (2000), BENCH_CONC_N (4000),
 # BENCH_CONC (32), BENCH_RSS_RUNS (5), BENCH_SLEEP_S (2),
-# BENCH_STORE_PAIRS (200), BENCH_STORE_WRITERS (8), BENCH_STORE_SECS (3).
+# BENCH_STORE_PAIRS (200), BENCH_STORE_WRITERS (8), BENCH_STORE_SECS (3),
+# BENCH_HOT_REPS (7), BENCH_STREAM_MB (100).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -665,6 +668,135 @@ else
     not_measured "postgresql: 1M records within 1.5x of 100" \
         "$(head -c 120 "$TMP/e")"
     rm -rf "$PGDIR"
+fi
+
+# ======================================================================
+HOT_REPS=${BENCH_HOT_REPS:-7}
+STREAM_MB=${BENCH_STREAM_MB:-100}
+section "7. Hot paths: a $STREAM_MB MB stream and $SEQ_N keep-alive GETs"
+# wall_of FILE CMD... : one timed run of CMD (stdout to $TMP/o); its
+# wall time in s goes to FILE, a failure to $TMP/fail.err
+wall_of() {
+    _f=$1
+    shift
+    rusage "$TMP/ru" 120 "$@" >"$TMP/o" 2>"$TMP/ce"
+    read -r _w _x < "$TMP/ru"
+    if [ "$(cut -d' ' -f7 "$TMP/ru")" = 0 ]; then
+        echo "$_w" >> "$_f"
+    else
+        HOT_FAILS=$((HOT_FAILS + 1)); cp "$TMP/ce" "$TMP/fail.err"
+    fi
+}
+# hot_run FILE KEY CMD... : one in-process figure (the JSON key KEY of
+# what CMD prints) goes to FILE
+hot_run() {
+    _f=$1 _k=$2
+    shift 2
+    if clean timeout -k 5 150 "$@" >"$TMP/o" 2>"$TMP/e"; then
+        jnum "$_k" "$TMP/o" >> "$_f"
+    else
+        HOT_FAILS=$((HOT_FAILS + 1)); cp "$TMP/e" "$TMP/fail.err"
+    fi
+}
+hot_ratio() {   # LABEL A B MIN
+    if [ -n "$2" ] && [ -n "$3" ]; then
+        _r=$(calc "$2 / $3")
+        target "$1" "$(fmt '%.2fx' "$_r")" "$(calc "($_r >= $4) ? 1 : 0")"
+    else
+        not_measured "$1" "a client failed"
+    fi
+}
+if [ -z "$PORT" ]; then
+    echo "   skipped: the server did not start"
+    not_measured "stream: clawhost >= 0.95 x curl" "no server"
+    not_measured "GETs: clawhost >= 0.9 x libcurl client" "no server"
+elif [ ! -x "$BB/curl_multi_get" ] || ! have curl; then
+    echo "   skipped: build/bench/curl_multi_get or curl missing"
+    not_measured "stream: clawhost >= 0.95 x curl" "curl missing"
+    not_measured "GETs: clawhost >= 0.9 x libcurl client" "client missing"
+else
+    SB=$((STREAM_MB * 1000000))
+    BASE="http://127.0.0.1:$PORT"
+    echo "   (a) GET /bytes/$SB (text lines): clawhost counts it in a" \
+         "s:chunks() loop"
+    echo "       (bench/stream_get.lua, timed in-process from the request" \
+         "to the loop's end);"
+    echo "       curl -o /dev/null, its own %{speed_download} (bytes over" \
+         "its total time)"
+    echo "   (b) $SEQ_N sequential keep-alive GETs of /: clawhost" \
+         "(bench/http_get.lua);"
+    echo "       build/bench/curl_multi_get (libcurl multi, one easy" \
+         "handle, options set once; again with the"
+    echo "       User-Agent and Accept-Encoding headers clawhost sends);"
+    echo "       curl --config: (N-1) / (t(N URLs) - t(1 URL)), as in" \
+         "section 2"
+    echo "   medians of $HOT_REPS rounds; each round runs every client once"
+    awk -v n="$SEQ_N" -v u="$URL" 'BEGIN { for (i = 0; i < n; i++)
+        printf "url = \"%s\"\noutput = \"/dev/null\"\n", u }' \
+        > "$TMP/hot$SEQ_N.cfg"
+    printf 'url = "%s"\noutput = "/dev/null"\n' "$URL" > "$TMP/hot1.cfg"
+    CURLQ="curl -q -s -S -f --noproxy *"
+    for f in st_ch st_sec st_curl get_ch get_lc get_lch get_c1 get_cn; do
+        : > "$TMP/$f"
+    done
+    HOT_FAILS=0
+    i=0
+    while [ $i -lt "$HOT_REPS" ]; do
+        hot_run "$TMP/st_ch" bps "$BIN" run "$ROOT/bench/stream_get.lua" \
+            --json --timeout 120 --allow-host "127.0.0.1:$PORT" \
+            --url "$BASE/bytes/$SB" --bytes "$SB" --warm "$URL"
+        hot_run "$TMP/st_sec" bps env BENCH_SECRET=b3nch-S3cret-0123456789 \
+            "$BIN" run "$ROOT/bench/stream_get.lua" --json --timeout 120 \
+            --allow-host "127.0.0.1:$PORT" --url "$BASE/bytes/$SB" \
+            --bytes "$SB" --warm "$URL" --secret
+        hot_run "$TMP/st_curl" bps $CURLQ -o /dev/null \
+            -w '{"bps": %{speed_download}}' "$BASE/bytes/$SB"
+        hot_run "$TMP/get_ch" rps "$BIN" run "$ROOT/bench/http_get.lua" \
+            --json --timeout 120 --allow-host "127.0.0.1:$PORT" \
+            --url "$URL" --requests "$SEQ_N"
+        hot_run "$TMP/get_lc" rps "$BB/curl_multi_get" "$URL" "$SEQ_N" 13
+        hot_run "$TMP/get_lch" rps "$BB/curl_multi_get" "$URL" "$SEQ_N" 13 \
+            same-headers
+        wall_of "$TMP/get_c1" $CURLQ --config "$TMP/hot1.cfg"
+        wall_of "$TMP/get_cn" $CURLQ --config "$TMP/hot$SEQ_N.cfg"
+        i=$((i + 1))
+    done
+    ST_CH=$(median < "$TMP/st_ch")
+    ST_SEC=$(median < "$TMP/st_sec")
+    ST_CURL=$(median < "$TMP/st_curl")
+    GET_CH=$(median < "$TMP/get_ch")
+    GET_LC=$(median < "$TMP/get_lc")
+    GET_LCH=$(median < "$TMP/get_lch")
+    t1=$(median < "$TMP/get_c1") tn=$(median < "$TMP/get_cn")
+    GET_CURL=
+    [ -n "$t1" ] && [ -n "$tn" ] &&
+        GET_CURL=$(calc "($SEQ_N - 1) / ($tn - $t1)")
+    mbs() { [ -n "$1" ] && fmt '%10.0f MB/s' "$(calc "$1 / 1e6")" ||
+            printf '%15s' "-"; }
+    vs() { [ -n "$1" ] && [ -n "$2" ] && fmt '%.2fx' "$(calc "$1 / $2")"; }
+    echo "   (a) stream                        bytes/s     vs curl"
+    printf '   %-32s %s %7s\n' "clawhost s:chunks()" "$(mbs "$ST_CH")" \
+        "$(vs "$ST_CH" "$ST_CURL")"
+    printf '   %-32s %s %7s\n' "  the same, one secret loaded" \
+        "$(mbs "$ST_SEC")" "$(vs "$ST_SEC" "$ST_CURL")"
+    printf '   %-32s %s\n' "curl -o /dev/null" "$(mbs "$ST_CURL")"
+    echo "   (b) GETs                      requests/s  vs libcurl  vs curl"
+    rps7() { [ -n "$1" ] && fmt '%15.0f' "$1" || printf '%15s' "-"; }
+    printf '   %-28s %s %11s %8s\n' "clawhost http.get" "$(rps7 "$GET_CH")" \
+        "$(vs "$GET_CH" "$GET_LC")" "$(vs "$GET_CH" "$GET_CURL")"
+    printf '   %-28s %s %11s %8s\n' "libcurl multi client" \
+        "$(rps7 "$GET_LC")" "" "$(vs "$GET_LC" "$GET_CURL")"
+    printf '   %-28s %s %11s %8s\n' "  the same, clawhost's headers" \
+        "$(rps7 "$GET_LCH")" "$(vs "$GET_LCH" "$GET_LC")" \
+        "$(vs "$GET_LCH" "$GET_CURL")"
+    [ -n "$GET_CH" ] && [ -n "$GET_LCH" ] && echo "   (clawhost / the" \
+        "client sending clawhost's headers: $(vs "$GET_CH" "$GET_LCH"))"
+    printf '   %-28s %s\n' "curl --config" "$(rps7 "$GET_CURL")"
+    [ "$HOT_FAILS" -eq 0 ] || echo "   !! $HOT_FAILS client runs failed," \
+        "last: $(head -c 300 "$TMP/fail.err" | tr '\n' ' ')"
+    hot_ratio "stream: clawhost >= 0.95 x curl" "$ST_CH" "$ST_CURL" 0.95
+    hot_ratio "GETs: clawhost >= 0.9 x libcurl client" "$GET_CH" \
+        "$GET_LC" 0.9
 fi
 
 # ======================================================================

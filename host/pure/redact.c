@@ -15,6 +15,11 @@
 ** Matches are input intervals; overlapping ones merge into one mask.
 ** Output is a function of the whole text, not of how it was split: an
 ** interval is emitted only when no later match can reach it.
+**
+** Marks are piece boundaries a caller keeps (SSE events whose data a
+** recipe may join): each is an input position, signalled to the sink as
+** (NULL, 0) once the output before it is final. A mask never straddles
+** one: a mark inside a merged run is signalled after its mask.
 */
 #include "pure/redact.h"
 #include "util/dynbuf.h"
@@ -105,6 +110,8 @@ struct redact_stream {
     int nactive;
     struct comp *comps;
     size_t ncomp, capcomp;
+    uint64_t *marks;        /* input positions, ascending, not signalled */
+    size_t nmark, capmark;
     char obuf[OBUF];
     size_t olen;
 };
@@ -1160,6 +1167,43 @@ static void out_raw(struct redact_stream *s, uint64_t from, uint64_t to)
     out_put(s, s->pend + (from - s->base), (size_t)(to - from));
 }
 
+/* Tells the sink a piece ends here: what it got so far first. */
+static void out_signal(struct redact_stream *s)
+{
+    out_deliver(s);
+    if (!s->err && s->fn(s->ctx, NULL, 0))
+        s->err = REDACT_EWRITE;
+}
+
+/* Signals the marks at or before `upto`, a position the output has
+** reached outside any mask. */
+static void marks_upto(struct redact_stream *s, uint64_t upto)
+{
+    size_t k = 0;
+
+    while (k < s->nmark && s->marks[k] <= upto) {
+        out_signal(s);
+        k++;
+    }
+    if (k) {
+        memmove(s->marks, s->marks + k, (s->nmark - k) * sizeof *s->marks);
+        s->nmark -= k;
+    }
+}
+
+/* Plain text [from, to), cut at the marks inside it. */
+static void out_text(struct redact_stream *s, uint64_t from, uint64_t to)
+{
+    while (s->nmark > 0 && s->marks[0] < to) {
+        uint64_t m = s->marks[0] > from ? s->marks[0] : from;
+        out_raw(s, from, m);
+        marks_upto(s, m);
+        from = m;
+    }
+    out_raw(s, from, to);
+    marks_upto(s, to);
+}
+
 /* Drops emitted input from the front of the pending buffer. */
 static void consume(struct redact_stream *s, uint64_t upto)
 {
@@ -1175,28 +1219,32 @@ static void consume(struct redact_stream *s, uint64_t upto)
 /* Emits everything before h that no future match can touch. A run
 ** longer than REDACT_RUN_MAX is cut into masks at fixed offsets from its
 ** start so a periodic secret in endless text cannot hold output back
-** forever; the cuts depend only on the text, like everything else. */
+** forever; the cuts depend only on the text, like everything else. A
+** mark is signalled where the output reaches it, or after the mask of a
+** run that covers it. */
 static void emit_upto(struct redact_stream *s, uint64_t h)
 {
     uint64_t cur = s->base;
 
     while (s->ncomp > 0 && s->comps[0].s < h) {
         struct comp *c = &s->comps[0];
-        out_raw(s, cur, c->s);
+        out_text(s, cur, c->s);
         while (c->e - c->s > REDACT_RUN_MAX) {
             out_mask(s, c->sid);
             c->s += REDACT_RUN_MAX;
+            marks_upto(s, c->s);
         }
         cur = c->s;
         if (c->e > h)
             break;
         out_mask(s, c->sid);
         cur = c->e;
+        marks_upto(s, cur);
         s->ncomp--;
         memmove(s->comps, s->comps + 1, s->ncomp * sizeof *s->comps);
     }
     if ((s->ncomp == 0 || s->comps[0].s >= h) && h > cur) {
-        out_raw(s, cur, h);
+        out_text(s, cur, h);
         cur = h;
     }
     consume(s, cur);
@@ -1276,6 +1324,7 @@ void redact_stream_free(redact_stream_t *s)
         free(s->v[k].ring);
     }
     free(s->comps);
+    free(s->marks);
     explicit_bzero(s, sizeof *s);
     free(s);
 }
@@ -1330,6 +1379,7 @@ int redact_stream_write(redact_stream_t *s, const void *buf, size_t len)
         out_put(s, p, len);
         s->pos += len;
         s->base = s->pos;
+        marks_upto(s, s->pos);
     }
     while (s->r->ac && len > 0 && !s->err) {
         size_t m = len < CHUNK ? len : CHUNK;
@@ -1358,8 +1408,35 @@ int redact_stream_flush(redact_stream_t *s)
             return s->err = REDACT_ENOMEM;
         emit_upto(s, s->pos);
     }
+    marks_upto(s, s->pos);
     out_deliver(s);
     return s->err;
+}
+
+int redact_stream_mark(redact_stream_t *s)
+{
+    int rc;
+
+    if (!s)
+        return REDACT_EINVAL;
+    if (s->err)
+        return s->err;
+    if ((rc = stream_sync(s)) != REDACT_OK)
+        return s->err = rc;
+    if (s->plen == 0 && s->ncomp == 0) {
+        out_signal(s);          /* nothing held: the piece is final */
+        return s->err;
+    }
+    if (s->nmark == s->capmark) {
+        size_t cap = s->capmark ? 2 * s->capmark : 8;
+        uint64_t *m = realloc(s->marks, cap * sizeof *m);
+        if (!m)
+            return s->err = REDACT_ENOMEM;
+        s->marks = m;
+        s->capmark = cap;
+    }
+    s->marks[s->nmark++] = s->pos;
+    return REDACT_OK;
 }
 
 size_t redact_stream_held(const redact_stream_t *s)

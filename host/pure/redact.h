@@ -10,6 +10,7 @@
 **     redact_buf(r, msg, len, &out, &outlen);          one-shot, malloc'd
 **     s = redact_stream_new(r, write_fn, ctx);         one per sink
 **     redact_stream_write(s, buf, n);                  as output is made
+**     redact_stream_mark(s);                           a piece ends here
 **     redact_stream_flush(s);                          end of stream
 **     redact_stream_free(s); redact_free(r);
 **
@@ -119,6 +120,17 @@ int redact_stream_write(redact_stream_t *s, const void *buf, size_t len);
 ** is masked from the flush point on only, so flush at end of stream, or
 ** where the caller must show the output now. */
 int redact_stream_flush(redact_stream_t *s);
+
+/* Marks a piece boundary at the current end of the input, for callers
+** that hand out pieces a reader may join again (the data of SSE events).
+** The sink gets fn(ctx, NULL, 0) at that point of the output once the
+** output before it is final; a mask over bytes on both sides of the
+** boundary comes whole before the signal (it goes with the piece it
+** starts in). So the pieces between signals, joined in order, are the
+** masked text: no secret is split across them. flush signals every mark
+** still pending. Streams that are never marked never see fn(.., NULL,
+** 0). */
+int redact_stream_mark(redact_stream_t *s);
 
 /* Bytes currently held back (for tests and diagnostics). */
 size_t redact_stream_held(const redact_stream_t *s);

@@ -9,6 +9,7 @@
 */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,63 @@ redact_stream_t *out_redact_stream(int (*fn)(void *, const char *, size_t),
                                    void *ctx)
 {
     return redactor ? redact_stream_new(redactor, fn, ctx) : NULL;
+}
+
+/* The mask's output; (NULL, 0) ends a piece. */
+static int pieces_collect(void *ud, const char *buf, size_t len)
+{
+    struct out_pieces *p = ud;
+    size_t end = p->out.len;
+    if (buf)
+        return dynbuf_add(&p->out, buf, len) == DYNBUF_OK ? 0 : -1;
+    return dynbuf_add(&p->ends, &end, sizeof end) == DYNBUF_OK ? 0 : -1;
+}
+
+int out_pieces_open(struct out_pieces *p, dynbuf_alloc_fn alloc, void *ud)
+{
+    memset(p, 0, sizeof *p);
+    dynbuf_init_alloc(&p->out, SIZE_MAX, alloc, ud);
+    dynbuf_init_alloc(&p->ends, SIZE_MAX, alloc, ud);
+    p->mask = out_redact_stream(pieces_collect, p);
+    return p->mask ? 0 : -1;
+}
+
+int out_pieces_add(struct out_pieces *p, const char *buf, size_t len)
+{
+    if (redact_stream_write(p->mask, buf, len) != REDACT_OK ||
+        redact_stream_mark(p->mask) != REDACT_OK)
+        return -1;
+    return 0;
+}
+
+int out_pieces_end(struct out_pieces *p)
+{
+    return redact_stream_flush(p->mask) == REDACT_OK ? 0 : -1;
+}
+
+/* Once every decided piece is taken, their bytes are dropped. */
+int out_pieces_next(struct out_pieces *p, const char **buf, size_t *len)
+{
+    size_t end;
+    if (p->next * sizeof end >= p->ends.len) {
+        dynbuf_consume(&p->out, p->start);
+        dynbuf_reset(&p->ends);
+        p->start = p->next = 0;
+        return 0;
+    }
+    memcpy(&end, p->ends.p + p->next++ * sizeof end, sizeof end);
+    *buf = p->out.p ? p->out.p + p->start : "";
+    *len = end - p->start;
+    p->start = end;
+    return 1;
+}
+
+void out_pieces_free(struct out_pieces *p)
+{
+    redact_stream_free(p->mask);
+    p->mask = NULL;
+    dynbuf_free(&p->out);
+    dynbuf_free(&p->ends);
 }
 
 void out_close(void)

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "util/dynbuf.h"
+
 enum { OUT_STDOUT = 1, OUT_STDERR = 2 };
 
 void out_write(int fd, const char *buf, size_t len);
@@ -43,6 +45,36 @@ char *out_redact(const char *in, size_t len, size_t *outlen);
 struct redact_stream;
 struct redact_stream *out_redact_stream(int (*fn)(void *, const char *,
                                                   size_t), void *ctx);
+
+/*
+** Pieces a reader may join again (the data of successive SSE events,
+** the header values of a response), masked across their boundaries: a
+** secret cut in two pieces is masked in the piece it starts in, and a
+** piece whose end could begin a secret is decided when the next piece
+** (or the end) comes. Opened only when a secret is loaded. Decided
+** pieces are taken in order with out_pieces_next.
+*/
+struct out_pieces {
+    struct redact_stream *mask;
+    struct dynbuf out;          /* the decided pieces, masked */
+    struct dynbuf ends;         /* size_t: where each of them ends */
+    size_t start, next;         /* the next one to take */
+};
+
+/* 0, or -1 out of memory. Buffers on alloc/ud (lua_Alloc's contract,
+** so they count against the memory cap), or malloc when NULL. */
+int out_pieces_open(struct out_pieces *p, dynbuf_alloc_fn alloc, void *ud);
+
+/* Add a piece; out_pieces_end when there are no more. 0, or -1 out of
+** memory (nothing unmasked is handed out after a failure). */
+int out_pieces_add(struct out_pieces *p, const char *buf, size_t len);
+int out_pieces_end(struct out_pieces *p);
+
+/* The next decided piece: 1 with *buf, *len (valid until the next add
+** or end), or 0 when none is decided yet. */
+int out_pieces_next(struct out_pieces *p, const char **buf, size_t *len);
+
+void out_pieces_free(struct out_pieces *p);
 
 /* Flush and free the redactor (its copies are wiped). */
 void out_close(void);

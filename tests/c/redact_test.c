@@ -961,6 +961,202 @@ static void test_random_splits(void)
     redact_free(r);
 }
 
+/* ---- marks: pieces a reader may join ----------------------------- */
+
+/* The output cut at the sink's (NULL, 0) signals. */
+struct pieces {
+    struct dynbuf cur;
+    struct dynbuf all[64];
+    int n;
+};
+
+static int piece_sink(void *ctx, const char *p, size_t n)
+{
+    struct pieces *ps = ctx;
+
+    if (p) {
+        unit_buf_add(&ps->cur, p, n);
+        return 0;
+    }
+    if (ps->n < 64) {
+        ps->all[ps->n] = unit_buf_new();
+        unit_buf_add(&ps->all[ps->n], ps->cur.p ? ps->cur.p : "",
+                     ps->cur.len);
+    }
+    ps->n++;
+    ps->cur.len = 0;
+    return 0;
+}
+
+static void pieces_free(struct pieces *ps)
+{
+    int i;
+
+    for (i = 0; i < ps->n && i < 64; i++)
+        unit_buf_free(&ps->all[i]);
+    unit_buf_free(&ps->cur);
+}
+
+/* A piece whose tail could begin a secret is signalled only once the
+** next one decides; one that cannot, at once. */
+static void test_marks_hold_a_piece(void)
+{
+    redact_t *r = redact_new();
+    struct pieces ps = {unit_buf_new(), {{0}}, 0};
+    redact_stream_t *s;
+
+    CHECK_INT(redact_add(r, "HB", "Zq9Xw2Lm7Pk4Rt", 14), REDACT_OK);
+    s = redact_stream_new(r, piece_sink, &ps);
+    stream_put(s, "first");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 1);
+    CHECK_STR(ps.all[0].p, "first");
+    stream_put(s, "token Zq9X");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 1);                 /* "Zq9X" may begin HB */
+    stream_put(s, "w2Lm7");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 1);
+    stream_put(s, "Pk4Rt and more");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 4);
+    CHECK_STR(ps.all[1].p, "token <secret HB>");
+    CHECK_STR(ps.all[2].p, "");         /* all of it inside the mask */
+    CHECK_STR(ps.all[3].p, " and more");
+    /* a tail ruled out by the next piece goes with its own piece */
+    stream_put(s, "Zq9");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    stream_put(s, "!");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 6);
+    CHECK_STR(ps.all[4].p, "Zq9");
+    CHECK_STR(ps.all[5].p, "!");
+    /* flush signals what is left */
+    stream_put(s, "end Zq");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 6);
+    CHECK_INT(redact_stream_flush(s), REDACT_OK);
+    CHECK_INT(ps.n, 7);
+    CHECK_STR(ps.all[6].p, "end Zq");
+    redact_stream_free(s);
+    pieces_free(&ps);
+    redact_free(r);
+}
+
+/* A mask that starts right at a mark belongs to the next piece; marks
+** on a stream with no secret, or an empty piece, signal at once. */
+static void test_marks_edges(void)
+{
+    redact_t *r = redact_new();
+    struct pieces ps = {unit_buf_new(), {{0}}, 0};
+    redact_stream_t *s = redact_stream_new(r, piece_sink, &ps);
+
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    stream_put(s, "no secrets yet");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(ps.n, 2);
+    CHECK_STR(ps.all[0].p, "");
+    CHECK_STR(ps.all[1].p, "no secrets yet");
+    CHECK_INT(redact_add(r, "HB", "Zq9Xw2Lm7Pk4Rt", 14), REDACT_OK);
+    stream_put(s, "a ");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    stream_put(s, "Zq9Xw2Lm7Pk4Rt");
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);
+    CHECK_INT(redact_stream_mark(s), REDACT_OK);   /* an empty piece */
+    CHECK_INT(redact_stream_flush(s), REDACT_OK);
+    CHECK_INT(ps.n, 5);
+    CHECK_STR(ps.all[2].p, "a ");
+    CHECK_STR(ps.all[3].p, "<secret HB>");
+    CHECK_STR(ps.all[4].p, "");
+    redact_stream_free(s);
+    pieces_free(&ps);
+    redact_free(r);
+}
+
+/* Does the piece end inside a mask ("<secret " without its name and
+** '>')? Then the next one starts inside it. */
+static int mask_cut(const struct dynbuf *p)
+{
+    const char *m = p->p, *end = p->p + p->len;
+
+    while (m && (m = memmem(m, (size_t)(end - m), "<secret ", 8))) {
+        const char *gt = memchr(m + 8, '>', (size_t)(end - m - 8));
+        if (!gt || gt - m - 8 > REDACT_NAME_MAX)
+            return 1;
+        m = gt;
+    }
+    return 0;
+}
+
+/* Random texts of encoded secrets cut into random pieces, each marked:
+** one signal per mark, the pieces joined give the one-shot output, and
+** no piece holds part of a mask, so no secret is split across pieces.
+** Then the same text one byte per piece. */
+static int marked_mismatch(redact_t *r, const struct dynbuf *text,
+                           const size_t *cut, size_t ncut,
+                           const struct dynbuf *ref)
+{
+    struct pieces ps = {unit_buf_new(), {{0}}, 0};
+    struct dynbuf joined = unit_buf_new();
+    redact_stream_t *s = redact_stream_new(r, piece_sink, &ps);
+    size_t at = 0, i;
+    int bad = 0;
+
+    for (i = 0; i <= ncut; i++) {
+        size_t end = i < ncut ? cut[i] : text->len;
+        bad |= redact_stream_write(s, text->p + at, end - at) != 0;
+        bad |= redact_stream_mark(s) != 0;
+        at = end;
+    }
+    bad |= redact_stream_flush(s) != 0;
+    bad |= ps.n != (int)ncut + 1 || ps.cur.len != 0;
+    for (i = 0; i < (size_t)ps.n && i < 64; i++) {
+        const struct dynbuf *p = &ps.all[i];
+        bad |= mask_cut(p);
+        unit_buf_add(&joined, p->p ? p->p : "", p->len);
+    }
+    bad |= !same(&joined, ref);
+    redact_stream_free(s);
+    pieces_free(&ps);
+    unit_buf_free(&joined);
+    return bad;
+}
+
+static void test_marks_random(void)
+{
+    redact_t *r = all_secrets();
+    int iter, bad = 0;
+
+    for (iter = 0; iter < 600; iter++) {
+        struct dynbuf text = unit_buf_new(), ref;
+        size_t cuts[64], ncut = below(12), k;
+        random_text(&text);
+        ref = oneshot(r, text.p, text.len);
+        for (k = 0; k < ncut; k++)
+            cuts[k] = below(text.len + 1);
+        for (k = 1; k < ncut; k++) {    /* insertion sort */
+            size_t j = k, c = cuts[k];
+            while (j > 0 && cuts[j - 1] > c) {
+                cuts[j] = cuts[j - 1];
+                j--;
+            }
+            cuts[j] = c;
+        }
+        bad += marked_mismatch(r, &text, cuts, ncut, &ref);
+        if (text.len <= 64) {
+            for (k = 0; k + 1 < text.len; k++)
+                cuts[k] = k + 1;
+            bad += marked_mismatch(r, &text, cuts,
+                                   text.len ? text.len - 1 : 0, &ref);
+        }
+        unit_buf_free(&ref);
+        unit_buf_free(&text);
+    }
+    CHECK_INT(bad, 0);
+    printf("ok marks: 600 texts in marked pieces, %d mismatches\n", bad);
+    redact_free(r);
+}
+
 /* ---- brute-force oracle ------------------------------------------ */
 
 /* A second, deliberately naive reading of the contract: decode the
@@ -1336,6 +1532,9 @@ int main(void)
     RUN(test_write_error);
     RUN(test_long_run);
     RUN(test_random_splits);
+    RUN(test_marks_hold_a_piece);
+    RUN(test_marks_edges);
+    RUN(test_marks_random);
     RUN(test_oracle);
     RUN(test_bad_arguments);
     RUN(test_pattern_budget);

@@ -18,6 +18,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -259,6 +260,74 @@ def test_json_method_and_parse_failure(host, fault, canary):
     r = ok(run)
     assert (r["hello"], r["n3"]) == ("world", 3)
     assert "v" not in r and r["code"]
+
+
+def test_a_reused_handle_carries_nothing_to_the_next_request(
+        host, fault, canary):
+    """Requests in a row run on kept easy handles (transfer.c): each one
+    sets every per-request option again, so no method, body, header,
+    timeout, size cap or fresh-connection flag of the one before leaks
+    into the next, and the policy still refuses what it must."""
+    run = lua(host, fault, canary, """
+      local out = {}
+      local function echo(opts, tag)
+        opts.url = B .. "/echo?step=" .. tag
+        local r, e = http.request(opts)
+        if not r then out[#out + 1] = {tag = tag, err = e.code}; return end
+        local j = r.body ~= "" and r:json() or {}
+        out[#out + 1] = {tag = tag, method = j.method, body = j.body,
+                         x = j.headers and j.headers["x-one"],
+                         ctype = j.headers and j.headers["content-type"],
+                         conn = j.conn, len = #r.body, status = r.status}
+      end
+      echo({method = "POST", body = "first-body",
+            headers = {["X-One"] = "1"}, idempotency_key = "k-1"}, "post")
+      echo({}, "get")
+      echo({method = "HEAD"}, "head")
+      echo({}, "get2")
+      echo({method = "DELETE"}, "delete")
+      echo({method = "PUT", json = {n = 1}}, "put")
+      echo({method = "PATCH", body = "p"}, "patch")   -- no key: fresh
+      echo({}, "get3")
+      local slow, e1 = http.get(B .. "/slow?ms=800", {timeout_ms = 200,
+                                                      retries = 0})
+      local ok2 = http.get(B .. "/slow?ms=400", {retries = 0})
+      local big, e3 = http.get(B .. "/size?bytes=5000", {max_bytes = 100})
+      local fits = http.get(B .. "/size?bytes=5000")
+      local blocked, e5 = http.get("http://127.0.0.1:" .. CANARY .. "/")
+      local after = http.get(B .. "/echo?step=after")
+      return {out = out, e1 = E(e1), ok2 = ok2 and ok2.status,
+              e3 = E(e3), fits = fits and #fits.body, e5 = E(e5),
+              after = after and after.status}
+    """)
+    r = ok(run)
+    steps = {o["tag"]: o for o in r["out"]}
+    assert steps["post"]["method"] == "POST"
+    assert steps["post"]["body"] == "first-body"
+    assert steps["post"]["x"] == "1"
+    for tag in ("get", "get2", "get3"):
+        assert steps[tag]["method"] == "GET", steps[tag]
+        assert steps[tag]["body"] == "" and "x" not in steps[tag]
+        assert "ctype" not in steps[tag]
+    assert steps["head"]["status"] == 200 and steps["head"]["len"] == 0
+    assert steps["get2"]["len"] > 0         # HEAD's NOBODY did not stay
+    assert steps["delete"]["method"] == "DELETE"
+    assert steps["delete"]["body"] == ""
+    assert (steps["put"]["method"], steps["put"]["body"]) == \
+        ("PUT", '{"n":1}')
+    assert steps["patch"]["method"] == "PATCH"
+    seen = [q for q in fault.requests("/echo")]
+    conns = {q["path"].split("step=")[1]: q["conn"] for q in seen}
+    before = {conns[t] for t in ("post", "get", "head", "get2", "delete",
+                                 "put")}
+    # a PATCH without a key never goes on a kept connection; the GET
+    # after it may again (FRESH_CONNECT did not stay set)
+    assert conns["patch"] not in before
+    assert conns["get3"] in before | {conns["patch"]}
+    assert r["e1"]["code"] == "timeout" and r["ok2"] == 200
+    assert r["e3"]["code"] == "too_large" and r["fits"] == 5000
+    assert r["e5"]["code"] == "blocked" and r["after"] == 200
+    assert canary.count() == 0
 
 
 # ---- concurrency and keep-alive ----
@@ -569,6 +638,28 @@ def test_default_body_cap_is_16_mib(host, fault, canary):
     r = ok(run)
     assert r["fits"] == 16 * 1024 * 1024
     assert r["e"]["code"] == "too_large"
+
+
+def test_a_body_counts_against_the_memory_cap_as_it_arrives(
+        host, fault, canary):
+    """The body buffer the host fills for the recipe comes from the
+    recipe's capped allocator: a 100 MB body under --memory-mb 32 ends
+    the run with the memory error while it is still arriving (the
+    server sees the client go), instead of being held whole outside the
+    cap first."""
+    run = lua(host, fault, canary, """
+      local r, e = http.get(B .. "/size?bytes=100000000",
+                            {max_bytes = 200 * 1024 * 1024, retries = 0,
+                             timeout_ms = 60000})
+      return {n = r and #r.body, e = E(e)}
+    """, "--memory-mb", "32", timeout=120)
+    assert run.code == 1 and "memory limit" in run.err, run
+    for _ in range(100):
+        reqs = fault.requests("/size")
+        if reqs and reqs[0]["outcome"] != "running":
+            break
+        time.sleep(0.05)
+    assert [q["outcome"] for q in reqs] == ["client_gone"], reqs
 
 
 def test_error_protocol_reset_retried_for_get_only(host, fault, canary):

@@ -445,8 +445,29 @@ def test_secret_in_one_byte_stream_pieces_through_ctx_write(host, echo):
     assert not leaks, leaks[:10]
 
 
-def test_stream_pieces_joined_in_lua_do_not_hold_the_secret(host, echo,
-                                                            other):
+# How a recipe reads a response in pieces and joins them: the body of
+# a stream (chunks(), read()), the data of its SSE events (events()),
+# the header values in the order they came (header_list; the repeated
+# X-Echo-Join lines, halves split at ", ", are read joined from the
+# headers table instead).
+JOIN_READERS = {
+    "chunks": "for p in res:chunks() do acc[#acc + 1] = p end",
+    "read": "acc[1] = assert(res:read())",
+    "events": "for ev in res:events() do acc[#acc + 1] = ev.data end",
+    "headers": ("for _, h in ipairs(res.header_list) do "
+                "if not h[1]:find('^x%-echo%-join') then "
+                "acc[#acc + 1] = h[2] end end "
+                "for k, v in pairs(res.headers) do "
+                "if k:find('^x%-echo%-join') then "
+                "acc[#acc + 1] = '|' .. v end end"),
+}
+
+
+@pytest.mark.parametrize("where,how", [("split", "chunks"),
+                                       ("split", "read"),
+                                       ("sse", "events")])
+def test_stream_pieces_joined_in_lua_do_not_hold_the_secret(
+        host, echo, other, where, how):
     s = "Zq9Xw2-stream-split-secret-0123456789"
     host.recipe(textwrap.dedent("""
         local secret = require "secret"
@@ -458,22 +479,176 @@ def test_stream_pieces_joined_in_lua_do_not_hold_the_secret(host, echo,
           local s = secret.require("ECHO_S01")
           local res = assert(http.request{method = "GET", stream = true,
             url = config.get("ECHO_BASE_URL") ..
-                  "/echo?where=split&delay=300&enc=raw",
+                  "/echo?where=%s&delay=300&enc=raw",
             headers = {Authorization = secret.bearer(s)}})
           local acc = {}
-          for piece in res:chunks() do acc[#acc + 1] = piece end
+          %s
           local line = table.concat(acc):match("raw=([^\\n]*)")
           -- a plain string now: nothing stops it going anywhere
           http.get(config.get("OTHER_BASE_URL") .. "/copy",
                    {headers = {["X-Copy"] = line}})
-          return {ok = true}
+          return {ok = true, pieces = #acc}
         end }
-        """), "split.lua")
+        """) % (where, JOIN_READERS[how]), "split.lua")
     p = run_bytes(host, "run", "split.lua",
                   env={"ECHO_BASE_URL": echo.url, "ECHO_S01": s,
                        "OTHER_BASE_URL": other.url})
     assert p.returncode == 0, p.stderr
     assert not headers_hold(other, [s.encode()])
+    copies = [v for r in seen(other)["headers"] for k, v in r
+              if k.lower() == "x-copy"]
+    assert copies and "<secret ECHO_S01>" in copies[-1], copies
+
+
+# The recipe makes one request per cut (`at` from..to, or one byte per
+# piece) and returns what it joined, as decimal byte values: a form the
+# output redactor does not read, so the test sees the very bytes the
+# recipe held, not what the output masked.
+JOIN_LUA = r"""
+local secret = require "secret"
+local http = require "http"
+local config = require "config"
+return {
+  params = {where = {type = "string"}, how = {type = "string"},
+            from = {type = "integer"}, to = {type = "integer"},
+            piece = {type = "integer", default = 0},
+            basic = {type = "boolean", default = false},
+            delay = {type = "integer", default = 1}},
+  run = function(ctx, args)
+    local s = secret.require("ECHO_S01")
+    local auth = args.basic and secret.basic("user1", s)
+                 or secret.bearer(s)
+    local out = {}
+    for at = args.from, args.to do
+      local url = config.get("ECHO_BASE_URL") .. "/echo?where=" ..
+                  args.where .. "&delay=" .. args.delay ..
+                  (args.piece > 0 and "&piece=" .. args.piece
+                   or "&at=" .. at)
+      local res = assert(http.request{url = url, stream =
+                                      args.how ~= "headers",
+                                      headers = {Authorization = auth}})
+      local acc = {}
+      %s
+      local j = table.concat(acc)
+      local b = {}
+      for k = 1, #j do b[k] = j:byte(k) end
+      out[#out + 1] = table.concat(b, ",")
+    end
+    return {joined = out}
+  end,
+}
+"""
+
+
+def join_run(host, echo, secret, how, where, cuts=None, piece=0,
+             basic=False, delay=1):
+    """Run JOIN_LUA; the joined texts as bytes, one per request."""
+    body = textwrap.indent(
+        "\n".join(["if args.how == %s then %s end" % (json.dumps(h), r)
+                   for h, r in JOIN_READERS.items()]), "      ").lstrip()
+    host.recipe(JOIN_LUA % body, "join.lua")
+    lo, hi = cuts or (0, 0)
+    p = run_bytes(host, "run", "join.lua", "--json", "--where", where,
+                  "--how", how, "--from", lo, "--to", hi, "--piece", piece,
+                  "--delay", delay, *(["--basic"] if basic else []),
+                  env={"ECHO_BASE_URL": echo.url, "ECHO_S01": secret},
+                  timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    texts = json.loads(p.stdout)["joined"]
+    return [bytes(int(x) for x in t.split(",")) if t else b""
+            for t in texts]
+
+
+def join_leaks(secret, texts, basic=False, header_safe_only=False):
+    """Leaks of the secret or of any of its encodings in the texts."""
+    forms = forbidden_forms([secret], skip=() if basic else ("basic",))
+    if header_safe_only:
+        forms = [f for f in forms if all(32 <= c < 127 for c in f[2])]
+    return [(k, leak) for k, t in enumerate(texts)
+            for leak in find_leaks(t, forms)]
+
+
+def longest_form(secret):
+    raw = secret.encode()
+    return max(len(v.encode()) for v in
+               encodings(raw, "Bearer " + secret).values())
+
+
+# Secrets for cuts at every offset: short ones (so every offset of every
+# encoding is a few hundred requests), with a quote, a backslash, UTF-8,
+# spaces, a line break; the first goes as Basic.
+CUT_SECRETS = [(SECRETS[0], True), (SECRETS[8], False),
+               (SECRETS[22], False), ("Lq2v8\nsplit-line-Secret-77", True)]
+
+
+@pytest.mark.parametrize("how,where,delay", [("chunks", "split", 1),
+                                             ("read", "split", 1),
+                                             ("events", "sse", 0)])
+@pytest.mark.parametrize("k", range(len(CUT_SECRETS)),
+                         ids=["s01", "s09", "s23", "lines"])
+def test_a_secret_cut_at_every_offset_is_masked_in_the_joined_pieces(
+        host, echo, how, where, delay, k):
+    """Every encoding of the secret, each cut in two pieces at every
+    byte offset (0 and the full length included): the pieces a recipe
+    joins never hold the secret or an encoding of it, and the mask is
+    there."""
+    secret, basic = CUT_SECRETS[k]
+    texts = join_run(host, echo, secret, how, where, basic=basic,
+                     cuts=(0, longest_form(secret)), delay=delay)
+    assert len(texts) == longest_form(secret) + 1
+    assert not join_leaks(secret, texts, basic)[:5]
+    for t in texts:
+        assert t.count(b"<secret ECHO_S01>") >= 10, t[:300]
+
+
+@pytest.mark.parametrize("how,where", [("chunks", "stream"),
+                                       ("read", "stream"),
+                                       ("events", "sse")])
+@pytest.mark.parametrize("k", [2, 9, 30], ids=["s03", "s10", "pem"])
+def test_a_secret_one_byte_per_piece_is_masked_in_the_joined_pieces(
+        host, echo, how, where, k):
+    """The whole echo, every encoding, one byte per chunk or per SSE
+    event (a 52-byte secret, a multi-line one, the PEM block)."""
+    secret = SECRETS[k]
+    basic = uses_basic(k, secret)
+    texts = join_run(host, echo, secret, how, where, piece=1,
+                     basic=basic, delay=0)
+    assert not join_leaks(secret, texts, basic)[:5]
+    assert texts[0].count(b"<secret ECHO_S01>") >= 10, texts[0][:300]
+
+
+def trims_at(secret, at):
+    """Does a cut at `at` leave a blank at the edge of a header-safe
+    form? A header value loses such blanks (RFC 9110 5.5), so what the
+    recipe gets there is not the secret, only fragments of it."""
+    for v in encodings(secret.encode(), "Bearer " + secret).values():
+        if all(32 <= ord(c) < 127 for c in v) and \
+                (v[at - 1:at].isspace() or v[at:at + 1].isspace()):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("secret", [SECRETS[6], SECRETS[28], SECRETS[2],
+                                    "Kv7-head, tail-Secret-4411"],
+                         ids=["s07", "s29", "s03", "comma"])
+def test_a_secret_cut_across_header_lines_is_masked(host, echo, secret):
+    """Each header-safe encoding cut into two header lines at every
+    offset, and (for a value holding ", ") repeated header lines that
+    the headers table joins with ", ": the values in order, joined, and
+    the joined headers hold no secret."""
+    basic = secret == SECRETS[6]
+    texts = join_run(host, echo, secret, "headers", "header_split",
+                     cuts=(0, longest_form(secret)), basic=basic)
+    checked = [t if not trims_at(secret, at) else b""
+               for at, t in enumerate(texts)]
+    assert len([t for t in checked if t]) > len(texts) // 2
+    assert not join_leaks(secret, checked, basic,
+                          header_safe_only=True)[:5]
+    for t in texts:
+        assert secret.encode() not in t
+        assert b"<secret ECHO_S01>" in t, t[:300]
+    if ", " in secret:
+        assert all(b"|<secret ECHO_S01>" in t for t in texts)
 
 
 # ---- the output redactor alone: encodings held in plain Lua strings ----

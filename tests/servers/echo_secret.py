@@ -12,10 +12,11 @@ to stderr (never a header value); SIGTERM stops it.
 
 Routes (any method):
 
-``/echo?enc=raw,hex,...&where=body|header|error|stream&piece=N``
+``/echo?enc=raw,hex,...&where=WHERE&piece=N&at=K``
     The secret is the Authorization value after ``Bearer ``, or the
     password of ``Basic base64(user:pass)``. ``enc`` picks encodings
-    (see ENCODINGS; default: all). ``where``:
+    (see ENCODINGS; default: all). ``where``, one of body, header,
+    error, stream, split, sse, header_split:
 
     - ``body`` (default): 200, text/plain, one ``NAME=VALUE`` per line;
     - ``header``: 200, each encoding in an ``X-Echo-NAME`` response
@@ -25,8 +26,16 @@ Routes (any method):
     - ``stream``: 200, the ``body`` text sent in chunks of ``piece``
       bytes (default 1), each flushed on its own;
     - ``split``: 200, the ``body`` text with every value cut in two
-      chunks at its middle (a client that masks chunk by chunk sees
-      neither half as a secret).
+      chunks at its middle, or after its first ``at`` bytes (a client
+      that masks chunk by chunk sees neither half as a secret);
+    - ``sse``: 200, text/event-stream: the pieces of ``split`` (or, with
+      ``piece``, of ``stream``), each the data of one event in a chunk
+      of its own (a line break in a piece becomes a second ``data:``
+      line, so the data of the events joined is the ``body`` text);
+    - ``header_split``: 200, each header-safe value cut like ``split``
+      into ``X-Echo-NAME-A`` and ``X-Echo-NAME-B``, and a value that
+      holds ", " also sent as two ``X-Echo-Join-NAME`` lines split
+      there (which a client joins with ", ").
 
     ``delay=MS`` sets the pause between stream chunks (default 1).
 
@@ -114,6 +123,50 @@ def header_safe(value):
     return all(32 <= ord(c) < 127 for c in value)
 
 
+def _pieces(text, q):
+    """The text in pieces of `piece` bytes (default 1)."""
+    data = text.encode("utf-8", "surrogateescape")
+    step = max(1, int(q.get("piece", ["1"])[0]))
+    return [data[i:i + step] for i in range(0, len(data), step)]
+
+
+def _at(q, value):
+    """Where a value (bytes) is cut: `at`, clipped, or its middle."""
+    if "at" in q:
+        return max(0, min(len(value), int(q["at"][0])))
+    return len(value) // 2
+
+
+def _cut(picked, q):
+    """Each NAME=VALUE line in two pieces, cut inside the value."""
+    parts = []
+    for n, v in picked:
+        value = v.encode("utf-8", "surrogateescape")
+        head = f"{n}=".encode()
+        cut = _at(q, value)
+        parts += [head + value[:cut], value[cut:] + b"\n"]
+    return parts
+
+
+def _event(piece):
+    """One SSE event whose data is `piece` (line breaks included)."""
+    return b"".join(b"data: " + line + b"\n"
+                    for line in piece.split(b"\n")) + b"\n"
+
+
+def _split_headers(picked, q):
+    hdrs = []
+    for n, v in picked:
+        if not header_safe(v):
+            continue
+        cut = _at(q, v.encode())
+        hdrs += [("X-Echo-%s-A" % n, v[:cut]), ("X-Echo-%s-B" % n, v[cut:])]
+        if ", " in v:
+            left, right = v.split(", ", 1)
+            hdrs += [("X-Echo-Join-" + n, left), ("X-Echo-Join-" + n, right)]
+    return hdrs
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "echo-secret/1"
@@ -183,6 +236,9 @@ class Handler(BaseHTTPRequestHandler):
             hdrs = [("X-Echo-" + n, v) for n, v in picked
                     if header_safe(v)]
             return self._send(200, "ok\n", "text/plain", hdrs)
+        if where == "header_split":
+            return self._send(200, "ok\n", "text/plain",
+                              _split_headers(picked, q))
         if where == "error":
             doc = {"detail": {"code": "bad_token",
                               "message": "token rejected: " +
@@ -193,23 +249,18 @@ class Handler(BaseHTTPRequestHandler):
         text = "".join(f"{n}={v}\n" for n, v in picked)
         delay = float(q.get("delay", ["1"])[0]) / 1000
         if where == "stream":
-            data = text.encode("utf-8", "surrogateescape")
-            step = max(1, int(q.get("piece", ["1"])[0]))
-            return self._stream([data[i:i + step]
-                                 for i in range(0, len(data), step)],
-                                delay)
+            return self._stream(_pieces(text, q), delay)
         if where == "split":
-            parts = []
-            for n, v in picked:
-                line = f"{n}={v}\n".encode("utf-8", "surrogateescape")
-                cut = len(n) + 1 + len(v.encode("utf-8")) // 2
-                parts += [line[:cut], line[cut:]]
-            return self._stream(parts, delay)
+            return self._stream(_cut(picked, q), delay)
+        if where == "sse":
+            parts = _pieces(text, q) if "piece" in q else _cut(picked, q)
+            return self._stream([_event(p) for p in parts], delay,
+                                "text/event-stream")
         return self._send(200, text, "text/plain; charset=utf-8")
 
-    def _stream(self, parts, delay):
+    def _stream(self, parts, delay, ctype="text/plain; charset=utf-8"):
         self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Type", ctype)
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
