@@ -115,6 +115,23 @@ static int64_t check_amount(lua_State *L, int idx)
     return nano;
 }
 
+/* An amount in an options table: its errors name the field. */
+static int64_t opt_amount(lua_State *L, int idx, const char *what)
+{
+    char err[256];
+    int64_t nano;
+    int rc = lua_type(L, idx) == LUA_TSTRING
+             ? money_usd_parse(lua_tostring(L, idx), &nano, err, sizeof err)
+             : lua_type(L, idx) == LUA_TNUMBER
+             ? money_usd_from_double(lua_tonumber(L, idx), &nano, err,
+                                     sizeof err)
+             : (snprintf(err, sizeof err, "expected USD, got a %s",
+                         luaL_typename(L, idx)), -1);
+    if (rc != 0)
+        luaL_error(L, "budget.reserve: %s: %s", what, err);
+    return nano;
+}
+
 static void clean_label(const char *in, char *out)
 {
     size_t i = 0;
@@ -181,9 +198,21 @@ static struct reservation *push_reservation(lua_State *L, int64_t id,
 
 static void totals(lua_State *L, store_totals *run, store_totals *day);
 
-/* A dry run writes nothing, but is held to both caps: the day's real
-** spend (read from the store) plus what this plan would reserve. */
-static int dry_reserve(lua_State *L, int64_t amount, const char *label)
+/* What the label has committed over all runs and days. */
+static int64_t label_committed(lua_State *L, const char *label)
+{
+    char err[512];
+    store_totals t;
+    if (store_totals_get(db(L), STORE_SCOPE_LABEL, label, &t, err,
+                         sizeof err) != STORE_OK)
+        err_raise(L, "config", "spend store: %s", err);
+    return t.committed;
+}
+
+/* A dry run writes nothing, but is held to every cap: the real spend
+** (read from the store) plus what this plan would reserve. */
+static int dry_reserve(lua_State *L, int64_t amount, const char *label,
+                       int64_t label_cap)
 {
     store_totals run, day;
     if (B.cap != STORE_NO_CAP && B.dry_committed + amount > B.cap)
@@ -194,27 +223,42 @@ static int dry_reserve(lua_State *L, int64_t amount, const char *label)
             return exceeded(L, label, "daily", B.daily,
                             day.committed + B.dry_committed, amount);
     }
+    if (label_cap != STORE_NO_CAP) {
+        int64_t got = label_committed(L, label) + B.dry_committed;
+        if (got + amount > label_cap)
+            return exceeded(L, label, "label", label_cap, got, amount);
+    }
     B.dry_committed += amount;
     push_reservation(L, 0, amount, label, 1);
     return 1;
 }
 
-/* budget.reserve(usd, label): the worst case this call can cost. */
+/*
+** budget.reserve(usd, label[, {cap = usd}]): the worst case this call
+** can cost. opts.cap caps the label itself, over every run and day that
+** reserves under it: a campaign's budget, spread over its reruns.
+*/
 static int l_reserve(lua_State *L)
 {
     char label[STORE_NAME_MAX + 1], err[512];
-    int64_t amount = check_amount(L, 1);
+    int64_t amount = check_amount(L, 1), label_cap = STORE_NO_CAP;
     store_reserve_result res;
     clean_label(luaL_checkstring(L, 2), label);
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        if (lua_getfield(L, 3, "cap") != LUA_TNIL)
+            label_cap = opt_amount(L, lua_gettop(L), "opts.cap");
+    }
     ensure(L);
     if (rt_get()->opt.dry_run)
-        return dry_reserve(L, amount, label);
+        return dry_reserve(L, amount, label, label_cap);
     store_reserve_req req = {lstore_run_id(), label, amount, B.cap,
-                             B.daily, store_now()};
+                             B.daily, store_now(), label_cap};
     int rc = store_reserve(db(L), &req, &res, err, sizeof err);
     if (rc == STORE_EXCEEDED)
         return exceeded(L, label, res.cap_hit == STORE_CAP_DAILY ?
-                        "daily" : "run", res.cap, res.committed, amount);
+                        "daily" : res.cap_hit == STORE_CAP_LABEL ?
+                        "label" : "run", res.cap, res.committed, amount);
     if (rc != STORE_OK)
         return err_raise(L, "config", "spend store: %s (nothing was "
                          "sent)", err);

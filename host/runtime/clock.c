@@ -5,15 +5,26 @@
 **   clock.monotonic()    seconds on a clock that never goes back
 **   clock.iso(t[, d])    RFC 3339 in UTC, d fractional digits (0-6)
 **   clock.parse_iso(s)   epoch seconds, or nil, err
+**   clock.in_zone(t, zone)  the wall-clock time of t in a named zone:
+**                        {year, month, day, hour, min, sec, wday,
+**                        offset, iso}, or nil, err
+**   clock.from_zone{year, month, day, hour, min, sec, zone}
+**                        the instant of that wall time, and whether it
+**                        fell in a gap (summer time), or nil, err
+**
+** Zones come from the system's tz database (pure/tzone.c): "a slot at
+** 09:00 in Europe/Paris" is a different UTC hour in summer and winter.
 */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <lauxlib.h>
 
+#include "pure/tzone.h"
 #include "runtime/clock.h"
 #include "runtime/err.h"
 
@@ -180,11 +191,92 @@ static int l_parse_iso(lua_State *L)
     return 1;
 }
 
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static int l_in_zone(lua_State *L)
+{
+    lua_Number t = luaL_checknumber(L, 1);
+    const char *zone = luaL_checkstring(L, 2);
+    char why[256], iso[48];
+    struct tm tm;
+    long off;
+    luaL_argcheck(L, isfinite(t) && fabs(t) < 1e13, 1, "time out of range");
+    if (tzone_to_local(zone, (time_t)floor(t), &tm, &off, why,
+                       sizeof why) != 0)
+        return err_fail(L, "parse", "%s", why);
+    lua_createtable(L, 0, 9);
+    set_int(L, "year", tm.tm_year + 1900);
+    set_int(L, "month", tm.tm_mon + 1);
+    set_int(L, "day", tm.tm_mday);
+    set_int(L, "hour", tm.tm_hour);
+    set_int(L, "min", tm.tm_min);
+    set_int(L, "sec", tm.tm_sec);
+    set_int(L, "wday", tm.tm_wday == 0 ? 7 : tm.tm_wday);   /* Mon 1 */
+    set_int(L, "offset", off);
+    size_t n = strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(iso + n, sizeof iso - n, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+             labs(off) / 3600, labs(off) % 3600 / 60);
+    lua_pushstring(L, iso);
+    lua_setfield(L, -2, "iso");
+    return 1;
+}
+
+static int field(lua_State *L, const char *k, int lo, int hi, int dflt)
+{
+    int isnum;
+    lua_getfield(L, 1, k);
+    lua_Integer v = lua_isnil(L, -1) && dflt >= 0 ? dflt :
+                    lua_tointegerx(L, -1, &isnum);
+    if (!(lua_isnil(L, -1) && dflt >= 0) && !isnum)
+        luaL_error(L, "clock.from_zone: %s must be a whole number", k);
+    if (v < lo || v > hi)
+        luaL_error(L, "clock.from_zone: %s must be %d to %d", k, lo, hi);
+    lua_pop(L, 1);
+    return (int)v;
+}
+
+static int l_from_zone(lua_State *L)
+{
+    struct tm tm;
+    char why[256];
+    time_t t;
+    int gap;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = field(L, "year", 1900, 9999, -1) - 1900;
+    tm.tm_mon = field(L, "month", 1, 12, -1) - 1;
+    tm.tm_mday = field(L, "day", 1, 31, -1);
+    tm.tm_hour = field(L, "hour", 0, 23, 0);
+    tm.tm_min = field(L, "min", 0, 59, 0);
+    tm.tm_sec = field(L, "sec", 0, 59, 0);
+    if (tm.tm_mday > days_in_month(tm.tm_year + 1900, tm.tm_mon + 1)) {
+        snprintf(why, sizeof why, "%04d-%02d has no day %d",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        return err_fail(L, "parse", "%s", why);
+    }
+    lua_getfield(L, 1, "zone");
+    const char *zone = lua_tostring(L, -1);
+    if (!zone)
+        return luaL_error(L, "clock.from_zone: zone is required (like "
+                          "\"Europe/Paris\" or \"UTC\")");
+    if (tzone_from_local(zone, &tm, &t, &gap, why, sizeof why) != 0)
+        return err_fail(L, "parse", "%s", why);
+    lua_pushnumber(L, (lua_Number)t);
+    lua_pushboolean(L, gap);
+    return 2;
+}
+
 static const luaL_Reg clock_funcs[] = {
     {"now", l_now},
     {"monotonic", l_monotonic},
     {"iso", l_iso},
     {"parse_iso", l_parse_iso},
+    {"in_zone", l_in_zone},
+    {"from_zone", l_from_zone},
     {NULL, NULL}
 };
 

@@ -391,7 +391,8 @@ static int check_reserve(const store_reserve_req *q, char *err,
                     quote_str(c, sizeof c, q->label ? q->label : ""),
                     STORE_NAME_MAX);
     if ((q->run_cap != STORE_NO_CAP && q->run_cap < 0) ||
-        (q->daily_cap != STORE_NO_CAP && q->daily_cap < 0))
+        (q->daily_cap != STORE_NO_CAP && q->daily_cap < 0) ||
+        (q->label_cap != STORE_NO_CAP && q->label_cap < 0))
         return fail(err, errlen, STORE_EINVAL, "a cap is 0 or more, or "
                     "none");
     if (q->now <= 0)
@@ -410,7 +411,8 @@ static int refused(store_reserve_result *res, store_cap which, int64_t cap,
     res->requested = amount;
     return fail(err, errlen, STORE_EXCEEDED, "budget exceeded: %s cap %s "
                 "USD, already committed %s USD, requested %s USD",
-                which == STORE_CAP_RUN ? "run" : "daily",
+                which == STORE_CAP_RUN ? "run" :
+                which == STORE_CAP_DAILY ? "daily" : "label",
                 money_usd_format(cap, c, sizeof c),
                 money_usd_format(committed, h, sizeof h),
                 money_usd_format(amount, r, sizeof r));
@@ -423,8 +425,11 @@ static int reserve_in(store *s, const store_reserve_req *q,
     struct scopes sc;
     char day[11];
     int64_t got = 0, caps[NSCOPES] = {q->run_cap, q->daily_cap,
-                                      STORE_NO_CAP, STORE_NO_CAP,
+                                      q->label_cap, STORE_NO_CAP,
                                       STORE_NO_CAP};
+    static const store_cap which[NSCOPES] = {STORE_CAP_RUN,
+                                             STORE_CAP_DAILY,
+                                             STORE_CAP_LABEL};
     int st = STORE_OK;
     store_day(q->now, day);
     scopes_of(&sc, q->run, day, q->label);
@@ -434,8 +439,8 @@ static int reserve_in(store *s, const store_reserve_req *q,
         if (up < 0)
             return st;
         if (up == 0)
-            return refused(res, i == 0 ? STORE_CAP_RUN : STORE_CAP_DAILY,
-                           caps[i], got, q->amount, err, errlen);
+            return refused(res, which[i], caps[i], got, q->amount, err,
+                           errlen);
         if (i == 0)
             res->run_committed = got;
         else if (i == 1)

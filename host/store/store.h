@@ -116,7 +116,8 @@ int64_t store_record_committed(const store_record *r);
 typedef enum {
     STORE_CAP_NONE = 0,
     STORE_CAP_RUN,      /* the run's own cap */
-    STORE_CAP_DAILY     /* the cap shared by all runs of a UTC day */
+    STORE_CAP_DAILY,    /* the cap shared by all runs of a UTC day */
+    STORE_CAP_LABEL     /* the cap of one label over all runs and days */
 } store_cap;
 
 typedef struct {
@@ -126,6 +127,8 @@ typedef struct {
     int64_t run_cap;        /* nano-USD or STORE_NO_CAP */
     int64_t daily_cap;      /* nano-USD or STORE_NO_CAP */
     int64_t now;            /* unix seconds: store_now() or a test */
+    int64_t label_cap;      /* nano-USD or STORE_NO_CAP: a campaign's
+                            ** budget, over every run that uses the label */
 } store_reserve_req;
 
 typedef struct {
@@ -139,8 +142,9 @@ typedef struct {
 } store_reserve_result;
 
 /*
-** Reserve req->amount for req->run unless the run's committed total or
-** today's committed total (over all runs) would pass its cap; returns
+** Reserve req->amount for req->run unless the run's committed total,
+** today's committed total (over all runs) or the label's committed
+** total (over all runs and days) would pass its cap; returns
 ** STORE_EXCEEDED (with res->cap_hit and the numbers) when it would.
 */
 int store_reserve(store *s, const store_reserve_req *req,

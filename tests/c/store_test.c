@@ -112,7 +112,8 @@ static int reserve(store *s, const char *run, const char *label,
                    int64_t amount, int64_t run_cap, int64_t daily_cap,
                    int64_t now, store_reserve_result *res)
 {
-    store_reserve_req q = {run, label, amount, run_cap, daily_cap, now};
+    store_reserve_req q = {run, label, amount, run_cap, daily_cap, now,
+                           STORE_NO_CAP};
     return store_reserve(s, &q, res, errbuf, sizeof errbuf);
 }
 
@@ -225,6 +226,41 @@ static void test_run_cap(void)
     CHECK_INT(r.cap, USD(500));
     CHECK_INT(reserve(s, "huge", "a", MONEY_USD_MAX, STORE_NO_CAP,
                       STORE_NO_CAP, T0, &r), STORE_OK);
+    done(s);
+}
+
+/* A label's cap holds over every run and day that reserves under it (a
+** campaign's budget over its reruns); a settlement below the
+** reservation frees the difference for the next. */
+static void test_label_cap(void)
+{
+    store *s = fresh();
+    store_reserve_result r;
+    store_reserve_req q = {"r1", "campaign:c", USD(0.60), STORE_NO_CAP,
+                           STORE_NO_CAP, T0, USD(1)};
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    CHECK_INT(store_settle(s, r.id, USD(0.20), T0, NULL, errbuf,
+                           sizeof errbuf), STORE_OK);
+    q.run = "r2";
+    q.now = T0 + 2 * DAY;
+    q.amount = USD(0.80);
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    q.run = "r3";
+    q.amount = 1;
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf),
+              STORE_EXCEEDED);
+    CHECK_INT(r.cap_hit, STORE_CAP_LABEL);
+    CHECK_INT(r.committed, USD(1));
+    CHECK(strstr(errbuf, "budget exceeded: label cap 1.00 USD") != NULL);
+    /* another label, and the same label without a cap, are not held */
+    q.label = "campaign:d";
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    q.label = "campaign:c";
+    q.label_cap = STORE_NO_CAP;
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    q.label_cap = -5;
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf),
+              STORE_EINVAL);
     done(s);
 }
 
@@ -878,7 +914,8 @@ static void run_all(const char *engine)
     } tests[] = {
 #define T(fn) {#fn, fn}
         T(test_reserve_settle_release), T(test_settle_over),
-        T(test_run_cap), T(test_daily_cap), T(test_bad_args),
+        T(test_run_cap), T(test_daily_cap), T(test_label_cap),
+        T(test_bad_args),
         T(test_list_open_and_scopes), T(test_totals_each), T(test_runs),
         T(test_journal), T(test_state), T(test_info), T(test_schema),
         T(test_bad_urls), T(test_import_v1), T(test_import_v1_damaged),
