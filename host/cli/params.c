@@ -9,6 +9,7 @@
 ** flag, what was expected, and points at `clawhost help RECIPE`.
 */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,13 +31,13 @@
 #define FILE_MAX_LIMIT (256u << 20)
 
 enum ptype { P_STRING, P_NUMBER, P_INTEGER, P_BOOLEAN, P_ENUM, P_LIST,
-             P_TIME, P_FILE };
+             P_TIME, P_FILE, P_OUTPUT };
 
 static const char *const type_names[] = {"string", "number", "integer",
                                          "boolean", "enum", "list", "time",
-                                         "file", NULL};
+                                         "file", "output", NULL};
 static const char *const type_args[] = {"TEXT", "NUMBER", "N", "", "",
-                                        "TEXT", "TIME", "FILE"};
+                                        "TEXT", "TIME", "FILE", "FILE"};
 
 const char *const params_global_options[] = {
     "json", "dry_run", "budget", "timeout", "memory_mb", "log_json",
@@ -111,10 +112,12 @@ static void check_default(lua_State *L, struct specs *s,
 {
     static const int want[] = {LUA_TSTRING, LUA_TNUMBER, LUA_TNUMBER,
                                LUA_TBOOLEAN, LUA_TSTRING, LUA_TTABLE,
-                               LUA_TSTRING, LUA_TNIL};
+                               LUA_TSTRING, LUA_TNIL, LUA_TNIL};
     int type = lua_getfield(L, t, "default");
-    if (p->type == P_FILE)
-        bad_decl(L, s, p->name, "is a file param; it cannot have a default");
+    if (p->type == P_FILE || p->type == P_OUTPUT)
+        bad_decl(L, s, p->name, p->type == P_FILE ? "is a file param; it "
+                 "cannot have a default" : "is an output param; it cannot "
+                 "have a default (the user names the file)");
     if (type != want[p->type] && !(p->type == P_LIST && type == LUA_TSTRING))
         bad_decl(L, s, p->name, lua_pushfstring(L, "has a default that is "
                  "a %s; a %s param needs a %s", lua_typename(L, type),
@@ -394,6 +397,34 @@ static void read_input(lua_State *L, const struct specs *s,
     lua_setfield(L, inputs, p->name);
 }
 
+/*
+** A file the recipe may write (ctx.output): checked now, so a typo in a
+** folder is a usage error before anything is spent. Its path goes to
+** inputs["output:" .. name]; the host writes it, the recipe cannot.
+*/
+static void check_output(lua_State *L, const struct specs *s,
+                         const struct spec *p, const char *path,
+                         int inputs)
+{
+    struct stat st;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!*path)
+        usage_error(L, s, "--%s needs a file name", p->flag);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        usage_error(L, s, "--%s %s: exists and is not a regular file",
+                    p->flag, path);
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path + 1) : 1,
+             slash ? path : ".");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        usage_error(L, s, "--%s %s: the folder %s does not exist", p->flag,
+                    path, dir);
+    lua_pushstring(L, path);
+    lua_pushfstring(L, "output:%s", p->name);
+    lua_insert(L, -2);
+    lua_settable(L, inputs);
+}
+
 static void push_value(lua_State *L, const struct specs *s,
                        const struct spec *p, const char *v, int inputs)
 {
@@ -414,6 +445,9 @@ static void push_value(lua_State *L, const struct specs *s,
         break;
     case P_FILE:
         read_input(L, s, p, v, inputs);
+        break;
+    case P_OUTPUT:
+        check_output(L, s, p, v, inputs);
         break;
     }
     lua_pushstring(L, v);

@@ -6,11 +6,14 @@
 **   ctx.recipe         the recipe's name
 **   ctx.defer(fn)      run fn after run() ends, whatever happens
 **   ctx.input(name)    bytes of the file named for a file param
+**   ctx.output(name, text)  write the file named for an output param
 **   ctx.report(row)    add a row to the result table
 **   ctx.write(text)    stream text to the terminal as it comes
 **
 ** Functions accept both ctx.f(x) and ctx:f(x).
 */
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -21,6 +24,7 @@
 #include "runtime/log.h"
 #include "runtime/out.h"
 #include "runtime/rt.h"
+#include "util/fileio.h"
 
 static const char deferred_key = 0;
 static const char reports_key = 0;
@@ -65,6 +69,42 @@ static int l_input(lua_State *L)
     return 1;
 }
 
+/*
+** The one way a recipe writes a file: the one the user named on the
+** command line for an output param. The text passes the output
+** redactor first, like everything else the process writes, and
+** replaces the file whole (a crash leaves the old one or the new one).
+*/
+static int l_output(lua_State *L)
+{
+    int a = first_arg(L);
+    const char *name = luaL_checkstring(L, a);
+    size_t len, mlen;
+    const char *text = luaL_checklstring(L, a + 1, &len);
+    char err[512];
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &inputs_key);
+    lua_pushfstring(L, "output:%s", name);
+    if (lua_gettable(L, -2) != LUA_TSTRING) {
+        lua_getfield(L, lua_upvalueindex(1), "args");
+        if (lua_getfield(L, -1, name) != LUA_TNIL)
+            return luaL_error(L, "ctx.output('%s'): %s is not an output "
+                              "param (declare it with type = \"output\")",
+                              name, name);
+        lua_pushboolean(L, 0);      /* not given: nothing to write */
+        return 1;
+    }
+    const char *path = lua_tostring(L, -1);
+    char *masked = out_redact(text, len, &mlen);
+    struct fileio_target t = {AT_FDCWD, path, path, 0644, NULL, NULL};
+    int rc = fileio_replace(&t, masked ? masked : text,
+                            masked ? mlen : len, err, sizeof err);
+    free(masked);
+    if (rc != 0)
+        return err_fail(L, "io", "%s", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_report(lua_State *L)
 {
     int a = first_arg(L);
@@ -91,6 +131,7 @@ static int l_write(lua_State *L)
 static const luaL_Reg ctx_funcs[] = {
     {"defer", l_defer},
     {"input", l_input},
+    {"output", l_output},
     {"report", l_report},
     {"write", l_write},
     {NULL, NULL}
