@@ -166,10 +166,11 @@ end
 
 -- ---- budget ----------------------------------------------------------
 
--- reserve(ctx, entry, estimate[, label]) -> a reservation ({nano,
+-- reserve(ctx, entry, estimate[, label[, cap]]) -> a reservation ({nano,
 -- service, usd}), or nil, err (budget_exceeded, or unpriced when the
--- price of the service is unknown: no guard, no call).
-function _M.reserve(ctx, entry, est, label)
+-- price of the service is unknown: no guard, no call). cap (USD) caps
+-- the label over every run (a campaign's budget, budget.reserve).
+function _M.reserve(ctx, entry, est, label, cap)
   if type(entry) ~= "table" then
     error("ondemand.reserve: expected a catalog entry", 2)
   end
@@ -180,7 +181,8 @@ function _M.reserve(ctx, entry, est, label)
   end
   local nano = pricing.worst_case_nano(entry, est)
   local r, err = budget.reserve(pricing.usd_string(nano),
-                                label or entry.alias)
+                                label or entry.alias,
+                                cap and { cap = cap } or nil)
   if not r then
     err.service = entry.alias
     err.sent = "no"
@@ -423,7 +425,9 @@ end
 -- input (table; `payload` too), wait (0..60 s, default 30), prediction,
 -- variant, webhook (top level of the body, reference 2.4), poll (poll
 -- until done when the wait ran out), poll_interval, poll_timeout,
--- on_state, reservation (made beforehand with od.reserve).
+-- on_state, reservation (made beforehand with od.reserve), on_job(job)
+-- (called once the job exists, before any polling: a caller that
+-- checkpoints the request id never pays for the job twice).
 function _M.infer(ctx, args)
   if type(args) ~= "table" then error("infer: expected a table", 2) end
   local alias = client.check_alias(args.service)
@@ -460,6 +464,7 @@ function _M.infer(ctx, args)
     _M.close(resv, nil, "unknown", dry)
     return nil, jerr
   end
+  if args.on_job and job.id then args.on_job(job) end
   local polled
   if not TERMINAL[job.state] and args.poll and job.id then
     local pjob, perr = _M.poll_until_done(ctx, {

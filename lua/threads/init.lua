@@ -86,7 +86,8 @@ end
 -- at (RFC 3339 with offset), mode ("queue"|"now"), proxy_images
 -- (default true), tenant, source, chat_id, user_id, username,
 -- idempotency_key; flags = {name = "--flag"} to rename flags in
--- messages.
+-- messages; retry_hint (what the log line says about retrying, for a
+-- caller whose user has no --idempotency-key flag).
 function _M.publish(ctx, opts)
   if type(opts) ~= "table" then
     error("threads.publish: expected an options table", 2)
@@ -102,8 +103,9 @@ function _M.publish(ctx, opts)
   local info = { base_url = s.base_url, path = _M.PUBLISH_PATH,
                  what = "publish", key = key }
   if not (ctx and ctx.dry_run) then
-    log.info(fmt("publishing with idempotency key %s (repeat with " ..
-                 "--idempotency-key %s to retry safely)", key, key))
+    log.info(fmt("publishing with idempotency key %s (%s)", key,
+                 opts.retry_hint or fmt("repeat with %s %s to retry " ..
+                 "safely", check.flag(opts, "idempotency_key"), key)))
   end
   local res, attempts
   res, err, attempts = client.send {
