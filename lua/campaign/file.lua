@@ -133,6 +133,10 @@ local function schedule_settings(c, add)
   end
   for k, v in pairs(c) do out[k] = v end
   local y, mo, d = tostring(out.start):match("^(%d%d%d%d)-(%d%d)-(%d%d)$")
+  if y and (tonumber(mo) < 1 or tonumber(mo) > 12 or tonumber(d) < 1 or
+            tonumber(d) > 31) then
+    y = nil
+  end
   if not y then
     add("schedule.start", "must be a date like 2027-03-01 (the first " ..
         "day posts may go out, in the campaign's time zone), got %s",
@@ -191,6 +195,9 @@ local function check_fields(fields, where, add)
     local t = type(v)
     if type(k) ~= "string" then
       add(where, "field names are text")
+    elseif t == "table" and not json.is_array(v) then
+      add(where .. "." .. k, "must be text, a number, true/false or a " ..
+          "list, not an object")
     elseif t == "table" then
       for i, x in ipairs(v) do
         if type(x) ~= "string" and type(x) ~= "number" then
@@ -269,7 +276,7 @@ function _M.load(text, name)
     return nil, errors.new("usage", name .. ": give the file with --file")
   end
   local v, jerr = json.safe.decode(text)
-  if type(v) ~= "table" then
+  if type(v) ~= "table" or json.is_array(v) then
     return nil, errors.new("usage", fmt("%s is not a JSON object%s", name,
       jerr and (": " .. tostring(jerr.message)) or ""))
   end
