@@ -448,10 +448,15 @@ static void fire_timers(void)
         loop_wake(lp.heap[0]);    /* loop_wake removes it from the heap */
 }
 
+/* Only a signal writes the pipe, and it says so first: the common
+** wake-up (a transfer, a timer) costs no read() that finds nothing. */
 static void drain_wake_pipe(void)
 {
     char buf[64];
     struct rt *r = rt_get();
+    if (!r->wake_pending)
+        return;
+    r->wake_pending = 0;
     while (read(r->wake_pipe[0], buf, sizeof buf) > 0) {
     }
 }

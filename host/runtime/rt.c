@@ -364,6 +364,7 @@ static void on_signal(int sig)
     if (++the_rt.nsignals >= 3)
         _exit(EXIT_INTERRUPTED);
     arm();
+    the_rt.wake_pending = 1;
     if (the_rt.wake_pipe[1] >= 0) {
         ssize_t w = write(the_rt.wake_pipe[1], "s", 1);
         (void)w;

@@ -62,6 +62,7 @@ struct rt {
     volatile sig_atomic_t signo;
     volatile sig_atomic_t nsignals;
     int wake_pipe[2];
+    volatile sig_atomic_t wake_pending;  /* a signal wrote the pipe */
 
     char root[4096];            /* holds lua/ and recipes/ */
     char recipe_dir[4096];      /* folder of the running recipe */

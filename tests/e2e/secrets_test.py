@@ -509,6 +509,7 @@ local secret = require "secret"
 local http = require "http"
 local config = require "config"
 return {
+  settings = {ECHO_BASE_URL = "the echo server"},
   params = {where = {type = "string"}, how = {type = "string"},
             from = {type = "integer"}, to = {type = "integer"},
             piece = {type = "integer", default = 0},
