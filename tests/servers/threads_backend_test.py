@@ -1002,6 +1002,46 @@ def test_campaign_keys_queue_each_post_once(api):
     assert {k["state"] for k in keys} == {"done"}
 
 
+def test_replay_after_the_slot_has_passed(api):
+    t = dt.datetime.now(dt.timezone(dt.timedelta(hours=1))).replace(
+        microsecond=0) + dt.timedelta(minutes=10)
+    body = post_body("Open day at noon", scheduled_at=t.isoformat())
+    r1 = api.publish(body, key="camp-noon")
+    assert r1.status_code == 202 and r1.json()["status"] == "scheduled"
+    iid = r1.json()["id"]
+    api.tick(advance_s=3600)
+    assert api.item(iid)["status"] == "published"
+    # Same key, same body: the stored answer, although the date is now
+    # in the past; still one item, published once.
+    r2 = api.publish(body, key="camp-noon")
+    assert r2.status_code == 202, r2.text
+    assert r2.json()["idempotent_replay"] is True
+    assert r2.json()["id"] == iid and r2.json()["status"] == "scheduled"
+    assert len(api.items()) == 1 and len(api.publish_calls(iid)) == 1
+    # Same key, another body: 422 reused, even with the date past
+    d = _only_error(api.publish(dict(body, message="Other"),
+                                key="camp-noon"))
+    assert [e["type"] for e in d] == ["idempotency_key_reused"]
+    # Without a key, or with a new one, the date rules apply as before,
+    # and a refused key is not kept.
+    d = _only_error(api.publish(body))
+    assert d[0]["type"] == "scheduled_in_past"
+    d = _only_error(api.publish(body, key="camp-late"))
+    assert d[0]["type"] == "scheduled_in_past"
+    assert "camp-late" not in [
+        k["key"] for k in api.http.get("/__test__/idempotency").json()[
+            "keys"]]
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=3)
+    r = api.publish(dict(body, scheduled_at=later.isoformat()),
+                    key="camp-late")
+    assert r.status_code == 202
+    # another error beside the date: every error in one list
+    d = _only_error(api.publish(dict(body, message="", images=[]),
+                                key="camp-new"))
+    assert {e["type"] for e in d} == {"scheduled_in_past",
+                                      "threads_empty_post"}
+
+
 def test_queue_listing_shows_every_item(api):
     want = {}
     for n in range(7):
