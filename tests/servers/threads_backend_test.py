@@ -1042,6 +1042,34 @@ def test_replay_after_the_slot_has_passed(api):
                                       "threads_empty_post"}
 
 
+def test_idempotency_key_lifetime(api):
+    when, _ = _slot(30, 9, 60)
+    body = post_body("Kept a day", scheduled_at=when)
+    first = api.publish(body, key="camp-ttl").json()["id"]
+    api.hook("clock", {"advance_s": 86400 - 60})
+    r = api.publish(body, key="camp-ttl")
+    assert r.json()["idempotent_replay"] is True and r.json()["id"] == first
+    # 24 h after the answer (6.2) the key is forgotten: a new item
+    api.hook("clock", {"advance_s": 120})
+    r = api.publish(body, key="camp-ttl")
+    assert r.status_code == 202 and r.json()["idempotent_replay"] is False
+    assert r.json()["id"] != first and len(api.items()) == 2
+    # idempotency_ttl_s 0 keeps keys for ever
+    assert api.config(idempotency_ttl_s=0)["config"][
+        "idempotency_ttl_s"] == 0
+    body = post_body("Kept for ever", scheduled_at=_slot(80, 9, 60)[0])
+    first = api.publish(body, key="camp-forever").json()["id"]
+    api.hook("clock", {"advance_s": 40 * 86400})
+    r = api.publish(body, key="camp-forever")
+    assert r.json()["idempotent_replay"] is True and r.json()["id"] == first
+    assert len(api.items()) == 3
+    r = api.http.post("/__test__/config", json={"idempotency_ttl_s": -1})
+    assert r.status_code == 422
+    api.hook("reset")
+    assert api.http.get("/__test__/config").json()["config"][
+        "idempotency_ttl_s"] == 86400
+
+
 def test_queue_listing_shows_every_item(api):
     want = {}
     for n in range(7):

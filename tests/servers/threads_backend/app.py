@@ -259,7 +259,7 @@ class Backend:
 
     def idempotency(self, scope, body_hash, pending):
         """None to go on, or the response for a known key."""
-        rec = self.state.idem_get(scope)
+        rec = self.state.idem_get(scope, self.settings["idempotency_ttl_s"])
         if rec is not None:
             if not rec["done"]:
                 return self.in_use()
