@@ -188,6 +188,12 @@ def test_facts_layouts_and_template(sim):
     # a currency without a symbol is written as its code
     chf = dict(OTHER, fields=dict(OTHER["fields"], currency="CHF"))
     assert "1,200,000 CHF." in openai(sim, messages(chf))[0]
+    # a price as text, with its sign; a price that is no number
+    sign = {"title": "Studio", "fields": {"price": "\u20ac 210 000"}}
+    assert openai(sim, messages(sign))[0] == \
+        "Studio: \u20ac210,000. #RealEstate"
+    ask = {"title": "Studio", "fields": {"price": "on request"}}
+    assert openai(sim, messages(ask))[0] == "Studio: on request. #RealEstate"
 
 
 def test_post_limits_no_url_one_hashtag(sim):

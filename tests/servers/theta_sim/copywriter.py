@@ -104,7 +104,7 @@ def _number(v):
     if _is_number(v):
         return v if v == v and abs(v) != float("inf") else None
     if isinstance(v, str):
-        s = re.sub(r"[\s,_'\u00a0\u202f]", "", v)
+        s = re.sub(r"[\s,_'\u00a0\u202f\u20ac$\u00a3]", "", v)
         if re.fullmatch(r"\d+(\.\d+)?", s):
             return float(s) if "." in s else int(s)
     return None
@@ -165,6 +165,8 @@ def _price(raw, currency, factor):
     n = _number(raw)
     if n is None:
         return _text(raw)
+    if currency in (None, "") and isinstance(raw, str):
+        currency = next((c for c in SYMBOLS.values() if c in raw), None)
     amount = n * factor
     if float(n).is_integer():
         amount = round(amount)
