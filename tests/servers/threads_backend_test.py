@@ -903,6 +903,212 @@ def test_queue_endpoints(api):
     assert r.status_code == 404
 
 
+# --- campaigns: posts at scheduled slots ------------------------------------
+
+def _slot(days, hour, offset_min, minute=0, frac=""):
+    """(RFC 3339 text of hour:minute local time with that UTC offset,
+    `days` days from now, and the same instant as UTC Z)."""
+    tz = dt.timezone(dt.timedelta(minutes=offset_min))
+    day = (dt.datetime.now(tz) + dt.timedelta(days=days)).date()
+    local = dt.datetime(day.year, day.month, day.day, hour, minute,
+                        tzinfo=tz)
+    text = local.isoformat()
+    if frac:
+        text = text[:19] + frac + text[19:]
+    utc = local.astimezone(dt.timezone.utc)
+    return text, utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_scheduled_at_any_offset_is_normalized(api):
+    cases = [_slot(10, 9, 60), _slot(10, 9, -330), _slot(10, 9, 0),
+             _slot(10, 9, 345), _slot(10, 9, -720), _slot(10, 9, 840),
+             _slot(11, 9, 60, frac=".750"),
+             _slot(11, 10, 60, frac=".123456789")]
+    t, utc = _slot(12, 9, 0)
+    cases.append((t.replace("T", "t").replace("+00:00", "z"), utc))
+    cases.append((t.replace("T", " "), utc))
+    t, utc = _slot(12, 10, 0)
+    cases.append((t.replace("+00:00", "Z"), utc))
+    cases.append((t.replace("+00:00", "-00:00"), utc))
+    ids = {}
+    for i, (text, utc) in enumerate(cases):
+        r = api.publish(post_body(f"slot {i}", scheduled_at=text))
+        assert r.status_code == 202, (text, r.text)
+        b = r.json()
+        assert b["status"] == "scheduled", text
+        assert b["scheduled_at"] == utc, text        # fractions dropped
+        assert api.item(b["id"])["scheduled_at"] == utc
+        ids[b["id"]] = utc
+    listed = api.items(limit=200)
+    assert {i["id"]: i["scheduled_at"] for i in listed} == ids
+    # ordered by the instant, not by the text as sent
+    assert [i["scheduled_at"] for i in listed] == sorted(ids.values())
+    # 10:00+02:00 comes before 09:00Z of the same day
+    early, _ = _slot(20, 10, 120)
+    late, _ = _slot(20, 9, 0)
+    a = api.publish(post_body("early", scheduled_at=early)).json()["id"]
+    b = api.publish(post_body("late", scheduled_at=late)).json()["id"]
+    order = [i["id"] for i in api.items(limit=200)]
+    assert order.index(a) < order.index(b)
+    # no offset is still refused
+    d = _only_error(api.publish(post_body("naive", scheduled_at=early[:19])))
+    assert d[0]["type"] == "timezone_aware"
+
+
+def test_same_instant_in_another_offset(api):
+    paris, utc = _slot(5, 9, 60)
+    body = post_body("Spring open day", scheduled_at=paris)
+    first = api.publish(body).json()
+    # the same post at the same instant written in UTC: content dedup
+    again = api.publish(dict(body, scheduled_at=utc))
+    assert again.status_code == 200 and again.json()["deduplicated"]
+    assert again.json()["id"] == first["id"]
+    assert again.json()["scheduled_at"] == utc
+    # with a key, the body is compared as sent: another spelling of the
+    # instant is another body (422), and nothing is queued
+    r1 = api.publish(post_body("keyed", scheduled_at=paris), key="camp-a")
+    assert r1.status_code == 202
+    d = _only_error(api.publish(post_body("keyed", scheduled_at=utc),
+                                key="camp-a"))
+    assert d[0]["type"] == "idempotency_key_reused"
+    assert len(api.items()) == 2
+
+
+def test_campaign_keys_queue_each_post_once(api):
+    posts = []
+    for n, (offset, hour) in enumerate([(60, 9), (60, 18), (-300, 8)]):
+        when, utc = _slot(3 + n, hour, offset)
+        body = post_body(f"Listing {n}: bright flat, pool #RealEstate",
+                         [api.sample("cat.png"), api.sample("dog.jpg")]
+                         if n == 0 else [api.sample("sunset.jpg")],
+                         scheduled_at=when,
+                         meta={"source": "clawhost", "campaign": "spring"})
+        posts.append((body, f"campaign-spring-{n}", utc))
+    first = [api.publish(b, key=k) for b, k, _ in posts]
+    assert [r.status_code for r in first] == [202, 202, 202]
+    # the whole campaign again (a resumed run): replays, nothing new
+    for (body, key, utc), r1 in zip(posts, first):
+        r2 = api.publish(body, key=key)
+        assert r2.status_code == 202
+        assert r2.headers["idempotency-replayed"] == "true"
+        b1, b2 = r1.json(), r2.json()
+        assert b2.pop("idempotent_replay") is True
+        assert b1.pop("idempotent_replay") is False
+        assert b2 == b1 and b2["scheduled_at"] == utc
+    items = api.items(source="clawhost")
+    assert len(items) == 3
+    keys = api.http.get("/__test__/idempotency").json()["keys"]
+    assert sorted(k["key"] for k in keys) == [k for _, k, _ in posts]
+    assert {k["state"] for k in keys} == {"done"}
+
+
+def test_replay_after_the_slot_has_passed(api):
+    t = dt.datetime.now(dt.timezone(dt.timedelta(hours=1))).replace(
+        microsecond=0) + dt.timedelta(minutes=10)
+    body = post_body("Open day at noon", scheduled_at=t.isoformat())
+    r1 = api.publish(body, key="camp-noon")
+    assert r1.status_code == 202 and r1.json()["status"] == "scheduled"
+    iid = r1.json()["id"]
+    api.tick(advance_s=3600)
+    assert api.item(iid)["status"] == "published"
+    # Same key, same body: the stored answer, although the date is now
+    # in the past; still one item, published once.
+    r2 = api.publish(body, key="camp-noon")
+    assert r2.status_code == 202, r2.text
+    assert r2.json()["idempotent_replay"] is True
+    assert r2.json()["id"] == iid and r2.json()["status"] == "scheduled"
+    assert len(api.items()) == 1 and len(api.publish_calls(iid)) == 1
+    # Same key, another body: 422 reused, even with the date past
+    d = _only_error(api.publish(dict(body, message="Other"),
+                                key="camp-noon"))
+    assert [e["type"] for e in d] == ["idempotency_key_reused"]
+    # Without a key, or with a new one, the date rules apply as before,
+    # and a refused key is not kept.
+    d = _only_error(api.publish(body))
+    assert d[0]["type"] == "scheduled_in_past"
+    d = _only_error(api.publish(body, key="camp-late"))
+    assert d[0]["type"] == "scheduled_in_past"
+    assert "camp-late" not in [
+        k["key"] for k in api.http.get("/__test__/idempotency").json()[
+            "keys"]]
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=3)
+    r = api.publish(dict(body, scheduled_at=later.isoformat()),
+                    key="camp-late")
+    assert r.status_code == 202
+    # another error beside the date: every error in one list
+    d = _only_error(api.publish(dict(body, message="", images=[]),
+                                key="camp-new"))
+    assert {e["type"] for e in d} == {"scheduled_in_past",
+                                      "threads_empty_post"}
+
+
+def test_idempotency_key_lifetime(api):
+    when, _ = _slot(30, 9, 60)
+    body = post_body("Kept a day", scheduled_at=when)
+    first = api.publish(body, key="camp-ttl").json()["id"]
+    api.hook("clock", {"advance_s": 86400 - 60})
+    r = api.publish(body, key="camp-ttl")
+    assert r.json()["idempotent_replay"] is True and r.json()["id"] == first
+    # 24 h after the answer (6.2) the key is forgotten: a new item
+    api.hook("clock", {"advance_s": 120})
+    r = api.publish(body, key="camp-ttl")
+    assert r.status_code == 202 and r.json()["idempotent_replay"] is False
+    assert r.json()["id"] != first and len(api.items()) == 2
+    # idempotency_ttl_s 0 keeps keys for ever
+    assert api.config(idempotency_ttl_s=0)["config"][
+        "idempotency_ttl_s"] == 0
+    body = post_body("Kept for ever", scheduled_at=_slot(80, 9, 60)[0])
+    first = api.publish(body, key="camp-forever").json()["id"]
+    api.hook("clock", {"advance_s": 40 * 86400})
+    r = api.publish(body, key="camp-forever")
+    assert r.json()["idempotent_replay"] is True and r.json()["id"] == first
+    assert len(api.items()) == 3
+    r = api.http.post("/__test__/config", json={"idempotency_ttl_s": -1})
+    assert r.status_code == 422
+    api.hook("reset")
+    assert api.http.get("/__test__/config").json()["config"][
+        "idempotency_ttl_s"] == 86400
+
+
+def test_queue_listing_shows_every_item(api):
+    want = {}
+    for n in range(7):
+        when, utc = _slot(2, 8 + n, 60 * (n % 3))
+        tenant = TENANT if n % 2 else "agency_nice"
+        images = [api.sample("cat.png") + f"?n={n}"] if n % 3 == 0 else []
+        key = f"camp-{n}" if n != 4 else None
+        r = api.publish(post_body(f"post {n}", images, scheduled_at=when,
+                                  auto_proxy_images=n != 3,
+                                  meta={"tenant_id": tenant}), key=key)
+        assert r.status_code == 202, r.text
+        want[r.json()["id"]] = (tenant, utc, f"post {n}", key, images)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.get("/api/v1/threads/queue", params=params).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 7 and {i["id"] for i in seen} == set(want)
+    assert [i["scheduled_at"] for i in seen] == \
+        sorted(i["scheduled_at"] for i in seen)
+    for item in seen:
+        tenant, utc, text, key, images = want[item["id"]]
+        assert item["tenant_id"] == tenant and item["status"] == "scheduled"
+        assert (item["scheduled_at"], item["message"],
+                item["idempotency_key"]) == (utc, text, key)
+        assert [i["source_url"] for i in item["images"]] == images
+        for img in item["images"]:
+            if img["proxied"]:
+                assert img["public_url"].startswith(api.url + "/uploads/")
+                assert api.http.get(img["public_url"]).status_code == 200
+            else:
+                assert img["public_url"] == img["source_url"]
+
+
 # --- assistant/chat ---------------------------------------------------------
 
 def test_assistant_chat_success(api):

@@ -18,7 +18,8 @@ import time
 
 import secrets
 
-from . import catalog, chat, controller, dedicated, deployments, files
+from . import (catalog, chat, controller, copywriter, dedicated,
+               deployments, files)
 from .httpio import HttpError
 from .replies import STREAMED, Lost, Reject, Response, err, ok
 from .state import ConfigError, Job
@@ -401,15 +402,24 @@ class App:
                 "max_tokens"]["default"]
         return value
 
+    def copy_text(self, svc, route, messages):
+        """The copywriter's post when the last user message carries
+        FACTS, else None (the generic answer)."""
+        return copywriter.generate(self.sim, svc["alias"], route,
+                                   chat.last_user_text(messages))
+
     async def chat_job(self, conn, req, svc, pred_name, variant, webhook,
                        inp, body, wait, mq):
         stream = inp.get("stream", body.get("stream", True))
+        jerr = None if stream else self.sim.take_fault("job_error", None,
+                                                       svc["alias"])
+        # A failed job shows no output: it is no generation either.
+        text = None if jerr else self.copy_text(svc, "infer",
+                                                inp["messages"])
         plan = chat.Plan(self.sim, svc, inp["messages"],
                          self._max_tokens(svc, inp.get("max_tokens")),
                          inp.get("reasoning_effort"),
-                         bool(inp.get("enable_thinking")))
-        jerr = None if stream else self.sim.take_fault("job_error", None,
-                                                       svc["alias"])
+                         bool(inp.get("enable_thinking")), text)
         usage = {"input": plan.prompt_tokens,
                  "output": plan.completion_tokens}
         if stream:
@@ -467,7 +477,8 @@ class App:
         plan = chat.Plan(self.sim, svc, body["messages"],
                          self._max_tokens(svc, mt),
                          body.get("reasoning_effort"),
-                         bool(body.get("enable_thinking")))
+                         bool(body.get("enable_thinking")),
+                         self.copy_text(svc, "chat", body["messages"]))
         if body.get("stream"):
             entry = self.sim.ledger_add(svc, "completions", "chat", plan.id,
                                         {"input": plan.prompt_tokens,
@@ -523,6 +534,8 @@ class App:
             if path == "/__sim__/deployments" and m == "POST":
                 d = self.inject_deployment(self._ctl_body(req))
                 return Response(200, d.control_view())
+            if path == "/__sim__/copy" and m == "GET":
+                return Response(200, {"generations": sim.copy_generations})
             if path == "/__sim__/jobs" and m == "GET":
                 return Response(200, {"infer_requests": [
                     j.to_json() for j in sim.jobs.values()]})

@@ -10,7 +10,9 @@ Token usage (documented in README.md, stable across runs):
 
 The answer is ``answer_tokens`` (default 24) pieces built from the last
 user message; it contains multi-byte UTF-8 (2, 3 and 4 byte sequences)
-so split-frame faults can cut inside a character.  Reasoning: gpt_oss
+so split-frame faults can cut inside a character.  A call in copywriter
+mode (copywriter.py) passes its post as ``text`` instead: one piece per
+word, however many words the post has.  Reasoning: gpt_oss
 thinks ``gpt_oss_reasoning_tokens[effort]`` pieces (low 200, medium 800,
 high 2000) before answering, qwen3 thinks 24 pieces when asked
 (``enable_thinking`` or config ``qwen3_reasoning``), llama never.  All of
@@ -97,12 +99,16 @@ def _words(text, limit):
     return out
 
 
-def answer_pieces(alias, messages, n):
+def last_user_text(messages):
     last = ""
     for m in messages:
         if m.get("role") == "user":
             last = text_of(m.get("content"))
-    snippet = " ".join(_words(last, 6)) or "nothing"
+    return last
+
+
+def answer_pieces(alias, messages, n):
+    snippet = " ".join(_words(last_user_text(messages), 6)) or "nothing"
     sentence = ("Simulated %s answer to \u201c%s\u201d \u2014 caf\u00e9 "
                 "\u2615 na\u00efve \U0001F600 r\u00e9sum\u00e9." % (alias,
                                                                    snippet))
@@ -115,6 +121,13 @@ def answer_pieces(alias, messages, n):
     return pieces[:max(1, n)]
 
 
+def text_pieces(text):
+    """A written text (a copywriter post) as token pieces: one word each,
+    with the space in front; joined they give ``text`` back."""
+    words = text.split(" ")
+    return [words[0]] + [" " + w for w in words[1:]]
+
+
 def reasoning_pieces(count):
     return [(" " if i else "") + THOUGHT[i % len(THOUGHT)]
             for i in range(count)]
@@ -124,7 +137,7 @@ class Plan:
     """What one chat call answers, fixed before anything is sent."""
 
     def __init__(self, sim, svc, messages, max_tokens, effort=None,
-                 thinking=False):
+                 thinking=False, text=None):
         cfg = sim.config
         alias = svc["alias"]
         if alias == "gpt_oss_120b":
@@ -134,7 +147,11 @@ class Plan:
             r_total = int(cfg["qwen3_reasoning_tokens"])
         else:
             r_total = 0
-        content = answer_pieces(alias, messages, int(cfg["answer_tokens"]))
+        if text is not None:
+            content = text_pieces(text)
+        else:
+            content = answer_pieces(alias, messages,
+                                    int(cfg["answer_tokens"]))
         budget = max(1, int(max_tokens))
         r = min(r_total, budget)
         c = min(len(content), budget - r)

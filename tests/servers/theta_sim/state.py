@@ -1,9 +1,10 @@
 """theta_sim.state -- everything the simulator remembers.
 
 Configuration, fault switches, inference jobs, the billing ledger, quota
-counters, presigned uploads, deployments (deployments.py) and the
-request log.  All of it lives in one ``Sim`` object on the event loop
-thread (no locks needed).
+counters, presigned uploads, deployments (deployments.py), the
+copywriter's generations (copywriter.py) and the request log.  All
+of it lives in one ``Sim`` object on the event loop thread (no locks
+needed).
 
 Pricing (reference section 7):
   usd       = (usage.input * prediction_cost.input
@@ -24,7 +25,7 @@ import time
 from collections import deque
 from decimal import Decimal
 
-from . import catalog
+from . import catalog, copywriter
 
 PROFILES = {
     # Small delays so test suites stay quick.
@@ -64,6 +65,9 @@ DEFAULT_CONFIG = {
     "qwen3_reasoning_tokens": 24,
     "gpt_oss_reasoning_tokens": {"low": 200, "medium": 800, "high": 2000},
     "reasoning_field": "reasoning",          # or "reasoning_content"
+    # Copywriter mode: rules that make posts claim what the FACTS do not
+    # say (copywriter.py).
+    "copy_hallucinations": [],
     # SSE wire.
     "sse_line_ending": "lf",                 # "lf" | "crlf" | "cr"
     "sse_framing": "chunked",                # "chunked" | "close"
@@ -207,6 +211,12 @@ def _check_special(key, value):
     if key == "warmup_override":
         if value is not None:
             _check_phases(key, value)
+        return True
+    if key == "copy_hallucinations":
+        try:
+            copywriter.check_rules(value)
+        except copywriter.RuleError as e:
+            raise ConfigError("config %r: %s" % (key, e))
         return True
     if key == "warmup":
         if not isinstance(value, dict):
@@ -444,6 +454,11 @@ class Sim:
         self.outputs = {}           # output path -> (job id, field)
         self.deployments = {}       # BaseID -> Deployment, deleted too
         self.seen_secrets = set()   # passwords seen in request bodies
+        # Copywriter mode: every post written, how often each rule
+        # applied to each facts text, generations per facts text.
+        self.copy_generations = []
+        self.copy_counts = {}       # (rule index, facts text) -> count
+        self.copy_attempts = {}     # facts text -> generations
 
     # -- timing -----------------------------------------------------------
     def job_times(self, svc):

@@ -36,6 +36,8 @@ fail_mode              ``""`` | ``unavailable`` (/api/* and /health: 503,
                        Retry-After: 2)
 dedup_s                content-dedup window, default 120, 0 = off
 min_spacing_s          spacing of next-free-slot items, default 0
+idempotency_ttl_s      how long Idempotency-Keys are kept, default 86400,
+                       0 = for ever
 strict_extra           unknown body fields -> 422 extra_forbidden
 quota_limit            default 250 per tenant per rolling 24 h
 quota_preset           ``tenant=count,...``, default ``quota_test=249``

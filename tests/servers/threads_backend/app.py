@@ -259,7 +259,7 @@ class Backend:
 
     def idempotency(self, scope, body_hash, pending):
         """None to go on, or the response for a known key."""
-        rec = self.state.idem_get(scope)
+        rec = self.state.idem_get(scope, self.settings["idempotency_ttl_s"])
         if rec is not None:
             if not rec["done"]:
                 return self.in_use()
@@ -458,8 +458,13 @@ class Backend:
         return None, (value, clean, key)
 
     async def publish(self, request, pending):
+        # With a valid Idempotency-Key, a date that has passed since the
+        # first request does not stop its replay: the date rules come
+        # after the idempotency check (they still apply to new keys).
+        keyed = V.check_idempotency_key(
+            request.headers.get("idempotency-key"))[0] is not None
         early, got = await self.intake(request, lambda v: V.validate_publish(
-            v, self.clock.now(), self.settings["strict_extra"]))
+            v, self.clock.now(), self.settings["strict_extra"], keyed))
         if early is not None:
             return early
         value, clean, key = got
@@ -471,6 +476,8 @@ class Backend:
                                      pending)
             if known is not None:
                 return known
+        if clean["date_errors"]:
+            return self.invalid(clean["date_errors"])
 
         warnings = []
         dkey = None

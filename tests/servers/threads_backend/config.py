@@ -105,6 +105,9 @@ RUNTIME = {
                 "content dedup window in seconds, 0 disables"),
     "min_spacing_s": (_nonneg_float, 0.0,
                       "spacing between next-free-slot items of a tenant"),
+    "idempotency_ttl_s": (_nonneg_float, 86400.0,
+                          "how long Idempotency-Keys are kept, 0 = for "
+                          "ever"),
     "strict_extra": (_bool, False,
                      "unknown body fields -> 422 extra_forbidden"),
     "quota_limit": (_pos_int, 250, "posts per tenant per rolling 24 h"),

@@ -11,7 +11,6 @@ import time
 from .validation import iso
 
 WINDOW_S = 86400
-IDEMPOTENCY_TTL_S = 86400
 PENDING = ("queued", "scheduled", "processing")
 STATES = ("queued", "scheduled", "processing", "published", "failed",
           "canceled", "unconfirmed")
@@ -176,10 +175,12 @@ class State:
         return max(1, math.ceil(min(ends) - now))
 
     # -- idempotency -----------------------------------------------------
-    def idem_get(self, scope):
+    def idem_get(self, scope, ttl):
+        """The record of a key; a finished one older than ``ttl`` seconds
+        is forgotten (``ttl`` 0: kept for ever)."""
         rec = self.idem.get(scope)
-        if rec and rec["done"] and \
-                self.clock.now() - rec["at"] > IDEMPOTENCY_TTL_S:
+        if rec and rec["done"] and ttl > 0 and \
+                self.clock.now() - rec["at"] > ttl:
             del self.idem[scope]
             return None
         return rec

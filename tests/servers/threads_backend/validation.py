@@ -24,6 +24,10 @@ _TENANT_RE = re.compile(TENANT_PATTERN)
 KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
 _KEY_RE = re.compile(KEY_PATTERN)
 MODELS = ("black-forest-labs/flux-1.1-pro", "black-forest-labs/flux-schnell")
+# Rules that depend on the clock, not on the request: a retry with the
+# same Idempotency-Key and body gets the stored answer even when the
+# date has passed since (see validate_publish's ``defer_dates``).
+DATE_RULES = ("scheduled_in_past", "scheduled_too_far")
 
 
 def iso(ts):
@@ -324,9 +328,14 @@ def validate_meta(meta_in, loc, strict, errors, parent=None):
     return out
 
 
-def validate_publish(body, now, strict=False):
+def validate_publish(body, now, strict=False, defer_dates=False):
     """(clean dict, errors) for POST /api/v1/threads/publish.
-    `now` is the server clock (epoch seconds) for the date rules."""
+    `now` is the server clock (epoch seconds) for the date rules.  With
+    `defer_dates`, when the date rules (DATE_RULES) are the only ones
+    broken, the request is clean and they are returned in
+    ``clean["date_errors"]``, for the caller to report after its
+    idempotency check; with any other error they are reported with
+    it."""
     errors = []
     body = _model(body, ["body"], "PublishRequest", errors)
     if body is None:
@@ -427,9 +436,14 @@ def validate_publish(body, now, strict=False):
         errors.append(err("threads_empty_post", L,
                           "Provide message text or at least one image",
                           body))
+    date_errors = []
+    if defer_dates and errors and all(e["type"] in DATE_RULES
+                                      for e in errors):
+        date_errors, errors = errors, []
     if errors:
         return None, errors
     return {
+        "date_errors": date_errors,
         "message": message,
         "images": list(images),
         "scheduled_at": scheduled,
