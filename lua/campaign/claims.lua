@@ -57,7 +57,7 @@ local DEFAULT_VOCABULARY = {
                    "new construction", "new development" } },
   { "sea_view", { "sea view", "ocean view", "views of the sea",
                   "view of the sea", "overlooking the sea",
-                  "sea facing", "sea-facing" } },
+                  "sea facing" } },
   { "mountain_view", { "mountain view", "view of the mountains",
                        "views of the mountains" } },
   { "beach_access", { "beach access", "direct beach access",
