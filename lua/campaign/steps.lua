@@ -196,8 +196,11 @@ function _M.image(ctx, item, o)
     if not entry then return nil, err end
     local resv, rerr = o.reserve(entry, {})
     if not resv then return nil, rerr end
+    -- wait 0: the answer (with the job's id) comes at once and is
+    -- checkpointed before the wait, which is then a poll; a wait held
+    -- open by the server would leave a killed run without the id
     local r, ierr = od.infer(ctx, { service = c.image.service,
-      input = { prompt = _M.image_prompt(c, item) }, wait = 30,
+      input = { prompt = _M.image_prompt(c, item) }, wait = 0,
       poll = true, poll_interval = 1, poll_timeout = 180,
       reservation = resv,
       on_job = function(j) o.checkpoint { request_id = j.id } end,
