@@ -73,7 +73,10 @@ function _M.copy(ctx, item, o)
   if not resv then return nil, rerr end
   local r, cerr = chat.chat(ctx, { service = c.copy.service,
     messages = messages, max_tokens = c.copy.max_tokens, stream = false,
-    reservation = resv })
+    reservation = resv, on_state = function(state, elapsed)
+      log.progress(item.id, fmt("copy: attempt %d, %s (%d s)", o.attempt,
+                                tostring(state), math.floor(elapsed or 0)))
+    end })
   if not r then return nil, cerr end
   if r.dry_run then return nil, errors.new("dry_run", "not sent") end
   return (r.answer:gsub("^%s+", ""):gsub("%s+$", "")), r
@@ -188,7 +191,11 @@ function _M.image(ctx, item, o)
     log.info(fmt("%s: waiting for image %s (made by an earlier run)",
                  item.id, o.saved.request_id))
     local j, perr = od.poll_until_done(ctx, {
-      request_id = o.saved.request_id, interval = 1, timeout = 180 })
+      request_id = o.saved.request_id, interval = 1, timeout = 180,
+      on_state = function(state, elapsed)
+        log.progress(item.id, fmt("image: %s (%d s)", tostring(state),
+                                  math.floor(elapsed or 0)))
+      end })
     if not j then return nil, perr end
     job = j
   else
@@ -204,8 +211,10 @@ function _M.image(ctx, item, o)
       poll = true, poll_interval = 1, poll_timeout = 180,
       reservation = resv,
       on_job = function(j) o.checkpoint { request_id = j.id } end,
-      on_state = function(state) log.progress(item.id, "image: " ..
-                                              tostring(state)) end })
+      on_state = function(state, elapsed)
+        log.progress(item.id, fmt("image: %s (%d s)", tostring(state),
+                                  math.floor(elapsed or 0)))
+      end })
     if not r then return nil, ierr end
     if r.dry_run then return nil, errors.new("dry_run", "not sent") end
     job = { id = r.request_id, state = r.state, output = r.output }
