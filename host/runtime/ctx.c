@@ -2,6 +2,7 @@
 ** ctx.c -- the `ctx` a recipe's run(ctx, args) receives.
 **
 **   ctx.dry_run        true under --dry-run or THETA_DRY_RUN
+**   ctx.json           true under --json (the result will be JSON)
 **   ctx.args           the parsed params (also run's second argument)
 **   ctx.recipe         the recipe's name
 **   ctx.defer(fn)      run fn after run() ends, whatever happens
@@ -151,6 +152,8 @@ void ctx_push(lua_State *L, int args_idx, int inputs_idx,
     }
     lua_pushboolean(L, rt_get()->opt.dry_run);
     lua_setfield(L, -2, "dry_run");
+    lua_pushboolean(L, rt_get()->opt.json);
+    lua_setfield(L, -2, "json");
     lua_pushvalue(L, args_idx);
     lua_setfield(L, -2, "args");
     lua_pushstring(L, recipe);

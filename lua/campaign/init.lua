@@ -198,7 +198,14 @@ local function write_copy(ctx, c, item, rec, steps, reserve, put)
       limit = limit, reserve = reserve })
     if not report then return nil, cerr end
     last = { text = text, attempts = attempt, unsupported = {},
-             claims = #(report.claims or {}) }
+             claims = {} }
+    -- every decision, kept with the draft: --drafts and --status --json
+    -- show what each claim was checked against
+    for i, u in ipairs(report.claims or {}) do
+      last.claims[i] = { kind = u.kind, text = u.text,
+                         supported = u.supported, by = u.by,
+                         reason = u.reason }
+    end
     for i, u in ipairs(report.unsupported or {}) do
       last.unsupported[i] = { kind = u.kind, text = u.text,
                               reason = u.reason }
@@ -307,9 +314,18 @@ local function drafts_text(c, get)
     out[#out + 1] = fmt("## %s (%s)", item.id, item.title)
     if rec.copy and rec.copy.text then
       out[#out + 1] = "verdict: " .. tostring(rec.copy.verdict)
+      for _, u in ipairs(type(rec.copy.claims) == "table" and
+                         rec.copy.claims or {}) do
+        out[#out + 1] = fmt("  %s %s: %s (%s)", u.supported and "ok " or
+          "NO ", tostring(u.kind), tostring(u.text),
+          tostring(u.by or u.reason))
+      end
       for _, u in ipairs(rec.copy.unsupported or {}) do
-        out[#out + 1] = "  unsupported: " .. tostring(u.text) .. " (" ..
-                        tostring(u.reason) .. ")"
+        if u.kind == "format" or u.kind == "verifier" then
+          out[#out + 1] = "  NO  " .. tostring(u.kind) .. ": " ..
+                          tostring(u.text) .. " (" .. tostring(u.reason) ..
+                          ")"
+        end
       end
       out[#out + 1] = ""
       out[#out + 1] = rec.copy.text
@@ -368,8 +384,14 @@ function _M.run(ctx, args, o)
   if args.status then
     local rows = {}
     for i, item in ipairs(c.items) do
-      local r = summary_of(get(item.id), slots[i])
+      local rec = get(item.id)
+      local r = summary_of(rec, slots[i])
       r.item = item.id
+      if ctx.json then
+        r.text = rec.copy and rec.copy.text
+        r.claims = rec.copy and rec.copy.claims
+        r.unsupported = rec.copy and rec.copy.unsupported
+      end
       rows[i] = r
     end
     return { campaign = c.id, items = rows, columns = { "item", "copy",

@@ -453,6 +453,14 @@ def test_review_then_approve(camp, sim, backend, tmp_path):
     assert backend.items() == []
     text = drafts.read_text()
     assert "## villa-azur (Villa Azur)" in text and "verdict: ok" in text
+    # every claim with its decision and the fact behind it
+    assert "ok  number: €1,250,000 (fields.price)" in text, text
+    st = camp.run("--status", "--json")
+    villa = [x for x in result(st)["items"] if x["item"] == "villa-azur"][0]
+    assert villa["text"].startswith("Villa Azur")
+    assert all(c["supported"] for c in villa["claims"])
+    assert {"fields.price", "fields.bedrooms"} <= {c["by"] for c in
+                                                  villa["claims"]}
     assert text.count("image: https://") == 3
     s = camp.run("--status")
     assert s.code == 0 and s.out.count("draft") == 3, s
