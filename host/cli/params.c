@@ -4,11 +4,14 @@
 **
 ** A param is `name = {type = ..., required = ..., default = ...,
 ** help = ..., values = {...} (enum), min/max (numbers), max_bytes
-** (file), arg = "URL" (the placeholder in help)}`. The flag is the name
-** with '_' turned into '-': chat_id is --chat-id. Every error says which
-** flag, what was expected, and points at `clawhost help RECIPE`.
+** (file, string), of = "integer" (a list's elements), arg = "URL" (the
+** placeholder in help)}`. The flag is the name with '_' turned into
+** '-': chat_id is --chat-id. Every error says which flag (and which
+** element of a list), what was expected, and points at `clawhost help
+** RECIPE`.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,18 +19,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
 #include "cli/declared.h"
 #include "cli/params.h"
+#include "lib/json.h"
 #include "pure/suggest.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
+#include "runtime/out.h"
+#include "util/dynbuf.h"
+#include "util/fileio.h"
 
 #define MAX_PARAMS 64
 #define FILE_MAX_DEFAULT (16u << 20)
+#define TEXT_MAX_DEFAULT (1u << 20)
 #define FILE_MAX_LIMIT (256u << 20)
 
 enum ptype { P_STRING, P_NUMBER, P_INTEGER, P_BOOLEAN, P_ENUM, P_LIST,
@@ -48,6 +57,7 @@ struct spec {
     const char *name;
     char flag[64];
     int type;
+    int of;                 /* a list's element type (P_STRING...) */
     int required;
     int has_default;
     int seen;
@@ -61,6 +71,7 @@ struct specs {
     int n;
     int idx;                /* the params table on the stack */
     const char *recipe;
+    const char *stdin_flag; /* the param that read stdin, if one did */
 };
 
 static int bad_decl(lua_State *L, const struct specs *s, const char *name,
@@ -105,60 +116,123 @@ static int is_reserved(const char *name)
     return 0;
 }
 
-/* A default must be what the flag would give (a wrong one would reach
-** run() unchecked). */
+static const int lua_want[] = {LUA_TSTRING, LUA_TNUMBER, LUA_TNUMBER,
+                               LUA_TBOOLEAN, LUA_TSTRING, LUA_TTABLE,
+                               LUA_TSTRING, LUA_TNIL, LUA_TNIL};
+
+/* Is the value at the top one of the enum's values (decl at t)? */
+static int in_values(lua_State *L, int t)
+{
+    int found = 0;
+    lua_getfield(L, t, "values");
+    for (lua_Integer i = 1; !found && i <= luaL_len(L, -1); i++) {
+        lua_rawgeti(L, -1, i);
+        found = lua_rawequal(L, -1, -3);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return found;
+}
+
+/* The value at the top as one value of `type` (the param's, or a
+** list's element type); NULL when it is fine, else what is wrong. */
+static const char *bad_value(lua_State *L, int type, int t)
+{
+    double when;
+    const char *why;
+    int lt = lua_type(L, -1);
+    if (lt != lua_want[type])
+        return lua_pushfstring(L, "is a %s, not a %s",
+                               lua_typename(L, lt),
+                               lua_typename(L, lua_want[type]));
+    if (type == P_INTEGER && !lua_isinteger(L, -1))
+        return "is not a whole number";
+    if (type == P_ENUM && !in_values(L, t))
+        return "is not one of its values";
+    if (type == P_TIME &&
+        clock_parse_iso(lua_tostring(L, -1), &when, &why) != 0)
+        return lua_pushfstring(L, "is not an RFC 3339 time: %s", why);
+    return NULL;
+}
+
+/*
+** A default must be what the flag would give (a wrong one would reach
+** run() unchecked); a list's default is a table of elements, or one
+** element, each checked like a value of the list's `of` type.
+*/
 static void check_default(lua_State *L, struct specs *s,
                           const struct spec *p, int t)
 {
-    static const int want[] = {LUA_TSTRING, LUA_TNUMBER, LUA_TNUMBER,
-                               LUA_TBOOLEAN, LUA_TSTRING, LUA_TTABLE,
-                               LUA_TSTRING, LUA_TNIL, LUA_TNIL};
-    int type = lua_getfield(L, t, "default");
+    const char *why;
+    lua_getfield(L, t, "default");
     if (p->type == P_FILE || p->type == P_OUTPUT)
         bad_decl(L, s, p->name, p->type == P_FILE ? "is a file param; it "
                  "cannot have a default" : "is an output param; it cannot "
                  "have a default (the user names the file)");
-    if (type != want[p->type] && !(p->type == P_LIST && type == LUA_TSTRING))
-        bad_decl(L, s, p->name, lua_pushfstring(L, "has a default that is "
-                 "a %s; a %s param needs a %s", lua_typename(L, type),
-                 type_names[p->type], lua_typename(L, want[p->type])));
-    if (p->type == P_INTEGER && !lua_isinteger(L, -1))
-        bad_decl(L, s, p->name, "has a default that is not a whole number");
-    if (p->type == P_ENUM) {
-        int found = 0;
-        lua_getfield(L, t, "values");
-        for (lua_Integer i = 1; !found && i <= luaL_len(L, -1); i++) {
-            lua_rawgeti(L, -1, i);
-            found = lua_rawequal(L, -1, -3);
-            lua_pop(L, 1);
+    if (p->type != P_LIST) {
+        if ((why = bad_value(L, p->type, t)) != NULL)
+            bad_decl(L, s, p->name, lua_pushfstring(L, "has a default "
+                     "that %s", why));
+    } else if (!lua_istable(L, -1)) {
+        if ((why = bad_value(L, p->of, t)) != NULL)
+            bad_decl(L, s, p->name, lua_pushfstring(L, "has a default "
+                     "that %s (a list's default is a table of %ss or one "
+                     "%s)", why, type_names[p->of], type_names[p->of]));
+    } else {
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+            int top = lua_gettop(L);
+            lua_rawgeti(L, top, i);
+            if ((why = bad_value(L, p->of, t)) != NULL)
+                bad_decl(L, s, p->name, lua_pushfstring(L, "has a default "
+                         "whose element %I %s", i, why));
+            lua_settop(L, top);
         }
-        if (!found)
-            bad_decl(L, s, p->name, "has a default that is not one of its "
-                     "values");
-        lua_pop(L, 1);
     }
     lua_pop(L, 1);
 }
 
+static int type_index(const char *type)
+{
+    for (int k = 0; type_names[k]; k++)
+        if (strcmp(type_names[k], type) == 0)
+            return k;
+    return -1;
+}
+
+/* type, and for a list the type of its elements (`of`, default
+** string): one of the scalar types a single flag value can have. */
 static void parse_type(lua_State *L, struct specs *s, struct spec *p,
                        int t)
 {
     const char *type = opt_string(L, t, "type");
-    p->type = P_STRING;
-    if (!type)
+    const char *of = opt_string(L, t, "of");
+    p->type = type ? type_index(type) : P_STRING;
+    if (p->type < 0)
+        bad_decl(L, s, p->name, "has an unknown type (expected string, "
+                 "number, integer, boolean, enum, list, time, file or "
+                 "output)");
+    p->of = P_STRING;
+    if (p->type != P_LIST) {
+        lua_getfield(L, t, "of");
+        if (!lua_isnil(L, -1))
+            bad_decl(L, s, p->name, "has `of` but is not a list");
+        lua_pop(L, 1);
         return;
-    for (p->type = 0; type_names[p->type]; p->type++)
-        if (strcmp(type_names[p->type], type) == 0)
-            return;
-    bad_decl(L, s, p->name, "has an unknown type (expected string, "
-             "number, integer, boolean, enum, list, time or file)");
+    }
+    p->of = of ? type_index(of) : P_STRING;
+    if (p->of != P_STRING && p->of != P_NUMBER && p->of != P_INTEGER &&
+        p->of != P_ENUM && p->of != P_TIME)
+        bad_decl(L, s, p->name, "is a list of an unknown type (`of` is "
+                 "string, number, integer, enum or time)");
 }
 
 static void check_enum(lua_State *L, struct specs *s, struct spec *p,
                        int t)
 {
     if (lua_getfield(L, t, "values") != LUA_TTABLE || luaL_len(L, -1) < 1)
-        bad_decl(L, s, p->name, "is an enum without a values list");
+        bad_decl(L, s, p->name, p->type == P_ENUM ? "is an enum without "
+                 "a values list" : "is a list of enum without a values "
+                 "list");
     for (lua_Integer i = 1; i <= luaL_len(L, -1); i++) {
         if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
             bad_decl(L, s, p->name, "has enum values that are not all "
@@ -190,11 +264,12 @@ static void load_spec(lua_State *L, struct specs *s, struct spec *p)
     p->arg = opt_string(L, t, "arg");
     lua_getfield(L, t, "max_bytes");
     p->max_bytes = lua_isinteger(L, -1) ? (size_t)lua_tointeger(L, -1) :
+                   p->type == P_STRING ? TEXT_MAX_DEFAULT :
                    FILE_MAX_DEFAULT;
     lua_pop(L, 1);
     if (p->max_bytes == 0 || p->max_bytes > FILE_MAX_LIMIT)
         bad_decl(L, s, p->name, "has max_bytes outside 1..256 MiB");
-    if (p->type == P_ENUM)
+    if (p->type == P_ENUM || (p->type == P_LIST && p->of == P_ENUM))
         check_enum(L, s, p, t);
     if (p->has_default)
         check_default(L, s, p, t);
@@ -212,6 +287,7 @@ static void load_specs(lua_State *L, int idx, struct specs *s,
     s->n = 0;
     s->idx = lua_absindex(L, idx);
     s->recipe = recipe;
+    s->stdin_flag = NULL;
     if (lua_isnoneornil(L, s->idx))
         return;
     if (!lua_istable(L, s->idx))
@@ -246,10 +322,11 @@ static int push_decl(lua_State *L, const struct specs *s,
 static const char *arg_name(lua_State *L, const struct specs *s,
                             const struct spec *p, char *buf, size_t size)
 {
+    int type = p->type == P_LIST ? p->of : p->type;
     if (p->arg)
         return p->arg;
-    if (p->type != P_ENUM)
-        return type_args[p->type];
+    if (type != P_ENUM)
+        return type_args[type];
     int t = push_decl(L, s, p);
     lua_getfield(L, t, "values");
     size_t used = 0;
@@ -323,37 +400,48 @@ static int usage_error(lua_State *L, const struct specs *s,
 
 /* ---- values ---- */
 
+/*
+** One value being parsed: the param, the type it must have (a list's
+** element type for a list) and how messages name it: "--count", or
+** "--slot (value 2)" for the second value given to a list.
+*/
+struct val {
+    const struct spec *p;
+    int type;
+    char label[96];
+};
+
 static void push_number(lua_State *L, const struct specs *s,
-                        const struct spec *p, const char *v)
+                        const struct val *x, const char *v)
 {
     int t;
     if (!lua_stringtonumber(L, v) || !isfinite(lua_tonumber(L, -1)))
-        usage_error(L, s, "--%s expects a number, got '%s'", p->flag, v);
-    if (p->type == P_INTEGER && !lua_isinteger(L, -1)) {
+        usage_error(L, s, "%s expects a number, got '%s'", x->label, v);
+    if (x->type == P_INTEGER && !lua_isinteger(L, -1)) {
         lua_Number n = lua_tonumber(L, -1);
         if (n != floor(n) || fabs(n) > 9e15)
-            usage_error(L, s, "--%s expects a whole number, got '%s'",
-                        p->flag, v);
+            usage_error(L, s, "%s expects a whole number, got '%s'",
+                        x->label, v);
         lua_pop(L, 1);
         lua_pushinteger(L, (lua_Integer)n);
     }
-    t = push_decl(L, s, p);
+    t = push_decl(L, s, x->p);
     if (lua_getfield(L, t, "min") == LUA_TNUMBER &&
         lua_compare(L, t - 1, -1, LUA_OPLT))
-        usage_error(L, s, "--%s must be at least %s, got '%s'", p->flag,
+        usage_error(L, s, "%s must be at least %s, got '%s'", x->label,
                     lua_tostring(L, -1), v);
     if (lua_getfield(L, t, "max") == LUA_TNUMBER &&
         lua_compare(L, -1, t - 1, LUA_OPLT))
-        usage_error(L, s, "--%s must be at most %s, got '%s'", p->flag,
+        usage_error(L, s, "%s must be at most %s, got '%s'", x->label,
                     lua_tostring(L, -1), v);
     lua_settop(L, t - 1);
 }
 
 static void push_enum(lua_State *L, const struct specs *s,
-                      const struct spec *p, const char *v)
+                      const struct val *x, const char *v)
 {
     char tmp[256];
-    int t = push_decl(L, s, p);
+    int t = push_decl(L, s, x->p);
     lua_getfield(L, t, "values");
     for (lua_Integer i = 1; i <= luaL_len(L, -1); i++) {
         lua_rawgeti(L, -1, i);
@@ -365,8 +453,8 @@ static void push_enum(lua_State *L, const struct specs *s,
         }
         lua_pop(L, 1);
     }
-    usage_error(L, s, "--%s must be one of %s, got '%s'", p->flag,
-                arg_name(L, s, p, tmp, sizeof tmp), v);
+    usage_error(L, s, "%s must be one of %s, got '%s'", x->label,
+                arg_name(L, s, x->p, tmp, sizeof tmp), v);
 }
 
 /* The file's bytes go to inputs[name]; the recipe sees the path. The
@@ -398,6 +486,117 @@ static void read_input(lua_State *L, const struct specs *s,
 }
 
 /*
+** Where the text of `--name @PATH` or `--name -` comes from: the file
+** (opened now: a missing one is a usage error naming it) or stdin,
+** which a run can read once. A regular file's size is checked before
+** it is read; a pipe (`@<(cmd)`, stdin) is read up to the cap.
+*/
+static int open_text(lua_State *L, struct specs *s, const struct spec *p,
+                     const char *v)
+{
+    struct stat st;
+    if (strcmp(v, "-") == 0) {
+        if (s->stdin_flag)
+            usage_error(L, s, "--%s -: stdin was already read for --%s; "
+                        "a run reads stdin once", p->flag, s->stdin_flag);
+        s->stdin_flag = p->flag;
+        if (isatty(0))
+            out_printf(OUT_STDERR, "clawhost: reading --%s from the "
+                       "terminal; end it with Ctrl-D\n", p->flag);
+        return 0;
+    }
+    if (v[1] == '\0')
+        usage_error(L, s, "--%s @: a file name must follow @ (a text that "
+                    "starts with @ is written @@...)", p->flag);
+    int fd = open(v + 1, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        usage_error(L, s, "--%s %s: %s", p->flag, v, strerror(errno));
+    int dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    int big = !dir && S_ISREG(st.st_mode) &&
+              (size_t)st.st_size > p->max_bytes;
+    if (dir || big)
+        close(fd);
+    if (dir)
+        usage_error(L, s, "--%s %s: a folder, not a file", p->flag, v);
+    if (big)
+        usage_error(L, s, "--%s %s: %I bytes, more than the %I this "
+                    "param takes", p->flag, v, (lua_Integer)st.st_size,
+                    (lua_Integer)p->max_bytes);
+    return fd;
+}
+
+/*
+** A string param's text must be what a command line could carry: UTF-8
+** (the encoder that sends it as JSON refuses anything else) and no NUL
+** byte. Checked on text from a file or stdin, at the top of the stack.
+*/
+static void check_text(lua_State *L, const struct specs *s,
+                       const struct spec *p, const char *v)
+{
+    size_t len, bad;
+    const char *t = lua_tolstring(L, -1, &len);
+    const char *nul = memchr(t, '\0', len);
+    char why[96];
+    bad = json_utf8_valid(t, len);
+    if (nul && (size_t)(nul - t) < bad)
+        snprintf(why, sizeof why, "a NUL byte at byte %zu",
+                 (size_t)(nul - t) + 1);
+    else if (bad < len)
+        snprintf(why, sizeof why, "not UTF-8 (byte %zu is 0x%02X)",
+                 bad + 1, (unsigned char)t[bad]);
+    else
+        return;
+    usage_error(L, s, "--%s %s: %s; --%s takes text", p->flag,
+                strcmp(v, "-") == 0 ? "- (stdin)" : v, why, p->flag);
+}
+
+/*
+** `--name @PATH` and `--name -` give a string param the bytes of a
+** file or of stdin, so a long text needs no argument longer than the
+** kernel lets one be (128 KiB). They are read into C memory, capped at
+** max_bytes, and the file is closed before anything can raise.
+*/
+static void push_text_from(lua_State *L, struct specs *s,
+                           const struct spec *p, const char *v)
+{
+    struct dynbuf b;
+    int fd = open_text(L, s, p, v);
+    dynbuf_init(&b, p->max_bytes);
+    int rc = fileio_read_all(fd, &b), e = errno;
+    if (fd != 0)
+        close(fd);
+    if (rc == 0)
+        lua_pushlstring(L, b.p ? b.p : "", b.len);
+    dynbuf_free(&b);
+    if (rc == DYNBUF_TOOBIG)
+        usage_error(L, s, "--%s %s: more than the %I bytes this param "
+                    "takes", p->flag, strcmp(v, "-") == 0 ? "- (stdin)" :
+                    v, (lua_Integer)p->max_bytes);
+    if (rc != 0)
+        usage_error(L, s, "--%s %s: %s", p->flag, v, rc == DYNBUF_NOMEM ?
+                    "out of memory" : strerror(e));
+    check_text(L, s, p, v);
+}
+
+/* A string param's value: the text as given, or from a file or stdin
+** (above); "@@..." stands for a text that starts with "@". */
+static void push_text(lua_State *L, struct specs *s, const struct spec *p,
+                      const char *v)
+{
+    if ((v[0] == '@' && v[1] != '@') || strcmp(v, "-") == 0) {
+        push_text_from(L, s, p, v);
+        return;
+    }
+    if (v[0] == '@')
+        v++;
+    if (strlen(v) > p->max_bytes)
+        usage_error(L, s, "--%s: %I bytes, more than the %I this param "
+                    "takes", p->flag, (lua_Integer)strlen(v),
+                    (lua_Integer)p->max_bytes);
+    lua_pushstring(L, v);
+}
+
+/*
 ** A file the recipe may write (ctx.output): checked now, so a typo in a
 ** folder is a usage error before anything is spent. Its path goes to
 ** inputs["output:" .. name]; the host writes it, the recipe cannot.
@@ -425,23 +624,37 @@ static void check_output(lua_State *L, const struct specs *s,
     lua_settable(L, inputs);
 }
 
-static void push_value(lua_State *L, const struct specs *s,
-                       const struct spec *p, const char *v, int inputs)
+/*
+** Push the value v for p: checked and converted by its type, or for a
+** list by its element type, the element being number `nth` (1, 2, ...)
+** so a message can say which one was wrong.
+*/
+static void push_value(lua_State *L, struct specs *s, const struct spec *p,
+                       const char *v, int inputs, lua_Integer nth)
 {
     const char *why;
     double t;
-    switch (p->type) {
+    struct val x = {p, p->type == P_LIST ? p->of : p->type, ""};
+    if (p->type == P_LIST)
+        snprintf(x.label, sizeof x.label, "--%s (value %lld)", p->flag,
+                 (long long)nth);
+    else
+        snprintf(x.label, sizeof x.label, "--%s", p->flag);
+    switch (p->type == P_STRING ? -1 : x.type) {
+    case -1:
+        push_text(L, s, p, v);
+        return;
     case P_NUMBER:
     case P_INTEGER:
-        push_number(L, s, p, v);
+        push_number(L, s, &x, v);
         return;
     case P_ENUM:
-        push_enum(L, s, p, v);
+        push_enum(L, s, &x, v);
         return;
     case P_TIME:
         if (clock_parse_iso(v, &t, &why) != 0)
-            usage_error(L, s, "--%s '%s' is not an RFC 3339 time: %s",
-                        p->flag, v, why);
+            usage_error(L, s, "%s '%s' is not an RFC 3339 time: %s",
+                        x.label, v, why);
         break;
     case P_FILE:
         read_input(L, s, p, v, inputs);
@@ -550,7 +763,11 @@ static int parse_one(lua_State *L, struct specs *s, int args, int inputs,
         return usage_error(L, s, "--%s needs a value (%s)", p->flag,
                            arg_name(L, s, p, tmp, sizeof tmp));
     }
-    push_value(L, s, p, value, inputs);
+    lua_getfield(L, args, p->name);     /* a list's values so far */
+    lua_Integer nth = lua_istable(L, -1) ?
+                      (lua_Integer)lua_rawlen(L, -1) + 1 : 1;
+    lua_pop(L, 1);
+    push_value(L, s, p, value, inputs, nth);
     store(L, s, p, args);
     return used;
 }
@@ -560,7 +777,7 @@ static void copy_default(lua_State *L, const struct specs *s,
 {
     int t = push_decl(L, s, p);
     lua_getfield(L, t, "default");
-    if (p->type == P_LIST && lua_type(L, -1) == LUA_TSTRING) {
+    if (p->type == P_LIST && !lua_istable(L, -1)) {
         lua_createtable(L, 1, 0);       /* one value: a list of one */
         lua_insert(L, -2);
         lua_rawseti(L, -2, 1);
@@ -625,13 +842,14 @@ static void add_option_line(lua_State *L, int list, const struct specs *s,
 {
     char tmp[128], left[160], padded[200];
     const char *a = arg_name(L, s, p, tmp, sizeof tmp);
+    int type = p->type == P_LIST ? p->of : p->type;
     snprintf(left, sizeof left, "  --%s%s%s%s", p->type == P_BOOLEAN ?
              "[no-]" : "", p->flag, *a ? " " : "", a);
     snprintf(padded, sizeof padded, "%-28s", left);
     lua_pushfstring(L, "%s %s%s%s%s", padded, p->help ? p->help : "",
                     p->required ? " (required)" : "",
                     p->type == P_LIST ? " (repeatable)" : "",
-                    p->type == P_TIME ? " (RFC 3339 with offset, e.g. "
+                    type == P_TIME ? " (RFC 3339 with offset, e.g. "
                     "2026-05-12T06:00:00Z)" : "");
     add(L, list);
     if (p->has_default) {
@@ -685,8 +903,17 @@ void params_push_help(lua_State *L, int idx, const char *recipe)
         lua_pushliteral(L, "\noptions:\n");
         add(L, list);
     }
-    for (int i = 0; i < s.n; i++)
+    int texts = 0;
+    for (int i = 0; i < s.n; i++) {
         add_option_line(L, list, &s, &s.p[i]);
+        texts |= s.p[i].type == P_STRING;
+    }
+    if (texts) {
+        lua_pushliteral(L, "\nA text option takes @FILE for the text of "
+                        "a file, - for stdin\n(@@... for a text that "
+                        "starts with @).\n");
+        add(L, list);
+    }
     declared_push_help(L, r);
     add(L, list);
     add_list_field(L, list, r, "calls", "calls:");

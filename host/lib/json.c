@@ -160,6 +160,22 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return len;
 }
 
+size_t json_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, n;
+    while (i < len) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((n = utf8_seq(p + i, len - i)) == 0)
+            return i;
+        i += n;
+    }
+    return len;
+}
+
 /*
 ** Bytes inside a string: 0 plain ASCII, 1 '"', '\\' or a control
 ** character, 2 the start of a multi-byte UTF-8 sequence.

@@ -69,6 +69,13 @@ int json_encode_marked(lua_State *L, int idx, int list);
 int json_quote(struct dynbuf *b, const char *str, size_t len);
 
 /*
+** How many bytes at the start of s[0..len) are well-formed UTF-8 (the
+** rule the encoder applies): len when all of them are, else the offset
+** of the first byte that does not start a well-formed sequence.
+*/
+size_t json_utf8_valid(const char *s, size_t len);
+
+/*
 ** Decode len bytes at s. On success pushes the value and returns 0; on
 ** failure pushes a clawhost.Error (code "json") and returns 1. Raises
 ** only on out-of-memory. s need not be NUL-terminated.

@@ -471,3 +471,256 @@ def test_param_name_length_limit(host):
                                     ("a" * 49)))
     assert r.code == 2, r
     assert "not a valid name" in r.err
+
+
+# ---- text from a file or stdin (string params) ----
+
+def text_recipe(host, decl="msg = {type = 'string'}"):
+    return host.recipe("return { params = { %s }, run = function(ctx, "
+                       "args) return {msg = args.msg, other = args.other, "
+                       "n = args.msg and #args.msg} end }" % decl,
+                       name="text.lua")
+
+
+def test_text_from_a_file_is_its_bytes(host):
+    (host.dir / "post.txt").write_bytes("h\u00e9llo\n\nsecond line\n"
+                                        .encode())
+    r = host.run("run", text_recipe(host), "--msg", "@post.txt", "--json")
+    assert r.code == 0, r
+    assert r.json()["msg"] == "h\u00e9llo\n\nsecond line\n"
+
+
+def test_text_from_a_file_with_equals(host):
+    (host.dir / "post.txt").write_text("from a file")
+    r = host.run("run", text_recipe(host), "--msg=@post.txt", "--json")
+    assert r.code == 0, r
+    assert r.json()["msg"] == "from a file"
+
+
+def test_text_from_stdin(host):
+    r = host.run("run", text_recipe(host), "--msg", "-", "--json",
+                 input="piped text\n")
+    assert r.code == 0, r
+    assert r.json()["msg"] == "piped text\n"
+
+
+def test_text_from_empty_stdin(host):
+    r = host.run("run", text_recipe(host), "--msg", "-", "--json",
+                 input="")
+    assert r.code == 0, r
+    assert r.json()["msg"] == ""
+
+
+def test_text_of_two_megabytes_goes_through_a_file(host):
+    """A 2 MB message cannot be one argument (the kernel caps one at
+    128 KiB: "Argument list too long"); @FILE carries it."""
+    big = ("word " * 400000)[:2000000]
+    (host.dir / "big.txt").write_text(big)
+    path = text_recipe(host, "msg = {type = 'string', max_bytes = "
+                       "4 * 1024 * 1024}")
+    r = host.run("run", path, "--msg", "@big.txt", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["n"] == 2000000 and r.json()["msg"] == big
+    r = host.run("run", path, "--msg", "-", "--json", input=big)
+    assert r.code == 0, r.err
+    assert r.json()["n"] == 2000000
+
+
+def test_text_cap_defaults_to_one_mib(host):
+    (host.dir / "mib.txt").write_text("a" * (1 << 20))
+    (host.dir / "over.txt").write_text("a" * ((1 << 20) + 1))
+    r = host.run("run", text_recipe(host), "--msg", "@mib.txt", "--json")
+    assert r.code == 0 and r.json()["n"] == 1 << 20, r.err
+    r = host.run("run", text_recipe(host), "--msg", "@over.txt")
+    assert r.code == 2, r
+    assert "--msg @over.txt: 1048577 bytes, more than the 1048576" in r.err
+    assert "aaaa" not in r.text
+
+
+def test_text_cap_on_stdin(host):
+    r = host.run("run", text_recipe(host), "--msg", "-",
+                 input="a" * ((1 << 20) + 10))
+    assert r.code == 2, r
+    assert "--msg - (stdin): more than the 1048576 bytes" in r.err
+
+
+def test_text_cap_from_max_bytes(host):
+    path = text_recipe(host, "msg = {type = 'string', max_bytes = 8}")
+    (host.dir / "nine.txt").write_text("123456789")
+    (host.dir / "eight.txt").write_text("12345678")
+    assert host.run("run", path, "--msg", "@eight.txt", "--json").json()[
+        "msg"] == "12345678"
+    r = host.run("run", path, "--msg", "@nine.txt")
+    assert r.code == 2 and "9 bytes, more than the 8" in r.err, r
+    r = host.run("run", path, "--msg", "-", input="123456789")
+    assert r.code == 2 and "more than the 8 bytes" in r.err, r
+    # the cap holds however the text is given
+    r = host.run("run", path, "--msg", "123456789")
+    assert r.code == 2 and "--msg: 9 bytes, more than the 8" in r.err, r
+
+
+@pytest.mark.parametrize("value,words", [
+    ("@nope.txt", ["--msg @nope.txt", "No such file"]),
+    ("@.", ["--msg @.", "a folder, not a file"]),
+    ("@", ["--msg @", "a file name must follow @", "@@"]),
+])
+def test_text_from_a_bad_file(host, value, words):
+    r = host.run("run", text_recipe(host), "--msg", value)
+    assert r.code == 2, r
+    for w in words:
+        assert w in r.err, (w, r)
+    assert "usage: clawhost run text" in r.err
+
+
+@pytest.mark.parametrize("data,why", [
+    (b"caf\xe9 latin-1", "not UTF-8 (byte 4 is 0xE9)"),
+    (b"\x89PNG\r\n\x1a\n", "not UTF-8 (byte 1 is 0x89)"),
+    (b"ok\x00then", "a NUL byte at byte 3"),
+    (b"\xed\xa0\x80 surrogate", "not UTF-8 (byte 1 is 0xED)"),
+])
+def test_text_must_be_utf8(host, data, why):
+    (host.dir / "bin.dat").write_bytes(data)
+    r = host.run("run", text_recipe(host), "--msg", "@bin.dat")
+    assert r.code == 2, r
+    assert "--msg @bin.dat: %s; --msg takes text" % why in r.err, r
+
+
+def test_text_starting_with_at_is_escaped_with_two(host):
+    r = host.run("run", text_recipe(host), "--msg", "@@handle hi",
+                 "--json")
+    assert r.code == 0, r
+    assert r.json()["msg"] == "@handle hi"
+    r = host.run("run", text_recipe(host), "--msg", "@@@x", "--json")
+    assert r.json()["msg"] == "@@x"
+    r = host.run("run", text_recipe(host), "--msg", "mid @ and -",
+                 "--json")
+    assert r.json()["msg"] == "mid @ and -"
+
+
+def test_stdin_is_read_once_per_run(host):
+    path = text_recipe(host, "msg = {type = 'string'}, "
+                       "other = {type = 'string'}")
+    r = host.run("run", path, "--msg", "-", "--other", "-", input="x")
+    assert r.code == 2, r
+    assert "--other -: stdin was already read for --msg" in r.err
+
+
+def test_only_string_params_read_files(host, tmp_path):
+    (host.dir / "x").write_text("contents")
+    doc = args_of(host, "--tag", "@x", "--tag", "-", "--chat-id", "@x")
+    assert doc["args"]["tag"] == ["@x", "-"]        # a list: as given
+    assert doc["args"]["chat_id"] == "contents"     # a string: the file
+    assert_usage(run_params(host, "--color", "@x"), "--color must be one")
+    assert_usage(run_params(host, "--count", "-"), "--count expects")
+
+
+def test_help_says_text_takes_a_file_or_stdin(host):
+    r = host.run("help", text_recipe(host))
+    assert r.code == 0, r
+    assert "@FILE" in r.out and "- for stdin" in r.out
+
+
+# ---- typed lists (`of`) ----
+
+LISTS = FIXTURES / "lists.lua"
+
+
+def run_lists(host, *args, **kw):
+    return host.run("run", LISTS, "--json", *args, **kw)
+
+
+def test_typed_list_values_are_converted(host):
+    r = run_lists(host, "--slot", "2026-05-12T06:00:00Z", "--slot",
+                  "2026-05-12T08:00:00+02:00", "--ratio", "0.5",
+                  "--ratio", "10", "--id", "3", "--id", "4.0",
+                  "--color", "green", "--color", "red", "--word", "7",
+                  "--plain", "x")
+    assert r.code == 0, r
+    doc = r.json()
+    a = doc["args"]
+    assert a["slot"] == ["2026-05-12T06:00:00Z",
+                         "2026-05-12T08:00:00+02:00"]
+    assert a["ratio"] == [0.5, 10] and a["id"] == [3, 4]
+    assert doc["kinds"]["id"] == ["integer", "integer"]
+    assert doc["kinds"]["ratio"] == ["float", "integer"]
+    assert a["color"] == ["green", "red"]
+    assert a["word"] == ["7"] and doc["kinds"]["word"] == ["string"]
+    assert a["plain"] == ["x"]
+    assert a["keep"] == [1, 2]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--slot", "2026-05-12T06:00:00Z", "--slot", "tomorrow"],
+     ["--slot (value 2) 'tomorrow' is not an RFC 3339 time"]),
+    (["--slot", "2026-05-12T06:00:00"],
+     ["--slot (value 1)", "UTC offset is missing"]),
+    (["--id", "1", "--id", "2", "--id", "2.5"],
+     ["--id (value 3) expects a whole number, got '2.5'"]),
+    (["--id", "0"], ["--id (value 1) must be at least 1, got '0'"]),
+    (["--ratio", "1", "--ratio", "11"],
+     ["--ratio (value 2) must be at most 10, got '11'"]),
+    (["--ratio", "x"], ["--ratio (value 1) expects a number, got 'x'"]),
+    (["--color", "red", "--color", "blue"],
+     ["--color (value 2) must be one of red|green, got 'blue'"]),
+    (["--keep", "one"], ["--keep (value 1) expects a number"]),
+])
+def test_typed_list_element_errors_name_flag_and_position(host, args,
+                                                          words):
+    r = run_lists(host, *args)
+    assert r.code == 2, r
+    for w in words:
+        assert w in r.err, (w, r)
+    assert "usage: clawhost run lists" in r.err
+
+
+def test_typed_list_is_checked_before_the_recipe_starts(host):
+    path = host.recipe("""
+        return { params = { n = { type = "list", of = "integer" } },
+          run = function(ctx, args) print("started") return args end }
+    """, name="early.lua")
+    r = host.run("run", path, "--n", "1", "--n", "x")
+    assert r.code == 2, r
+    assert "started" not in r.out
+    assert "--n (value 2) expects a number" in r.err
+
+
+def test_typed_list_help(host):
+    r = host.run("help", LISTS)
+    assert r.code == 0, r
+    assert "[--id N]..." in r.out and "[--color red|green]..." in r.out
+    assert "[--slot TIME]..." in r.out and "[--ratio NUMBER]..." in r.out
+    slot = [ln for ln in r.out.splitlines() if "--slot" in ln and
+            "publishing" in ln][0]
+    assert "(repeatable)" in slot and "RFC 3339" in slot
+
+
+@pytest.mark.parametrize("decl,words", [
+    ("x = {type = 'list', of = 'boolean'}", ["param 'x'", "`of`"]),
+    ("x = {type = 'list', of = 'file'}", ["param 'x'", "`of`"]),
+    ("x = {type = 'list', of = 'nope'}", ["param 'x'", "`of`"]),
+    ("x = {type = 'string', of = 'integer'}",
+     ["param 'x'", "has `of` but is not a list"]),
+    ("x = {type = 'list', of = 'enum'}", ["param 'x'", "values list"]),
+    ("x = {type = 'list', of = 'integer', default = {1, 'two'}}",
+     ["param 'x'", "element 2 is a string, not a number"]),
+    ("x = {type = 'list', of = 'integer', default = {1, 2.5}}",
+     ["param 'x'", "element 2 is not a whole number"]),
+    ("x = {type = 'list', of = 'enum', values = {'a'}, default = {'b'}}",
+     ["param 'x'", "element 1 is not one of its values"]),
+    ("x = {type = 'list', of = 'time', default = {'noon'}}",
+     ["param 'x'", "element 1 is not an RFC 3339 time"]),
+    ("x = {type = 'list', of = 'number', default = 'many'}",
+     ["param 'x'", "is a string, not a number"]),
+])
+def test_typed_list_bad_declarations(host, decl, words):
+    r = host.run("run", recipe_with(host, decl))
+    assert r.code == 2, r
+    for w in words:
+        assert w in r.err, (w, r)
+
+
+def test_typed_list_default_of_one_element(host):
+    r = host.run("run", recipe_with(host, "x = {type = 'list', of = "
+                                    "'integer', default = 5}"), "--json")
+    assert r.code == 0, r
+    assert r.json() == {"x": [5]}
