@@ -931,3 +931,108 @@ void params_push_help(lua_State *L, int idx, const char *recipe)
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
 }
+
+/* ---- help as data ---- */
+
+/* decl[field] copied to the table at the top, when it is set; a
+** table is copied as an array (values, a list's default). */
+static void copy_field(lua_State *L, int decl, const char *field)
+{
+    int type = lua_getfield(L, decl, field);
+    if (type == LUA_TTABLE) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        lua_createtable(L, (int)n, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -2, i);
+            lua_rawseti(L, -2, i);
+        }
+        json_mark_array(L, -1);
+        lua_replace(L, -2);
+    }
+    if (type == LUA_TNIL)
+        lua_pop(L, 1);
+    else
+        lua_setfield(L, -2, field);
+}
+
+/* One param as a table: what `help RECIPE --json` shows of it. */
+static void push_param_data(lua_State *L, const struct specs *s,
+                            const struct spec *p)
+{
+    char tmp[128];
+    int decl = push_decl(L, s, p);
+    lua_createtable(L, 0, 12);
+    lua_pushstring(L, p->name);
+    lua_setfield(L, -2, "name");
+    lua_pushfstring(L, "--%s", p->flag);
+    lua_setfield(L, -2, "flag");
+    lua_pushstring(L, type_names[p->type]);
+    lua_setfield(L, -2, "type");
+    if (p->type == P_LIST) {
+        lua_pushstring(L, type_names[p->of]);
+        lua_setfield(L, -2, "of");
+    }
+    lua_pushboolean(L, p->required);
+    lua_setfield(L, -2, "required");
+    lua_pushstring(L, arg_name(L, s, p, tmp, sizeof tmp));
+    lua_setfield(L, -2, "arg");
+    if (p->type == P_STRING || p->type == P_FILE) {
+        lua_pushinteger(L, (lua_Integer)p->max_bytes);
+        lua_setfield(L, -2, "max_bytes");
+    }
+    static const char *const fields[] = {"help", "values", "min", "max",
+                                         NULL};
+    for (int k = 0; fields[k]; k++)
+        copy_field(L, decl, fields[k]);
+    if (p->has_default) {
+        lua_newtable(L);            /* a list's default: always a list */
+        copy_default(L, s, p, lua_gettop(L));
+        lua_getfield(L, -1, p->name);
+        if (lua_istable(L, -1))
+            json_mark_array(L, -1);
+        lua_setfield(L, -3, "default");
+        lua_pop(L, 1);
+    }
+    lua_replace(L, decl);
+}
+
+void params_push_data(lua_State *L, int idx, const char *recipe)
+{
+    struct specs s;
+    int r = lua_absindex(L, idx), top = lua_gettop(L);
+    lua_createtable(L, 0, 10);                          /* top + 1 */
+    lua_pushstring(L, recipe);
+    lua_setfield(L, top + 1, "name");
+    static const char *const fields[] = {"description", "group",
+                                         "spends", "alias_of", "settings",
+                                         NULL};
+    for (int k = 0; fields[k]; k++) {
+        lua_getfield(L, r, fields[k]);
+        if (k == 2 && lua_type(L, -1) != LUA_TSTRING) {
+            int spends = lua_toboolean(L, -1);  /* no, as help says */
+            lua_pop(L, 1);
+            lua_pushboolean(L, spends);
+        }
+        lua_setfield(L, top + 1, fields[k]);
+    }
+    lua_pushvalue(L, top + 1);
+    copy_field(L, r, "calls");
+    lua_pop(L, 1);
+    lua_getfield(L, r, "params");                       /* top + 2 */
+    load_specs(L, top + 2, &s, recipe);
+    lua_createtable(L, s.n, 0);                         /* top + 3 */
+    json_mark_array(L, top + 3);
+    for (int i = 0; i < s.n; i++) {
+        push_param_data(L, &s, &s.p[i]);
+        lua_rawseti(L, top + 3, i + 1);
+    }
+    lua_setfield(L, top + 1, "params");
+    lua_newtable(L);
+    int list = lua_gettop(L);
+    lua_pushfstring(L, "clawhost run %s", recipe);
+    add(L, list);
+    add_synopsis(L, list, &s);
+    join(L, list);
+    lua_setfield(L, top + 1, "usage");
+    lua_settop(L, top + 1);
+}

@@ -25,6 +25,15 @@ void params_parse(lua_State *L, int idx, int inputs_idx, int argc,
 /* Push the full help text of a recipe table at idx. */
 void params_push_help(lua_State *L, int idx, const char *recipe);
 
+/*
+** Push the recipe table at idx as data, for `help RECIPE --json` and the
+** shell completions: name, description, group, spends, alias_of,
+** settings, calls, usage, and params, a list sorted by name of {name,
+** flag, type, of, required, arg, default, values, min, max, help,
+** max_bytes} (the fields a param has).
+*/
+void params_push_data(lua_State *L, int idx, const char *recipe);
+
 /* Global options every recipe accepts (names used by main.c too). */
 extern const char *const params_global_options[];
 

@@ -17,6 +17,7 @@
 #include "cli/recipe.h"
 #include "cli/result.h"
 #include "cli/run.h"
+#include "lib/json.h"
 #include "runtime/ctx.h"
 #include "runtime/err.h"
 #include "runtime/init.h"
@@ -40,6 +41,14 @@ static int setup(lua_State *L)
     struct run *rn = lua_touserdata(L, 1);
     lua_settop(L, 0);
     recipe_load(L, rn->ref, rn->help);          /* 1: the recipe */
+    if (rn->help && rt_get()->opt.json) {   /* for agents that build
+                                            ** calls: the params as data */
+        params_push_data(L, 1, rn->ref->name);
+        json_encode_value(L, -1, JSON_PRETTY);
+        lua_pushliteral(L, "\n");
+        lua_concat(L, 2);
+        return 1;
+    }
     if (rn->help) {
         params_push_help(L, 1, rn->ref->name);
         return 1;

@@ -213,6 +213,68 @@ def test_help_of_a_recipe_file_with_params(host):
     assert "https://example.invalid/api" in r.out
 
 
+def test_help_json_gives_the_params_as_data(host):
+    r = host.run("help", "hello", "--json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["name"] == "hello" and doc["group"] == "Examples"
+    assert doc["description"].startswith("Say hello")
+    assert doc["spends"] is False
+    assert doc["usage"] == "clawhost run hello [--name TEXT] [--times N]"
+    times = next(p for p in doc["params"] if p["name"] == "times")
+    assert times == {"name": "times", "flag": "--times",
+                     "type": "integer", "required": False, "default": 1,
+                     "min": 1, "max": 10, "arg": "N",
+                     "help": "how many greetings"}
+    assert [p["name"] for p in doc["params"]] == ["name", "times"]
+    same = host.run("run", "hello", "--help", "--json")
+    assert same.code == 0 and same.json() == doc, same
+
+
+def test_help_json_of_every_kind_of_param(host):
+    path = host.recipe("""
+        return {
+          description = "file recipe", group = "Mine",
+          params = {
+            message = { type = "string", required = true, help = "text",
+                        max_bytes = 5000 },
+            image = { type = "list", arg = "URL", default = "u" },
+            slot = { type = "list", of = "time" },
+            mode = { type = "enum", values = { "a", "b" }, default = "b" },
+            force = { type = "boolean" },
+          },
+          settings = { MYAPP_REGION = "the region" },
+          spends = "yes, a little",
+          calls = { "https://example.invalid/api" },
+          run = function() end,
+        }
+    """, name="withparams.lua")
+    r = host.run("help", path, "--json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["calls"] == ["https://example.invalid/api"]
+    assert doc["spends"] == "yes, a little" and doc["group"] == "Mine"
+    assert doc["settings"] == {"MYAPP_REGION": "the region"}
+    p = {e["name"]: e for e in doc["params"]}
+    assert p["message"]["required"] is True
+    assert p["message"]["max_bytes"] == 5000
+    assert p["image"]["default"] == ["u"] and p["image"]["arg"] == "URL"
+    assert p["image"]["of"] == "string"
+    assert p["slot"]["of"] == "time" and p["slot"]["arg"] == "TIME"
+    assert p["mode"]["values"] == ["a", "b"] and p["mode"]["default"] == "b"
+    assert p["mode"]["arg"] == "a|b"
+    assert p["force"]["type"] == "boolean" and "default" not in p["force"]
+    assert doc["usage"].startswith("clawhost run withparams --message TEXT")
+
+
+def test_help_json_of_a_recipe_without_params(host):
+    path = host.recipe("return { run = function() end }", name="bare.lua")
+    r = host.run("help", path, "--json")
+    assert r.code == 0, r
+    assert '"params": []' in r.out
+    assert r.json()["params"] == [] and r.json()["spends"] is False
+
+
 # ---- --help, version, usage errors ----
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
