@@ -4,4 +4,5 @@ local base = require "status"
 local alias = {}
 for k, v in pairs(base) do alias[k] = v end
 alias.description = base.description .. " (MCP name of status)"
+alias.alias_of = "status"
 return alias

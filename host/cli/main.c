@@ -321,19 +321,23 @@ static int describe_one(lua_State *L)
     lua_getfield(L, 1, "description");
     lua_getfield(L, 1, "spends");
     lua_getfield(L, 1, "group");
-    return 3;
+    lua_getfield(L, 1, "alias_of");
+    return 4;
 }
 
-/* One recipe's {name, description, spends, group}, appended to the
-** list at `list`. */
+/* One recipe's {name, description, spends, group, alias_of}, appended
+** to the list at `list`. */
 static void list_entry(lua_State *L, const struct recipe_ref *ref,
-                       int list)
+                       int list, int show_all)
 {
     struct rt *r = rt_get();
     snprintf(r->recipe_dir, sizeof r->recipe_dir, "%s", ref->dir);
     lua_pushcfunction(L, describe_one);
     lua_pushlightuserdata(L, (void *)ref);
-    int ok = lua_pcall(L, 1, 3, 0) == LUA_OK;
+    int ok = lua_pcall(L, 1, 4, 0) == LUA_OK;
+    const char *alias = ok ? lua_tostring(L, -1) : NULL;
+    if (ok)
+        lua_insert(L, -4);
     int spends = ok && lua_toboolean(L, -2);
     const char *group = ok && lua_type(L, -1) == LUA_TSTRING ?
                         lua_tostring(L, -1) : "Other";
@@ -352,8 +356,11 @@ static void list_entry(lua_State *L, const struct recipe_ref *ref,
     lua_setfield(L, -2, "spends");
     lua_pushstring(L, group);
     lua_setfield(L, -2, "group");
-    lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
-    lua_settop(L, top - (ok ? 3 : 2));
+    lua_pushstring(L, alias);
+    lua_setfield(L, -2, "alias_of");
+    if (show_all || !recipe_hidden(alias, group))
+        lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+    lua_settop(L, top - (ok ? 4 : 2));
 }
 
 /* The groups in the order they first appear in name order, each with
@@ -397,48 +404,59 @@ static void print_grouped(lua_State *L, int list)
 static int list_all(lua_State *L)
 {
     const char *root = lua_touserdata(L, 1);
-    int json = lua_toboolean(L, 2);
+    int json = lua_toboolean(L, 2), all = lua_toboolean(L, 3);
     char **names, err[512];
     struct recipe_ref ref;
-    int n = recipe_names(root, &names);
-    lua_settop(L, 2);
+    int n = recipe_names(root, &names), shown = 0;
+    lua_settop(L, 3);
     lua_newtable(L);
     for (int i = 0; i < n; i++)
-        if (recipe_resolve(root, names[i], &ref, err, sizeof err) == 0)
-            list_entry(L, &ref, 3);
+        if (recipe_resolve(root, names[i], &ref, err, sizeof err) == 0) {
+            list_entry(L, &ref, 4, all);
+            shown++;
+        }
     recipe_free_names(names, n);
+    shown -= (int)lua_rawlen(L, 4);
     if (json) {
-        json_mark_array(L, 3);
-        json_encode_value(L, 3, JSON_PRETTY);
+        json_mark_array(L, 4);
+        json_encode_value(L, 4, JSON_PRETTY);
         out_printf(OUT_STDOUT, "%s\n", lua_tostring(L, -1));
     } else {
-        print_grouped(L, 3);
+        print_grouped(L, 4);
+        if (shown > 0)
+            out_printf(OUT_STDOUT, "\n%d more (examples and other names "
+                       "of these): clawhost list --all\n", shown);
     }
     return 0;
 }
 
 static const char list_help[] =
-"usage: clawhost list [--json]\n"
+"usage: clawhost list [--all] [--json]\n"
 "\n"
 "Lists the recipes in the recipes/ folder of the clawhost home by\n"
-"group (a recipe's `group` field), each with its one-line description;\n"
-"--json prints them as an array of {name, description, spends, group}.\n"
-"'clawhost help RECIPE' shows one in full.\n";
+"group (a recipe's `group` field), each with its one-line description.\n"
+"The examples (group Examples) and the recipes that are another name\n"
+"of one (`alias_of`, like the MCP names) are left out unless --all.\n"
+"--json prints them as an array of {name, description, spends, group,\n"
+"alias_of}. 'clawhost help RECIPE' shows one in full.\n";
 
 static int cmd_list(const char *root, int argc, char **argv)
 {
     struct cli c;
     char err[512];
-    int json = 0;
+    int json = 0, all = 0;
     defaults(&c);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             out_puts(OUT_STDOUT, list_help);
             return EXIT_OK;
         }
-        if (strcmp(argv[i], "--json") != 0)
+        if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else
             return usage_error("list: unknown argument %s%s", argv[i], "");
-        json = 1;
     }
     c.opt.timeout_s = 30;
     if (init_start(&c.opt, root, err, sizeof err) != 0) {
@@ -450,7 +468,8 @@ static int cmd_list(const char *root, int argc, char **argv)
     lua_pushcfunction(L, list_all);
     lua_pushlightuserdata(L, (void *)root);
     lua_pushboolean(L, json);
-    int status = lua_pcall(L, 2, 0, 0) == LUA_OK ? EXIT_OK : EXIT_FAILED;
+    lua_pushboolean(L, all);
+    int status = lua_pcall(L, 3, 0, 0) == LUA_OK ? EXIT_OK : EXIT_FAILED;
     if (status != EXIT_OK)
         log_msgf(LOG_ERROR, "list: %s", err_describe(L, -1));
     out_flush_all();

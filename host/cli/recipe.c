@@ -121,12 +121,19 @@ void recipe_load(lua_State *L, const struct recipe_ref *ref,
     check_field(L, ref, "description", LUA_TSTRING, 0);
     check_field(L, ref, "run", LUA_TFUNCTION, !for_listing);
     check_field(L, ref, "calls", LUA_TTABLE, 0);
+    check_field(L, ref, "group", LUA_TSTRING, 0);
+    check_field(L, ref, "alias_of", LUA_TSTRING, 0);
     lua_getfield(L, -1, "params");
     params_check(L, -1, ref->name);
     lua_pop(L, 1);
     /* only a run reads settings: `list` loads every recipe in one
     ** state, and one must not widen what the next may read */
     declared_check(L, -1, ref->name, !for_listing);
+}
+
+int recipe_hidden(const char *alias_of, const char *group)
+{
+    return alias_of != NULL || (group && strcmp(group, "Examples") == 0);
 }
 
 static int cmp_str(const void *a, const void *b)

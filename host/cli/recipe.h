@@ -24,11 +24,18 @@ int recipe_resolve(const char *root, const char *arg,
 /*
 ** Load and check the recipe (protected context; raises on errors) and
 ** push its table: description, params, run (required unless
-** `for_listing`), optional calls, spends and settings. Unless
+** `for_listing`), optional calls, spends, group, alias_of and settings. Unless
 ** `for_listing`, the settings it declares become readable by config.
 */
 void recipe_load(lua_State *L, const struct recipe_ref *ref,
                  int for_listing);
+
+/*
+** Does `clawhost list` leave the recipe out unless --all? The examples
+** (group "Examples") and the recipes that are another name of one
+** (`alias_of`, the MCP names): a list of what to run stays short.
+*/
+int recipe_hidden(const char *alias_of, const char *group);
 
 /* Names of the recipes in ROOT/recipes, sorted; returns how many. */
 int recipe_names(const char *root, char ***names);

@@ -68,7 +68,7 @@ def test_dry_run_flag_reaches_ctx(host):
 # ---- list ----
 
 def test_list_shows_recipes_with_descriptions(host):
-    r = host.run("list")
+    r = host.run("list", "--all")
     assert r.code == 0, r
     lines = [line for line in r.out.splitlines() if line.strip()]
     hello = [line for line in lines if line.split()[0] == "hello"]
@@ -85,8 +85,74 @@ def test_list_shows_recipes_with_descriptions(host):
                if line not in headings)
 
 
+ALIASES = ["get_request_status", "get_upload_url", "list_services"]
+EXAMPLES = ["hello", "parallel"]
+
+
+def listed(out):
+    return [line.split()[0] for line in out.splitlines()
+            if line.startswith("  ")]
+
+
+def test_list_hides_examples_and_aliases(host):
+    r = host.run("list")
+    assert r.code == 0, r
+    names = listed(r.out)
+    assert "publish" in names and "status" in names and "chat" in names
+    for name in ALIASES + EXAMPLES:
+        assert name not in names, name
+    assert "Examples" not in r.out.splitlines()
+    assert r.out.rstrip().endswith("5 more (examples and other names of "
+                                   "these): clawhost list --all")
+
+
+def test_list_all_shows_them(host):
+    r = host.run("list", "--all")
+    assert r.code == 0, r
+    names = listed(r.out)
+    for name in ALIASES + EXAMPLES + ["publish"]:
+        assert name in names, name
+    assert "more (examples" not in r.out
+    # an alias sits with the recipe it names
+    block = r.out.split("Theta on-demand\n", 1)[1].split("\n\n", 1)[0]
+    assert "get_request_status" in block and "status" in block
+
+
+def test_list_json_hides_the_same_and_marks_aliases(host):
+    short = [e["name"] for e in host.run("list", "--json").json()]
+    assert "publish" in short
+    assert not set(short) & set(ALIASES + EXAMPLES)
+    doc = host.run("list", "--json", "--all").json()
+    alias = {e["name"]: e.get("alias_of") for e in doc}
+    assert alias["get_request_status"] == "status"
+    assert alias["get_upload_url"] == "upload-url"
+    assert alias["list_services"] == "services"
+    assert alias["status"] is None and alias["hello"] is None
+
+
+def test_list_hides_a_users_alias_too(host, tmp_path):
+    root = tmp_path / "inst"
+    (root / "recipes").mkdir(parents=True)
+    (root / "lua").mkdir()
+    (root / "recipes" / "aa.lua").write_text(
+        'return { description = "the one", run = function() end }')
+    (root / "recipes" / "bb.lua").write_text(
+        'return { description = "other name", alias_of = "aa", '
+        'run = function() end }')
+    r = host.run("list", env={"CLAWHOST_HOME": str(root)})
+    assert r.code == 0, r
+    assert listed(r.out) == ["aa"] and "1 more" in r.out
+
+
+def test_alias_of_must_be_a_string(host):
+    path = host.recipe("return { alias_of = 5, run = function() end }",
+                       name="badalias.lua")
+    r = host.run("run", path)
+    assert r.code == 2 and "`alias_of` must be a string" in r.err, r
+
+
 def test_list_json(host):
-    r = host.run("list", "--json")
+    r = host.run("list", "--json", "--all")
     assert r.code == 0, r
     doc = r.json()
     names = [e["name"] for e in doc]
@@ -98,7 +164,7 @@ def test_list_json(host):
 
 
 def test_list_json_spends_matches_help(host):
-    r = host.run("list", "--json")
+    r = host.run("list", "--json", "--all")
     hello = next(e for e in r.json() if e["name"] == "hello")
     assert "spends money: no" in host.run("help", "hello").out
     assert hello["spends"] is False
@@ -289,7 +355,8 @@ def test_top_level_help(host, flag):
 
 
 @pytest.mark.parametrize("cmd,words", [
-    ("list", ["usage: clawhost list", "--json", "clawhost help RECIPE"]),
+    ("list", ["usage: clawhost list", "--json", "--all",
+              "clawhost help RECIPE"]),
     ("ledger", ["usage: clawhost ledger", "--open", "--release ID",
                 "--settle ID USD", "CLAWHOST_STATE_DIR"]),
     ("setup", ["usage: clawhost setup", "--from-env"]),
