@@ -5,7 +5,8 @@
 #   make demo       run the real recipes against the local servers
 #   make sanitize   ASan+UBSan build in build/asan/clawhost
 #   make bench      cold start, HTTP and SSE throughput, with baselines
-#   make install    PREFIX=/usr/local DESTDIR= (staged installs)
+#   make install    PREFIX=/usr/local DESTDIR= (staged installs), with
+#                   the manual page build/clawhost.1
 #
 # Components keep their own rules in mk/*.mk (unit tests, fuzz targets).
 
@@ -13,6 +14,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 DATADIR := $(PREFIX)/share/clawhost
+MANDIR  := $(PREFIX)/share/man/man1
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
@@ -56,7 +58,7 @@ ASAN_OBJS := $(HOST_MODS:%=build/asan/obj/%.o)
 .DEFAULT_GOAL := all
 .SECONDEXPANSION:
 
-all: build/clawhost
+all: build/clawhost build/clawhost.1
 
 deps: build/.deps-build
 deps-test: build/.deps-test
@@ -72,6 +74,12 @@ Q := $(if $(V),,@)
 build/clawhost: $(OBJS)
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(OBJS) $(LDLIBS_ALL)
+
+# The manual page comes from the tables `clawhost --help` prints
+# (host/cli/usage.c), written as roff by `clawhost man`.
+build/clawhost.1: build/clawhost
+	@echo "  MAN   $@"
+	$(Q)./build/clawhost man >$@.tmp && mv $@.tmp $@
 
 build/asan/clawhost: $(ASAN_OBJS)
 	@echo "  LINK  $@"
@@ -141,7 +149,8 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	    ./tests/fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done
 
-test: build/.deps-test build/clawhost build/asan/clawhost \
+test: build/.deps-test build/clawhost build/clawhost.1 \
+      build/asan/clawhost \
       $(UNIT_BINS) $(UNIT_ASAN_BINS)
 	@PYTHON=$(PYTHON) ./tests/with_pg.sh ./tests/run_all.sh $(UNIT_BINS) \
 	    $(UNIT_ASAN_BINS)
@@ -152,15 +161,16 @@ demo: build/.deps-test build/clawhost
 bench: build/.deps-test build/clawhost $(BENCH_BINS)
 	@./bench/run.sh
 
-install: build/clawhost
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+install: build/clawhost build/clawhost.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 build/clawhost $(DESTDIR)$(BINDIR)/clawhost
+	install -m 0644 build/clawhost.1 $(DESTDIR)$(MANDIR)/clawhost.1
 	cp -R lua recipes $(DESTDIR)$(DATADIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/clawhost
+	rm -f $(DESTDIR)$(BINDIR)/clawhost $(DESTDIR)$(MANDIR)/clawhost.1
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build/obj build/asan build/tests build/fuzz build/clawhost \
-	    build/bench
+	    build/clawhost.1 build/bench

@@ -14,10 +14,12 @@
 
 #include "cli/cmd_check.h"
 #include "cli/cmd_ledger.h"
+#include "cli/cmd_man.h"
 #include "cli/cmd_setup.h"
 #include "cli/cmd_store.h"
 #include "cli/recipe.h"
 #include "cli/run.h"
+#include "cli/usage.h"
 #include "curl/transfer.h"
 #include "lib/json.h"
 #include "pure/money.h"
@@ -30,46 +32,6 @@
 #include "runtime/out.h"
 
 #define MAX_ALLOW 64
-
-static const char usage_text[] =
-"clawhost " CLAWHOST_VERSION " -- run automation recipes written in Lua,\n"
-"with sandboxed HTTP, opaque secrets and a hard spend cap.\n"
-"\n"
-"usage:\n"
-"  clawhost run RECIPE [--param value ...] [global options]\n"
-"  clawhost list [--json]        recipes with one-line descriptions\n"
-"  clawhost help RECIPE          params, what it calls, whether it spends\n"
-"  clawhost ledger [--open]      spend so far, per service and per run\n"
-"  clawhost store status|migrate the database behind the ledger, the\n"
-"                                cleanup journal and recipe state\n"
-"  clawhost setup [--from-env]   collect settings into .env.local (0600)\n"
-"  clawhost check [--online]     which settings are set, from where;\n"
-"                                --online verifies each with one call\n"
-"  clawhost sweep [--dry-run]    finish cleanup a killed run left (delete\n"
-"                                and verify its deployments)\n"
-"  clawhost version\n"
-"\n"
-"RECIPE is a name from `clawhost list` or a path to a .lua file.\n"
-"\n"
-"global options (for run):\n"
-"  --json               print the result as JSON on stdout\n"
-"  --dry-run            send no request but GET/HEAD; show the plan\n"
-"                       instead (also THETA_DRY_RUN=1)\n"
-"  --timeout S          wall-clock limit of the run (default 600)\n"
-"  --memory-mb N        memory cap of the recipe (default 256)\n"
-"  --budget USD         spend cap of the run (default:\n"
-"                       THETA_MAX_BUDGET_USD, else 2.00)\n"
-"  --allow-host H[:P]   let the recipe reach host H over http or on a\n"
-"                       private address (repeatable)\n"
-"  --cleanup-timeout S  limit of deferred cleanup (default 60)\n"
-"  --log-json           diagnostics as JSON lines on stderr\n"
-"  -q, --quiet          only warnings and errors on stderr\n"
-"  -v, --verbose        debug messages and error tracebacks\n"
-"\n"
-"The result goes to stdout, progress and diagnostics to stderr.\n"
-"exit status: 0 ok, 1 recipe failed, 2 usage or config error,\n"
-"  3 budget cap reached, 4 refused by policy, 124 deadline,\n"
-"  130 interrupted\n";
 
 struct cli {
     struct rt_options opt;
@@ -493,7 +455,7 @@ static int unknown_command(const char *cmd)
     static const char *const cmds[] = {"run", "list", "help", "version",
                                        "ledger", "store", "sweep",
                                        "setup", "check",
-                                       NULL};
+                                       "completion", "man", NULL};
     const char *best = NULL;
     size_t dist = 0;
     for (int i = 0; cmds[i]; i++)
@@ -576,13 +538,15 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0 ||
         (strcmp(argv[1], "help") == 0 && argc == 2)) {
-        out_puts(argc < 2 ? OUT_STDERR : OUT_STDOUT, usage_text);
+        usage_print(argc < 2 ? OUT_STDERR : OUT_STDOUT);
         out_flush_all();
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (strcmp(argv[1], "version") == 0 ||
         strcmp(argv[1], "--version") == 0) {
         status = cmd_version();
+    } else if (strcmp(argv[1], "man") == 0) {
+        status = cmd_man(argc - 2, argv + 2);
     } else if (find_root(root, sizeof root) != 0) {
         status = usage_error("cannot find the recipes folder next to the "
                              "binary; set CLAWHOST_HOME to the folder that "
