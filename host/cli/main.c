@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 
 #include "cli/cmd_check.h"
+#include "cli/cmd_completion.h"
 #include "cli/cmd_ledger.h"
 #include "cli/cmd_man.h"
 #include "cli/cmd_setup.h"
@@ -523,6 +524,8 @@ static int dispatch(const char *root, int argc, char **argv)
         return cmd_setup(root, argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0)
         return check_online(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "completion") == 0)
+        return cmd_completion(root, argc - 2, argv + 2);
     if (strcmp(cmd, "sweep") == 0)
         return as_recipe(root, "sweep", argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 && argc > 2)
