@@ -6,9 +6,16 @@
 ** order, nested tables indented, lists of rows as aligned columns. A
 ** result table, or any table in it, may name the column order of its
 ** row lists in `columns = {"service", "state", ...}`.
+**
+** A table of rows fits the terminal: COLUMNS when set, else the width of
+** the terminal on stdout, else 100 columns (a pipe or a log file). The
+** widest columns give way first, and a cell cut to fit ends with "..."
+** at a word boundary (mid-word only for a single word too long).
 */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -18,8 +25,9 @@
 #include "runtime/out.h"
 
 #define MAX_DEPTH 16
-#define MAX_CELL 60
 #define MAX_KEYS 512
+#define PIPE_WIDTH 100      /* when stdout is not a terminal */
+#define MIN_COLUMN 6        /* a column never gets narrower than this */
 
 static void put(const char *s)
 {
@@ -91,8 +99,26 @@ static size_t char_offset(const char *s, size_t len, size_t n)
     return i;
 }
 
-/* A scalar's text; at most max characters in a cell (max > 0), cut on
-** a character boundary so the output stays valid UTF-8. */
+/*
+** Where to cut s (len bytes) so it holds at most `room` characters:
+** after the last word that fits, or, when not even the first word does,
+** after `room` characters. Returns a byte offset.
+*/
+static size_t cut_at(const char *s, size_t len, size_t room)
+{
+    size_t end = char_offset(s, len, room), at = end;
+    if (end < len && s[end] == ' ')
+        return end;
+    while (at > 0 && s[at - 1] != ' ')
+        at--;
+    while (at > 0 && s[at - 1] == ' ')
+        at--;
+    return at > 0 ? at : end;
+}
+
+/* A scalar's text; at most max characters in a cell (max > 0), cut at
+** a word boundary and on a character boundary, so the output stays
+** valid UTF-8. */
 static const char *cell(lua_State *L, int idx, size_t max)
 {
     size_t len;
@@ -115,13 +141,69 @@ static const char *cell(lua_State *L, int idx, size_t max)
         }
     }
     if (max && text_width(s) > max) {
-        lua_pushlstring(L, s, char_offset(s, len, max - 3));
+        lua_pushlstring(L, s, cut_at(s, len, max > 3 ? max - 3 : 0));
         lua_pushliteral(L, "...");
         lua_concat(L, 2);
         lua_replace(L, -2);
         s = lua_tostring(L, -1);
     }
     return s;
+}
+
+/* Columns of the terminal the result goes to (see the top). */
+static size_t term_width(void)
+{
+    const char *env = getenv("COLUMNS");
+    struct winsize ws;
+    char *end;
+    if (env && *env) {
+        long n = strtol(env, &end, 10);
+        if (*end == '\0' && n >= 20 && n <= 10000)
+            return (size_t)n;
+    }
+    if (out_isatty(OUT_STDOUT) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0
+        && ws.ws_col >= 20)
+        return ws.ws_col;
+    return PIPE_WIDTH;
+}
+
+/*
+** Narrow the columns so a row fits `avail` characters: every column is
+** capped at the same width T, the largest that fits, so the widest give
+** way first and narrow ones keep their text; no column goes below
+** MIN_COLUMN (or its heading). What is left is handed out one by one.
+*/
+static void fit_columns(size_t *width, const size_t *floor, int n,
+                        size_t avail)
+{
+    size_t want[64], lo = 0, hi = 0, total = 0;
+    for (int c = 0; c < n; c++) {
+        want[c] = width[c];
+        total += width[c];
+        hi = width[c] > hi ? width[c] : hi;
+    }
+    if (total <= avail)
+        return;
+    while (lo < hi) {               /* the largest T that fits */
+        size_t t = (lo + hi + 1) / 2, sum = 0;
+        for (int c = 0; c < n; c++)
+            sum += want[c] < t ? want[c] : t > floor[c] ? t : floor[c];
+        if (sum <= avail)
+            lo = t;
+        else
+            hi = t - 1;
+    }
+    total = 0;
+    for (int c = 0; c < n; c++) {
+        size_t cap = lo > floor[c] ? lo : floor[c];
+        width[c] = want[c] < cap ? want[c] : cap;
+        total += width[c];
+    }
+    for (int c = 0; c < n && total < avail; c++)
+        if (width[c] < want[c]) {
+            width[c]++;
+            total++;
+        }
 }
 
 static int cmp_keys(const void *a, const void *b)
@@ -182,11 +264,21 @@ static int row_columns(lua_State *L, int t, int columns, const char **cols)
     return n;
 }
 
+/* The room a row has: the terminal less the indent and the two blanks
+** between columns (at least MIN_COLUMN a column). */
+static size_t row_room(int indent, int ncols)
+{
+    size_t w = term_width(), used = (size_t)indent +
+               2 * (size_t)(ncols > 0 ? ncols - 1 : 0);
+    size_t least = (size_t)ncols * MIN_COLUMN;
+    return w > used + least ? w - used : least;
+}
+
 static void render_rows(lua_State *L, int t, int indent, int columns)
 {
     luaL_checkstack(L, 12, "result nested too deeply");
     const char *cols[64];
-    size_t width[64];
+    size_t width[64], floor[64];
     int ncols = row_columns(L, t, columns, cols);
     lua_Integer nrows = (lua_Integer)lua_rawlen(L, t);
     for (int c = 0; c < ncols; c++)
@@ -195,14 +287,19 @@ static void render_rows(lua_State *L, int t, int indent, int columns)
         lua_rawgeti(L, t, r);
         for (int c = 0; c < ncols; c++) {
             lua_getfield(L, -1, cols[c]);
-            size_t w = lua_isnil(L, -1) ? 0 :
-                       text_width(cell(L, -1, MAX_CELL));
+            size_t w = lua_isnil(L, -1) ? 0 : text_width(cell(L, -1, 0));
             if (w > width[c])
                 width[c] = w;
             lua_settop(L, -2 - !lua_isnil(L, -1));
         }
         lua_pop(L, 1);
     }
+    for (int c = 0; c < ncols; c++) {
+        size_t head = text_width(cols[c]);
+        floor[c] = head > MIN_COLUMN ? head : MIN_COLUMN;
+        floor[c] = floor[c] < width[c] ? floor[c] : width[c];
+    }
+    fit_columns(width, floor, ncols, row_room(indent, ncols));
     for (lua_Integer r = 0; r <= nrows; r++) {
         indent_by(indent);
         if (r > 0)
@@ -211,7 +308,7 @@ static void render_rows(lua_State *L, int t, int indent, int columns)
             const char *text = cols[c];
             if (r > 0) {
                 lua_getfield(L, -1, cols[c]);
-                text = lua_isnil(L, -1) ? "" : cell(L, -1, MAX_CELL);
+                text = lua_isnil(L, -1) ? "" : cell(L, -1, width[c]);
             }
             out_puts(OUT_STDOUT, text);
             if (c + 1 < ncols)

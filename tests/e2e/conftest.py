@@ -21,7 +21,7 @@ BIN = os.path.abspath(os.environ.get("CLAWHOST_BIN",
 _SCRUB_PREFIXES = ("THETA_", "THREADS_", "CLAWHOST_", "CREDENTIALS_",
                    "SERVICES", "http_proxy", "https_proxy", "HTTP_PROXY",
                    "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "NO_PROXY",
-                   "no_proxy")
+                   "no_proxy", "COLUMNS", "LINES")
 
 
 class Run:

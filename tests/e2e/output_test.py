@@ -175,10 +175,118 @@ def test_text_output_of_report_rows(host):
 
 
 def test_text_output_truncates_long_cells(host):
-    r = run_lua(host, 'return {rows = {{v = string.rep("x", 100)}}}')
+    r = run_lua(host, 'return {rows = {{v = string.rep("x", 100)}}}',
+                env={"COLUMNS": "40"})
     assert r.code == 0, r
-    assert ("x" * 57 + "...") in r.out
-    assert "x" * 61 not in r.out
+    assert "  " + "x" * 35 + "...\n" in r.out   # a word: cut inside it
+    assert "x" * 36 not in r.out
+
+
+# ---- result tables fit the terminal ----
+
+LONG = ("A long description that goes on and on about the thing in "
+        "question, far past the width of any terminal one could want")
+TABLE = """
+    return {rows = {
+      {id = "a1", name = "first", note = %r},
+      {id = "b22", name = "second", note = "short"},
+      {id = "c333", name = "x", note = string.rep("u", 150)},
+    }, columns = {"id", "name", "note"}}
+""" % LONG
+
+
+def cut_cells(out):
+    return [c for line in out.splitlines() for c in line.split("  ")
+            if c.endswith("...")]
+
+
+@pytest.mark.parametrize("width", [100, 80, 60, 40, 30])
+def test_table_fits_columns(host, width):
+    r = run_lua(host, TABLE, env={"COLUMNS": str(width)})
+    assert r.code == 0, r
+    assert all(len(line) <= width for line in r.out.splitlines()), r.out
+    lines = r.out.splitlines()
+    assert lines[1].split() == ["id", "name", "note"]
+    assert lines[3].split()[:2] == ["b22", "second"]   # narrow ones kept
+    assert "short" in lines[3]
+
+
+def test_table_cuts_at_a_word_boundary(host):
+    r = run_lua(host, TABLE, env={"COLUMNS": "60"})
+    assert r.code == 0, r
+    note = r.out.splitlines()[2].split("first", 1)[1].strip()
+    assert note.endswith("...") and len(note) <= 60
+    kept = note[:-3]
+    assert LONG.startswith(kept) and LONG[len(kept)] == " ", note
+    assert not kept.endswith(" ")
+
+
+def test_table_without_a_terminal_is_100_wide(host):
+    r = run_lua(host, TABLE)            # stdout is a pipe, no COLUMNS
+    assert r.code == 0, r
+    widths = [len(line) for line in r.out.splitlines()]
+    assert max(widths) == 100, r.out
+    r = run_lua(host, TABLE, env={"COLUMNS": "nonsense"})
+    assert max(len(line) for line in r.out.splitlines()) == 100
+
+
+def test_table_fits_the_terminal_it_is_printed_on(host):
+    """stdout on a terminal of 50 columns, no COLUMNS: its width."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+    from tests.e2e.conftest import BIN, clean_env
+    path = host.recipe("return { run = function(ctx, args)\n" + TABLE +
+                       "\nend }\n", name="table.lua")
+    main, sub = pty.openpty()
+    fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 50, 0, 0))
+    env = clean_env(host.home, dict(host.env))
+    proc = subprocess.run([BIN, "run", str(path)], stdout=sub,
+                          stderr=subprocess.PIPE, cwd=host.dir, env=env,
+                          timeout=60)
+    os.close(sub)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.decode().replace("\r\n", "\n").splitlines()
+    assert lines and max(len(line) for line in lines) == 50, lines
+
+
+def test_table_cuts_utf8_on_a_character(host):
+    r = run_lua(host, 'return {rows = {{v = string.rep("\\u{e9}", 80)}}}',
+                env={"COLUMNS": "30"})
+    assert r.code == 0, r
+    assert "  " + "\u00e9" * 25 + "...\n" in r.out
+
+
+def test_report_rows_fit_too(host):
+    r = run_lua(host, """
+        for i = 1, 3 do
+          ctx.report({n = i, text = string.rep("word ", 40)})
+        end
+    """, env={"COLUMNS": "50"})
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert all(len(line) <= 50 for line in lines), r.out
+    assert lines[1].endswith("word...")
+
+
+def test_key_value_lines_are_not_cut(host):
+    r = run_lua(host, 'return {text = string.rep("word ", 40)}',
+                env={"COLUMNS": "40"})
+    assert r.code == 0, r
+    assert "..." not in r.out and len(r.out.splitlines()[0]) > 40
 
 
 def test_text_output_of_a_task_handle_is_its_name(host):
