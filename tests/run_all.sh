@@ -1,36 +1,18 @@
 #!/bin/sh
 # run_all.sh UNIT_BIN... -- what `make test` runs: C unit tests (plain
 # and ASan+UBSan), Lua suites through the host (plain, ASan, valgrind),
-# the end-to-end pytest suites, and a short run of every fuzz target. The
-# last line sums them all: "N passed, N failed".
-py=${PYTHON:-/usr/bin/python3}
+# the end-to-end pytest suites, and a short run of every fuzz target.
+# Each stage's output streams as it comes (tests/stage.sh). The last
+# line sums them all: "N passed, N failed".
 total_p=0 total_f=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.rc"' EXIT
 
-. "$(dirname "$0")/count.sh"
+here=$(dirname "$0")
+. "$here/count.sh"
+. "$here/stage.sh"
 
-# Add the counts of a stage's closing line "...: N passed, N failed".
-tally() {
-    line=$(grep -E '[0-9]+ passed' "$log" | tail -n 1)
-    p=$(count "$line" passed)
-    f=$(count "$line" failed)
-    e=$(count "$line" 'errors?')
-    if [ "$1" -ne 0 ] && [ "$f" -eq 0 ] && [ "$e" -eq 0 ]; then
-        f=1     # a stage that failed without counting a failure
-    fi
-    total_p=$((total_p + p)); total_f=$((total_f + f + e))
-}
-
-stage() {
-    echo "== $1"
-    shift
-    "$@" >"$log" 2>&1
-    rc=$?
-    cat "$log"
-    tally $rc
-}
-
+all_start=$(date +%s)
 stage "C unit tests" ./tests/run_units.sh "$@"
 stage "Lua suites" ./tests/run_lua.sh build/clawhost
 stage "Lua suites (ASan+UBSan)" ./tests/run_lua.sh build/asan/clawhost
@@ -39,9 +21,9 @@ stage "Lua suites (ASan+UBSan)" ./tests/run_lua.sh build/asan/clawhost
 stage "Lua suites (valgrind)" ./tests/run_lua.sh build/clawhost \
     valgrind -q --error-exitcode=9 --leak-check=full \
     --errors-for-leak-kinds=definite
-stage "end-to-end (pytest)" "$py" -m pytest -q -p no:cacheprovider \
-    tests/e2e tests/servers
+stage "end-to-end (pytest)" run_pytest tests/e2e tests/servers
 stage "fuzz (short runs)" ./tests/fuzz/run_all.sh 10
 echo
+echo "all stages: $(($(date +%s) - all_start))s"
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]
