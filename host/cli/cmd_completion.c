@@ -24,6 +24,7 @@
 #include "runtime/out.h"
 #include "runtime/rt.h"
 
+/* The script goes to stdout, through the redactor like all output. */
 static void put(const char *s)
 {
     out_puts(OUT_STDOUT, s);
@@ -43,6 +44,8 @@ static int safe_word(const char *s)
 
 /* ---- the recipes, as data ---- */
 
+/* One recipe as data, in its own pcall: a recipe that does not load
+** is left out, not the end of the script. */
 static int one_recipe(lua_State *L)
 {
     const struct recipe_ref *ref = lua_touserdata(L, 1);
@@ -167,6 +170,7 @@ static void put_globals(const char *lead, int valued)
 
 /* ---- bash ---- */
 
+/* One word (two for a boolean that is on) of a recipe's flag list. */
 static void bash_flag(lua_State *L, const char *recipe, int p)
 {
     (void)recipe;
@@ -175,6 +179,7 @@ static void bash_flag(lua_State *L, const char *recipe, int p)
         out_printf(OUT_STDOUT, " --no-%s", str_field(L, p, "flag") + 2);
 }
 
+/* One case of _clawhost_value: what follows this flag. */
 static void bash_value(lua_State *L, const char *recipe, int p)
 {
     const char *kind = kind_of(L, p);
@@ -187,6 +192,8 @@ static void bash_value(lua_State *L, const char *recipe, int p)
     put("' ;;\n");
 }
 
+/* A case per recipe, so the script needs no associative array (bash
+** 3 on macOS has none). */
 static void bash_flags(lua_State *L, int recipes)
 {
     put("# The options of recipe $1.\n_clawhost_flags() {\n"
@@ -208,6 +215,7 @@ static void bash_flags(lua_State *L, int recipes)
     put("    esac\n}\n\n");
 }
 
+/* The commands' own words, from usage.c's table. */
 static void bash_commands(void)
 {
     put("# The words after command $1 (not run, help or sweep).\n"
@@ -283,6 +291,8 @@ static const char bash_main[] =
 "\n"
 "complete -F _clawhost clawhost\n";
 
+/* The data as shell variables and case statements, then the function
+** that reads COMP_WORDS (bash_main). */
 static void bash_script(lua_State *L, int recipes, const char *root)
 {
     out_printf(OUT_STDOUT, "# bash completion for clawhost, made by "
@@ -334,6 +344,8 @@ static void zsh_text(const char *s)
     }
 }
 
+/* One _arguments spec: '--flag[help]:ARG:action', '*' first for a
+** list (it may be given again). */
 static void zsh_spec(lua_State *L, const char *recipe, int p)
 {
     const char *kind = kind_of(L, p), *type = str_field(L, p, "type");
@@ -364,6 +376,7 @@ static void zsh_spec(lua_State *L, const char *recipe, int p)
                    str_field(L, p, "flag") + 2);
 }
 
+/* A case per recipe that sets $reply to its specs. */
 static void zsh_recipes(lua_State *L, int recipes)
 {
     put("# The options of recipe $1, for _arguments.\n"
@@ -385,6 +398,8 @@ static void zsh_recipes(lua_State *L, int recipes)
     put("    *) reply=() ;;\n    esac\n}\n\n");
 }
 
+/* A spec of a table row; "-q, --quiet" becomes one spec for both
+** spellings, each excluding the other. */
 static void zsh_item(const char *left, const char *arg, const char *help,
                      const char *action)
 {
@@ -408,6 +423,8 @@ static void zsh_item(const char *left, const char *arg, const char *help,
     put("'\n");
 }
 
+/* The commands, the global options and each command's own options,
+** from usage.c's tables. */
 static void zsh_commands(void)
 {
     put("_clawhost_commands=(\n");
@@ -494,6 +511,8 @@ static const char zsh_main[] =
 "    compdef _clawhost clawhost\n"
 "fi\n";
 
+/* Usable both sourced and from $fpath as the file _clawhost (the
+** #compdef line and the test at the end of zsh_main). */
 static void zsh_script(lua_State *L, int recipes, const char *root)
 {
     out_printf(OUT_STDOUT, "#compdef clawhost\n# zsh completion for "

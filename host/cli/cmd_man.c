@@ -36,6 +36,7 @@ static void put_text(const char *s)
     }
 }
 
+/* roff joins lines into paragraphs, so a table's text is one line. */
 static void put_line(const char *s)
 {
     put_text(s);
@@ -57,6 +58,7 @@ static void put_item(const char *left, const char *arg, const char *help)
     put_line(help);
 }
 
+/* Each command with its synopsis, then its own options indented. */
 static void put_commands(void)
 {
     out_puts(OUT_STDOUT, ".SH COMMANDS\n");
@@ -111,6 +113,8 @@ static const char examples[] =
 "source <(clawhost completion bash)\n"
 ".fi\n";
 
+/* The host's variables, then the settings under a line saying where
+** they are read from. */
 static void put_environment(void)
 {
     const struct usage_item *e;
@@ -136,9 +140,10 @@ int cmd_man(int argc, char **argv)
     }
     out_puts(OUT_STDOUT, ".\\\" clawhost(1), made by `clawhost man` from "
              "the tables of --help\n.TH CLAWHOST 1 \"\" \"clawhost "
-             CLAWHOST_VERSION "\" \"User Commands\"\n.nh\n.ad l\n.SH NAME\nclawhost "
-             "\\- run automation recipes written in Lua, with sandboxed "
-             "HTTP, opaque secrets and a hard spend cap\n.SH SYNOPSIS\n");
+             CLAWHOST_VERSION "\" \"User Commands\"\n.nh\n.ad l\n"
+             ".SH NAME\nclawhost \\- run automation recipes written in "
+             "Lua, with sandboxed HTTP, opaque secrets and a hard spend "
+             "cap\n.SH SYNOPSIS\n");
     for (const struct usage_command *c = usage_commands; c->name; c++) {
         out_puts(OUT_STDOUT, "\\fBclawhost ");
         put_text(c->name);

@@ -191,6 +191,7 @@ static void check_default(lua_State *L, struct specs *s,
     lua_pop(L, 1);
 }
 
+/* The P_ value of a type's name, or -1 for an unknown one. */
 static int type_index(const char *type)
 {
     for (int k = 0; type_names[k]; k++)
@@ -226,6 +227,8 @@ static void parse_type(lua_State *L, struct specs *s, struct spec *p,
                  "string, number, integer, enum or time)");
 }
 
+/* An enum (or a list of enum) needs its values, all strings: they are
+** what the flag is compared with and what help and completion show. */
 static void check_enum(lua_State *L, struct specs *s, struct spec *p,
                        int t)
 {

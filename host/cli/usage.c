@@ -82,14 +82,14 @@ const struct usage_command usage_commands[] = {
     {"ledger", "[--json] [--since DATE | --run ID | --open]",
      "spend so far, per service and per run; --release ID and --settle "
      "ID USD close a reservation a killed run left open", ledger_options},
-    {"store", "status [--json] | migrate", "the database behind the ledger, the "
-     "cleanup journal and recipe state", store_options},
+    {"store", "status [--json] | migrate", "the database behind the "
+     "ledger, the cleanup journal and recipe state", store_options},
     {"setup", "[--from-env]", "collect settings into .env.local (0600)",
      setup_options},
     {"check", "[--online]", "which settings are set, from where; "
      "--online verifies each with one call", check_options},
-    {"sweep", "[--dry-run] [--force]", "finish cleanup a killed run left (delete "
-     "and verify its deployments)", sweep_options},
+    {"sweep", "[--dry-run] [--force]", "finish cleanup a killed run "
+     "left (delete and verify its deployments)", sweep_options},
     {"completion", "bash|zsh", "print a shell completion script made "
      "from the recipes' params", completion_options},
     {"man", "", "print this manual page as roff (man -l <(clawhost "
@@ -172,6 +172,7 @@ static const struct usage_item host_environment[] = {
     {NULL, NULL, NULL}
 };
 
+/* Entries in host_environment (it ends with a NULL row). */
 static int host_count(void)
 {
     int n = 0;
