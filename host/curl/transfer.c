@@ -160,13 +160,16 @@ static void configure_proxy(const char *name, const char *url)
     curl_url_cleanup(u);
 }
 
-/* A base URL the user configured (THREADS_FASTAPI_BASE_URL, ...) names
-** a host the user chose to trust, even on a private address. */
+/* A base URL the user configured (THREADS_FASTAPI_BASE_URL, ...), or
+** the URL of a node's JSON-RPC (THETA_CHAIN_RPC_URL, usually on the
+** local machine), names a host the user chose to trust, even on a
+** private address. */
 static int add_base_url(const char *name, const char *value, void *ud)
 {
     size_t n = strlen(name);
     (void)ud;
-    if (n > 9 && strcmp(name + n - 9, "_BASE_URL") == 0)
+    if ((n > 9 && strcmp(name + n - 9, "_BASE_URL") == 0) ||
+        (n > 8 && strcmp(name + n - 8, "_RPC_URL") == 0))
         configure_base(name, value);
     return 0;
 }
