@@ -18,7 +18,7 @@ import time
 
 import secrets
 
-from . import (catalog, chat, controller, copywriter, dedicated,
+from . import (agents, catalog, chat, controller, copywriter, dedicated,
                deployments, files)
 from .httpio import HttpError
 from .replies import STREAMED, Lost, Reject, Response, err, ok
@@ -536,6 +536,8 @@ class App:
                 return Response(200, d.control_view())
             if path == "/__sim__/copy" and m == "GET":
                 return Response(200, {"generations": sim.copy_generations})
+            if path == "/__sim__/chatbots" and m == "GET":
+                return Response(200, agents.control_view(sim))
             if path == "/__sim__/jobs" and m == "GET":
                 return Response(200, {"infer_requests": [
                     j.to_json() for j in sim.jobs.values()]})

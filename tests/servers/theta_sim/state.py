@@ -2,7 +2,8 @@
 
 Configuration, fault switches, inference jobs, the billing ledger, quota
 counters, presigned uploads, deployments (deployments.py), the
-copywriter's generations (copywriter.py) and the request log.  All
+copywriter's generations (copywriter.py), chatbots and their documents
+(agents.py) and the request log.  All
 of it lives in one ``Sim`` object on the event loop thread (no locks
 needed).
 
@@ -139,8 +140,10 @@ CONTROLLER_ROUTES = ("ctl_create", "ctl_list", "ctl_start", "ctl_stop",
                      "ctl_delete", "ctl_templates", "ctl_other")
 PLATFORM_ROUTES = ("vm_list", "balance", "api_other")
 DEDICATED_ROUTES = ("ded_probe", "ded_chat", "ded_predict", "ded_other")
+AGENT_ROUTES = ("agent_create", "agent_get", "agent_update", "agent_list",
+                "doc_create", "doc_update", "doc_get", "doc_list")
 ROUTE_NAMES = frozenset(API_ROUTES + CONTROLLER_ROUTES + PLATFORM_ROUTES
-                        + DEDICATED_ROUTES
+                        + DEDICATED_ROUTES + AGENT_ROUTES
                         + ("upload", "output", "unknown", "other_host"))
 
 
@@ -459,6 +462,7 @@ class Sim:
         self.copy_generations = []
         self.copy_counts = {}       # (rule index, facts text) -> count
         self.copy_attempts = {}     # facts text -> generations
+        self.chatbots = {}          # chatbot id -> agents.Chatbot
 
     # -- timing -----------------------------------------------------------
     def job_times(self, svc):
