@@ -292,6 +292,31 @@ def test_http_rules(rpc):
         r.read()
         c.close()
         assert r.status == status, (method, path)
+    # a chunked body; one too large; broken chunking
+    raw = json.dumps(body).encode()
+    for chunks, status in (
+            ([b"%x\r\n%s\r\n" % (len(raw[i:i + 5]), raw[i:i + 5])
+              for i in range(0, len(raw), 5)] + [b"0\r\n\r\n"], 200),
+            ([b"zz\r\n"], 400)):
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        c.putrequest("POST", "/rpc")
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        for piece in chunks:
+            c.send(piece)
+        r = c.getresponse()
+        assert r.status == status and r.read()
+        c.close()
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+    c.putrequest("POST", "/rpc")
+    c.putheader("Content-Type", "application/json")
+    c.putheader("Content-Length", str(5 * 1024 * 1024))
+    c.endheaders()
+    r = c.getresponse()
+    assert r.status == 413 and json.loads(r.read()) == {
+        "error": "request body too large"}
+    c.close()
 
 
 # -- edgecloud ---------------------------------------------------------------

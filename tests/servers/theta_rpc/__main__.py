@@ -41,6 +41,13 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 MAX_BODY = 4 * 1024 * 1024
 
 
+class BodyError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -74,11 +81,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, (rpc.dumps(obj)).encode("utf-8"))
 
     def read_body(self):
+        """The request body; BodyError for a bad or too large one."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             parts, total = [], 0
             while True:
                 line = self.rfile.readline(1024)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise BodyError(400, "bad chunk size")
                 if size == 0:
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n",
                                                             b""):
@@ -86,12 +97,15 @@ class Handler(BaseHTTPRequestHandler):
                     return b"".join(parts)
                 total += size
                 if total > MAX_BODY:
-                    raise ValueError("too large")
+                    raise BodyError(413, "request body too large")
                 parts.append(self.rfile.read(size))
                 self.rfile.readline(8)
-        n = int(self.headers.get("Content-Length") or 0)
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise BodyError(400, "bad Content-Length")
         if n < 0 or n > MAX_BODY:
-            raise ValueError("too large")
+            raise BodyError(413, "request body too large")
         return self.rfile.read(n)
 
     # -- verbs --------------------------------------------------------------
@@ -99,9 +113,9 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         try:
             body = self.read_body()
-        except ValueError:
+        except BodyError as e:
             self.close_connection = True
-            return self.send_json(413, {"error": "request body too large"})
+            return self.send_json(e.status, {"error": e.message})
         if path.startswith("/__rpc__/"):
             return self.control("POST", path, body)
         if path != "/rpc":
