@@ -1,7 +1,7 @@
 -- videos: the service account's videos, or those whose metadata match.
 --
 --   clawhost run videos
---   clawhost run videos --where metadata.name=teaser --where k=v --any
+--   clawhost run videos --where name=teaser --where listing.city=Nice
 local errors = require "errors"
 local video = require "theta.video"
 return {
@@ -10,7 +10,8 @@ return {
                 "by metadata",
   params = {
     where = { type = "list", arg = "KEY=VALUE",
-              help = "a metadata match (dots for nested keys; repeat)" },
+              help = "a metadata match: name=teaser, listing.city=Nice " ..
+                     "(dots for nested keys; repeat)" },
     any = { type = "boolean", default = false,
             help = "any match is enough (default: all of them)" },
     page = { type = "integer", default = 1, min = 1, help = "page" },

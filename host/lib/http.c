@@ -1438,20 +1438,28 @@ static void on_progress(void *ud, double up, double up_total, double down,
     struct req *r = ud;
     char line[128], a[32], b[32];
     double now = rt_now();
-    int sending = up_total > 0 && up < up_total;
     if (now - r->progress_at < 0.5)
         return;
+    if (up_total > 0 && up < up_total) {
+        megabytes(a, sizeof a, up);
+        megabytes(b, sizeof b, up_total);
+        snprintf(line, sizeof line, "sending %s of %s (%.0f%%)", a, b,
+                 100.0 * up / up_total);
+    } else if (down_total > 0) {
+        megabytes(a, sizeof a, down);
+        megabytes(b, sizeof b, down_total);
+        snprintf(line, sizeof line, "receiving %s of %s (%.0f%%)", a, b,
+                 100.0 * down / down_total);
+    } else if (down > 0) {
+        megabytes(a, sizeof a, down);
+        snprintf(line, sizeof line, "received %s", a);
+    } else if (up_total > 0) {
+        megabytes(a, sizeof a, up_total);
+        snprintf(line, sizeof line, "sent %s, waiting for the answer", a);
+    } else {
+        return;                 /* nothing known yet */
+    }
     r->progress_at = now;
-    megabytes(a, sizeof a, sending ? up : down);
-    megabytes(b, sizeof b, sending ? up_total : down_total);
-    double done = sending ? up : down, total = sending ? up_total
-                                                       : down_total;
-    if (total > 0)
-        snprintf(line, sizeof line, "%s %s of %s (%.0f%%)", sending ?
-                 "sending" : "receiving", a, b, 100.0 * done / total);
-    else
-        snprintf(line, sizeof line, "%s %s", up > 0 ? "sent" : "received",
-                 a);
     log_progress(r->progress, line, 0);
 }
 

@@ -157,12 +157,13 @@ function _M.wait(ctx, id, o)
     local v, err = _M.get(ctx, id)
     if not v then return nil, err end
     local elapsed = clock.monotonic() - t0
-    local state = tostring(v.state)
+    local state = tostring(client.val(v.state))
+    local sub, pct = client.val(v.sub_state), tonumber(client.val(
+                                                         v.progress))
     log.progress(label, fmt("%s%s%s (%d s)", state,
-      v.sub_state and ("/" .. tostring(v.sub_state)) or "",
-      v.progress and fmt(" %d%%", math.floor(tonumber(v.progress) or 0))
-      or "", math.floor(elapsed)), { done = state == "success" or
-                                     state == "error" })
+      sub and ("/" .. tostring(sub)) or "",
+      pct and fmt(" %d%%", math.floor(pct)) or "", math.floor(elapsed)),
+      { done = state == "success" or state == "error" })
     if state == "success" then return v end
     if state == "error" then
       return nil, errors.new("job_failed", fmt("video %s ended in " ..
