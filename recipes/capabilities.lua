@@ -12,13 +12,14 @@ return {
   calls = { "GET controller .../deployment/list", "GET api .../balance",
             "GET ondemand .../service/list",
             "GET ondemand .../infer_request/{a request that is not there}",
-            "GET {THETA_INFERENCE_ENDPOINT}/v1/models" },
+            "GET {THETA_INFERENCE_ENDPOINT}/v1/models",
+            "GET api.thetavideoapi.com/video/{sa}/list" },
   spends = false,
   run = function(ctx)
     local r = caps.probe(ctx)
     local failed = {}
     for _, c in ipairs(r.capabilities) do
-      if c.configured and not c.verified and c.name ~= "video.api" then
+      if c.configured and not c.verified then
         failed[#failed + 1] = c.name
       end
     end

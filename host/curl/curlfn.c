@@ -39,6 +39,13 @@ static const struct dlib_sym symbols[] = {
     SYM(slist_append, "curl_slist_append"),
     SYM(slist_free_all, "curl_slist_free_all"),
     SYM(version_info, "curl_version_info"),
+    SYM(mime_init, "curl_mime_init"),
+    SYM(mime_free, "curl_mime_free"),
+    SYM(mime_addpart, "curl_mime_addpart"),
+    SYM(mime_name, "curl_mime_name"),
+    SYM(mime_data, "curl_mime_data"),
+    SYM(mime_filename, "curl_mime_filename"),
+    SYM(mime_type, "curl_mime_type"),
 #undef SYM
 };
 

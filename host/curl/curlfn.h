@@ -44,6 +44,13 @@ struct curlfn {
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
     curl_version_info_data *(*version_info)(CURLversion);
+    curl_mime *(*mime_init)(CURL *);
+    void (*mime_free)(curl_mime *);
+    curl_mimepart *(*mime_addpart)(curl_mime *);
+    CURLcode (*mime_name)(curl_mimepart *, const char *);
+    CURLcode (*mime_data)(curl_mimepart *, const char *, size_t);
+    CURLcode (*mime_filename)(curl_mimepart *, const char *);
+    CURLcode (*mime_type)(curl_mimepart *, const char *);
 };
 
 extern struct curlfn curlfn;
@@ -78,6 +85,13 @@ int curlfn_loaded(void);
 #define curl_url_set curlfn.url_set
 #define curl_url_get curlfn.url_get
 #define curl_free curlfn.free
+#define curl_mime_init curlfn.mime_init
+#define curl_mime_free curlfn.mime_free
+#define curl_mime_addpart curlfn.mime_addpart
+#define curl_mime_name curlfn.mime_name
+#define curl_mime_data curlfn.mime_data
+#define curl_mime_filename curlfn.mime_filename
+#define curl_mime_type curlfn.mime_type
 #define curl_slist_append curlfn.slist_append
 #define curl_slist_free_all curlfn.slist_free_all
 #define curl_version_info curlfn.version_info

@@ -62,6 +62,7 @@ struct transfer {
     int got_body;
     struct transfer *prev, *next;       /* attempts in the multi */
     struct curl_slist *connect_to;      /* its own, for a suffix map */
+    curl_mime *mime;                    /* a form body, or NULL */
 };
 
 static struct {
@@ -159,13 +160,16 @@ static void configure_proxy(const char *name, const char *url)
     curl_url_cleanup(u);
 }
 
-/* A base URL the user configured (THREADS_FASTAPI_BASE_URL, ...) names
-** a host the user chose to trust, even on a private address. */
+/* A base URL the user configured (THREADS_FASTAPI_BASE_URL, ...), or
+** the URL of a node's JSON-RPC (THETA_CHAIN_RPC_URL, usually on the
+** local machine), names a host the user chose to trust, even on a
+** private address. */
 static int add_base_url(const char *name, const char *value, void *ud)
 {
     size_t n = strlen(name);
     (void)ud;
-    if (n > 9 && strcmp(name + n - 9, "_BASE_URL") == 0)
+    if ((n > 9 && strcmp(name + n - 9, "_BASE_URL") == 0) ||
+        (n > 8 && strcmp(name + n - 8, "_RPC_URL") == 0))
         configure_base(name, value);
     return 0;
 }
@@ -660,6 +664,17 @@ static int ensure_curl(char *err, size_t errlen)
 
 /* ---- easy handles: options per run, per request, and reuse ---- */
 
+/* libcurl's progress report, for a request that asked for one. */
+static int on_xferinfo(void *ud, curl_off_t down_total, curl_off_t down,
+                       curl_off_t up_total, curl_off_t up)
+{
+    struct transfer *t = ud;
+    if (t && t->o.on_progress)
+        t->o.on_progress(t->o.ud, (double)up, (double)up_total,
+                         (double)down, (double)down_total);
+    return 0;
+}
+
 /*
 ** A handle keeps its options from one transfer to the next, so they
 ** come in two sets. Per run: the same for every request the process
@@ -684,6 +699,7 @@ static void set_per_run(CURL *e)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (X.ca_file && *X.ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, X.ca_file);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "clawhost/" CLAWHOST_VERSION);
@@ -696,8 +712,33 @@ static void set_per_run(CURL *e)
 ** HTTPGET undoes it along with NOBODY, so a GET after a POST or a HEAD
 ** on the same handle is a GET with no body.
 */
-static void set_method(CURL *e, const struct transfer_opts *o)
+/*
+** A form body: libcurl writes the multipart framing (boundary, part
+** headers, escaping of names) -- a format not written by hand here.
+** 0, or -1 when libcurl could not build it (out of memory).
+*/
+static int build_mime(CURL *e, struct transfer *t)
 {
+    const struct transfer_opts *o = &t->o;
+    if (!(t->mime = curl_mime_init(e)))
+        return -1;
+    for (size_t i = 0; i < o->nparts; i++) {
+        const struct transfer_part *p = &o->parts[i];
+        curl_mimepart *m = curl_mime_addpart(t->mime);
+        if (!m || curl_mime_name(m, p->name) != CURLE_OK ||
+            curl_mime_data(m, p->data, p->len) != CURLE_OK ||
+            (p->filename && curl_mime_filename(m, p->filename) !=
+             CURLE_OK) ||
+            (p->type && curl_mime_type(m, p->type) != CURLE_OK))
+            return -1;
+    }
+    return 0;
+}
+
+static void set_method(CURL *e, struct transfer *t)
+{
+    const struct transfer_opts *o = &t->o;
+    curl_easy_setopt(e, CURLOPT_MIMEPOST, (curl_mime *)NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -710,11 +751,14 @@ static void set_method(CURL *e, const struct transfer_opts *o)
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)o->body_len);
+    } else if (o->parts && t->mime) {
+        curl_easy_setopt(e, CURLOPT_MIMEPOST, t->mime);
     }
     if (strcmp(o->method, "GET") != 0 &&
-        !(strcmp(o->method, "POST") == 0 && o->body))
+        !(strcmp(o->method, "POST") == 0 && (o->body || o->parts)))
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
 }
+
 
 static void set_per_request(CURL *e, struct transfer *t)
 {
@@ -747,7 +791,9 @@ static void set_per_request(CURL *e, struct transfer *t)
     t->connect_to = X.nsuffix ? connect_to_for(o->host, o->port) : NULL;
     curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connect_to ? t->connect_to
                                                           : X.connect_to);
-    set_method(e, o);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, o->on_progress ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
+    set_method(e, t);
 }
 
 /*
@@ -792,6 +838,8 @@ static void give_back_easy(struct transfer *t)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+    curl_easy_setopt(e, CURLOPT_MIMEPOST, (curl_mime *)NULL);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, NULL);
     curl_easy_setopt(e, CURLOPT_CONNECT_TO, X.connect_to);
     X.idle[X.nidle++] = e;
 }
@@ -829,6 +877,12 @@ struct transfer *transfer_start(const struct transfer_opts *o, char *err,
     dynbuf_init_alloc(&t->body, o->max_bytes, o->alloc, o->alloc_ud);
     t->body.wipe = o->wipe;
     snprintf(t->host, sizeof t->host, "%s", o->host);
+    if (o->parts && !o->body && build_mime(t->easy, t) != 0) {
+        transfer_free(t);
+        snprintf(err, errlen, "cannot build the form body for %s "
+                 "(out of memory)", o->host);
+        return NULL;
+    }
     set_per_request(t->easy, t);
     t->start = t->last_data = rt_now();
     if (curl_multi_add_handle(X.multi, t->easy) != CURLM_OK) {
@@ -867,6 +921,9 @@ void transfer_free(struct transfer *t)
         give_back_easy(t);
     curl_slist_free_all(t->connect_to);
     t->connect_to = NULL;
+    if (t->mime)
+        curl_mime_free(t->mime);
+    t->mime = NULL;
     free_headers(t);
     free(t->hdrs);
     dynbuf_free(&t->body);

@@ -38,6 +38,16 @@ enum xfer_error {
 /* What the transfer tells its owner (from loop context, no Lua). */
 enum xfer_event { XEV_HEADERS, XEV_DATA, XEV_DONE };
 
+/* One part of a multipart/form-data body (RFC 7578): a field, or a
+** file when filename is set. The bytes are borrowed. */
+struct transfer_part {
+    const char *name;
+    const char *data;
+    size_t len;
+    const char *filename;           /* NULL: a plain field */
+    const char *type;               /* NULL: libcurl's default */
+};
+
 struct transfer_opts {
     const char *method;             /* upper case */
     const char *url;                /* absolute, query included */
@@ -59,6 +69,13 @@ struct transfer_opts {
     int wipe;                       /* zero body memory before reuse */
     void (*on_event)(struct transfer *, enum xfer_event, void *);
     void *ud;
+    const struct transfer_part *parts;  /* a form body (POST/PUT), or NULL;
+                                           borrowed like body */
+    size_t nparts;
+    /* bytes sent and received so far, as libcurl reports them (totals
+    ** 0 when unknown); called from inside the multi's work, no Lua */
+    void (*on_progress)(void *ud, double up, double up_total,
+                        double down, double down_total);
 };
 
 struct xfer_header {

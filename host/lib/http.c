@@ -23,6 +23,7 @@
 #include "curl/curlurl.h"
 #include "curl/transfer.h"
 #include "lib/http.h"
+#include "lib/httpform.h"
 #include "lib/json.h"
 #include "lib/lsse.h"
 #include "lib/secret.h"
@@ -74,6 +75,10 @@ struct req {
     struct task *waiter;
     redact_stream_t *mask;      /* stream bodies, split-safe masking */
     struct dynbuf masked;       /* what the mask let through so far */
+    struct transfer_part *parts;        /* a form body (lib/httpform.c) */
+    size_t nparts;
+    char progress[64];          /* the progress line's label, or "" */
+    double progress_at;         /* when it was last written */
 };
 
 /* Knobs from the seed, read once: THETA_HTTP_TIMEOUT_MS and friends. */
@@ -120,6 +125,8 @@ static void req_clear(struct req *r)
     if (r->body && r->body_wipe)
         explicit_bzero(r->body, r->body_len);
     free(r->body);
+    free(r->parts);
+    r->parts = NULL;
     free(r->shown_body);
     free(r->url);
     free(r->shown);
@@ -136,7 +143,7 @@ static struct req *new_req(lua_State *L)
 {
     void *ud;
     lua_Alloc alloc = lua_getallocf(L, &ud);
-    struct req *r = lua_newuserdatauv(L, sizeof *r, 0);
+    struct req *r = lua_newuserdatauv(L, sizeof *r, 1);   /* the form */
     memset(r, 0, sizeof *r);
     /* counted against the recipe's memory cap */
     dynbuf_init_alloc(&r->masked, SIZE_MAX, (dynbuf_alloc_fn)alloc, ud);
@@ -272,6 +279,9 @@ static void parse_limits(lua_State *L, int opts, struct req *r)
     r->o.first_byte_ms = opt_int(L, opts, "first_byte_timeout_ms", 0, 0,
                                  86400000L);
     r->o.idle_ms = opt_int(L, opts, "idle_timeout_ms", 0, 0, 86400000L);
+    const char *label = opt_str(L, opts, "progress");
+    if (label)
+        snprintf(r->progress, sizeof r->progress, "%s", label);
 }
 
 /* ---- headers ---- */
@@ -482,6 +492,25 @@ static int body_with_secrets(lua_State *L, struct req *r)
 
 /* The body from json or body; returns -1 with a message pushed when a
 ** secret in a JSON body may not go to this host. */
+/*
+** A form body: its parts borrow the bytes of the list, which is kept as
+** the request's user value so it lives as long as the request. The
+** content type (with its boundary) is libcurl's to write.
+*/
+static void set_form(lua_State *L, int opts, struct req *r, int req_idx)
+{
+    if (lua_getfield(L, opts, "form") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (strcmp(r->method, "POST") != 0 && strcmp(r->method, "PUT") != 0 &&
+        strcmp(r->method, "PATCH") != 0)
+        luaL_error(L, "http: a form goes with POST, PUT or PATCH, not %s",
+                   r->method);
+    httpform_parse(L, -1, &r->parts, &r->nparts);
+    lua_setiuservalue(L, req_idx, 1);
+}
+
 static int set_body(lua_State *L, int opts, struct req *r, int shown)
 {
     size_t len;
@@ -489,6 +518,8 @@ static int set_body(lua_State *L, int opts, struct req *r, int shown)
     int has_body = lua_getfield(L, opts, "body") != LUA_TNIL;
     if (has_json && has_body)
         luaL_error(L, "http: give json or body, not both");
+    if ((has_json || has_body) && r->parts)
+        luaL_error(L, "http: give form, json or body, only one");
     if ((has_json || has_body) && (strcmp(r->method, "GET") == 0 ||
                                    strcmp(r->method, "HEAD") == 0))
         luaL_error(L, "http: a %s request cannot carry a body; use POST "
@@ -773,6 +804,13 @@ static int dry_run(lua_State *L, struct req *r, int shown)
     } else if (r->body && r->body_len <= PLAN_BODY_MAX) {
         lua_pushlstring(L, r->body, r->body_len);
         lua_setfield(L, -2, "body");
+    }
+    if (r->parts) {
+        lua_pushinteger(L, (lua_Integer)httpform_bytes(r->parts,
+                                                       r->nparts));
+        lua_setfield(L, -2, "body_bytes");
+        httpform_plan(L, r->parts, r->nparts);
+        lua_setfield(L, -2, "form");
     }
     lua_setfield(L, -2, "plan");
     return 2;
@@ -1380,6 +1418,51 @@ static void set_idempotency_key(lua_State *L, int opts, struct req *r,
     r->has_key = 1;
 }
 
+static void megabytes(char *buf, size_t size, double n)
+{
+    if (n < 1e3)
+        snprintf(buf, size, "%.0f B", n);
+    else
+        snprintf(buf, size, n >= 1e6 ? "%.1f MB" : "%.0f kB", n >= 1e6 ?
+                 n / 1e6 : n / 1e3);
+}
+
+/*
+** opts.progress: a progress line for a long upload or download, at most
+** twice a second, written by the host while libcurl works (no Lua runs
+** in between).
+*/
+static void on_progress(void *ud, double up, double up_total, double down,
+                        double down_total)
+{
+    struct req *r = ud;
+    char line[128], a[32], b[32];
+    double now = rt_now();
+    if (now - r->progress_at < 0.5)
+        return;
+    if (up_total > 0 && up < up_total) {
+        megabytes(a, sizeof a, up);
+        megabytes(b, sizeof b, up_total);
+        snprintf(line, sizeof line, "sending %s of %s (%.0f%%)", a, b,
+                 100.0 * up / up_total);
+    } else if (down_total > 0) {
+        megabytes(a, sizeof a, down);
+        megabytes(b, sizeof b, down_total);
+        snprintf(line, sizeof line, "receiving %s of %s (%.0f%%)", a, b,
+                 100.0 * down / down_total);
+    } else if (down > 0) {
+        megabytes(a, sizeof a, down);
+        snprintf(line, sizeof line, "received %s", a);
+    } else if (up_total > 0) {
+        megabytes(a, sizeof a, up_total);
+        snprintf(line, sizeof line, "sent %s, waiting for the answer", a);
+    } else {
+        return;                 /* nothing known yet */
+    }
+    r->progress_at = now;
+    log_progress(r->progress, line, 0);
+}
+
 /* Everything before the first wait; options at 1. */
 static int prepare(lua_State *L, struct req *r)
 {
@@ -1389,6 +1472,7 @@ static int prepare(lua_State *L, struct req *r)
     parse_limits(L, 1, r);
     build_url(L, 1, r, scheme, sizeof scheme);
     set_idempotency_key(L, 1, r, 3);
+    set_form(L, 1, r, 2);
     if (set_body(L, 1, r, 3) != 0)
         return fail(L, r, "blocked", lua_tostring(L, -1));
     const char *perr = transfer_policy_error();
@@ -1426,6 +1510,9 @@ static int request(lua_State *L)
     r->o.headers = r->headers;
     r->o.body = r->body;
     r->o.body_len = r->body_len;
+    r->o.parts = r->parts;
+    r->o.nparts = r->nparts;
+    r->o.on_progress = r->progress[0] ? on_progress : NULL;
     r->o.stream = r->stream;
     r->o.fresh_connection = !r->idempotent && !r->has_key;
     /* the body is held for the recipe: it counts against its memory

@@ -193,6 +193,7 @@ static const struct {
     {"THETA_INFERENCE_AUTH_", {"THETA_INFERENCE_ENDPOINT"}, {NULL},
      {"controller.thetaedgecloud.com"}},
     {"THETA_VIDEO_SA_", {NULL}, {"api.thetavideoapi.com"}},
+    {"THETA_CLI_PASSWORD", {"THETA_CLI_RPC_URL"}, {NULL}},
     {NULL, {NULL}, {NULL}}
 };
 

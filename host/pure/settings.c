@@ -23,7 +23,8 @@
 
 static const char *const groups[] = {
     "Threads backend", "Theta on-demand", "Theta controller / project",
-    "Theta dedicated endpoint", "Theta Video", "Budget", NULL
+    "Theta dedicated endpoint", "Theta Video", "Budget",
+    "Theta nodes (JSON-RPC)", NULL
 };
 
 static const struct settings_item table[] = {
@@ -58,6 +59,14 @@ static const struct settings_item table[] = {
      "service account secret"},
     {"THETA_MAX_BUDGET_USD", 5, SETTINGS_USD,
      "spend cap of a run in USD (optional; default 2.00)"},
+    {"THETA_EDGECLOUD_RPC_URL", 6, SETTINGS_URL,
+     "EdgeCloud client node RPC (e.g. http://localhost:9545/rpc)"},
+    {"THETA_CHAIN_RPC_URL", 6, SETTINGS_URL,
+     "Theta chain node RPC (e.g. http://localhost:16888/rpc)"},
+    {"THETA_CLI_RPC_URL", 6, SETTINGS_URL,
+     "thetacli daemon RPC (e.g. http://localhost:16889/rpc)"},
+    {"THETA_CLI_PASSWORD", 6, SETTINGS_SECRET,
+     "password of thetacli keys (NewKey, UnlockKey)"},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == SETTINGS_COUNT,
@@ -68,8 +77,9 @@ _Static_assert(sizeof table / sizeof table[0] == SETTINGS_COUNT,
 ** or a library in lua/ reads (through config_lookup, config.get or
 ** getenv), in the order of docs/modules.md, which has the same lines.
 ** Left out on purpose: every SETTINGS_SECRET entry above; the user
-** halves of credential pairs (THETA_INFERENCE_AUTH_USER,
-** THETA_VIDEO_SA_ID: secret.get reads them with their binding);
+** half of a credential pair (THETA_INFERENCE_AUTH_USER: secret.get
+** reads it with its binding; THETA_VIDEO_SA_ID is readable, because
+** the Video API puts it in its URL paths);
 ** CLAWHOST_STORE and CLAWHOST_PROXY, URLs that may hold a password; and
 ** the host's plumbing (CLAWHOST_HOME, CLAWHOST_STATE_DIR,
 ** CLAWHOST_SECRETS_DIR, CLAWHOST_CONNECT_TO, CLAWHOST_CA_FILE), which
@@ -112,6 +122,14 @@ static const struct settings_readable readable[] = {
      "pause between two polls (default 3)"},
     {"THETA_POLL_TIMEOUT_SECONDS", "lua/theta/smoke",
      "longest wait for one job (default 180)"},
+    {"THETA_VIDEO_SA_ID", "lua/theta/video",
+     "Video API service account id (in the API's URL paths)"},
+    {"THETA_EDGECLOUD_RPC_URL", "lua/theta/rpc, secret",
+     "EdgeCloud client node JSON-RPC URL (no default)"},
+    {"THETA_CHAIN_RPC_URL", "lua/theta/rpc, secret",
+     "Theta chain node JSON-RPC URL (no default)"},
+    {"THETA_CLI_RPC_URL", "lua/theta/rpc, secret",
+     "thetacli daemon JSON-RPC URL (no default)"},
 };
 
 /* theta-api.md 6.6: the on-demand token goes by three names. */

@@ -17,7 +17,7 @@ struct dynbuf;
 
 #define SETTINGS_VALUE_MAX 4096     /* bytes of one value, a secret's too */
 #define SETTINGS_TEXT_MAX 256       /* an id, tenant, user or amount */
-#define SETTINGS_COUNT 15           /* entries in the table */
+#define SETTINGS_COUNT 19           /* entries in the table */
 
 enum settings_kind {
     SETTINGS_URL,               /* a base URL (pure/baseurl.h) */

@@ -96,7 +96,7 @@ static int l_output(lua_State *L)
     }
     const char *path = lua_tostring(L, -1);
     char *masked = out_redact(text, len, &mlen);
-    struct fileio_target t = {AT_FDCWD, path, path, 0644, NULL, NULL};
+    struct fileio_target t = {AT_FDCWD, path, path, 0600, NULL, NULL};
     int rc = fileio_replace(&t, masked ? masked : text,
                             masked ? mlen : len, err, sizeof err);
     free(masked);

@@ -297,10 +297,10 @@ local function unsendable_get(url, missing)
 end
 
 -- request(ctx, o) -> a 2xx res (a stream stays open), or nil, err.
--- o: method (GET), path (after the base URL) or url, query, json or
--- body, headers, stream, timeout_ms, first_byte_timeout_ms,
--- idle_timeout_ms, retries, idempotency_key, auth (false: send no
--- credential), what (the call, for messages).
+-- o: method (GET), path (after the base URL) or url, query, json,
+-- body or form, headers, stream, timeout_ms, first_byte_timeout_ms,
+-- idle_timeout_ms, retries, max_bytes, progress, idempotency_key, auth
+-- (false: send no credential), what (the call, for messages).
 function API:request(ctx, o)
   if type(o) ~= "table" then
     error("client request: expected an options table", 2)
@@ -328,11 +328,11 @@ function API:request(ctx, o)
   end
   local res, err = _M.send {
     method = method, url = url, query = o.query, headers = headers,
-    json = o.json, body = o.body, stream = o.stream,
+    json = o.json, body = o.body, form = o.form, stream = o.stream,
     timeout_ms = o.timeout_ms, retries = o.retries,
     first_byte_timeout_ms = o.first_byte_timeout_ms,
-    idle_timeout_ms = o.idle_timeout_ms,
-    idempotency_key = o.idempotency_key,
+    idle_timeout_ms = o.idle_timeout_ms, progress = o.progress,
+    max_bytes = o.max_bytes, idempotency_key = o.idempotency_key,
   }
   if not res then return nil, err end
   if res.status >= 200 and res.status <= 299 then return res end

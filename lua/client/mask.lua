@@ -12,7 +12,8 @@
 -- version (AuthPassword, auth_password, password). So answers are
 -- masked by key too (theta-api.md 6.8): a key whose letters, lowered
 -- and without '_' and '-', contain password, passwd, secret, token,
--- apikey, credential, authorization or signature, or that begins with
+-- apikey, streamkey (a live stream's key), credential, authorization or
+-- signature, or that begins with
 -- auth (AuthUsername), or names a whole set of them (env_vars, which
 -- carry tokens). Only strings are masked: token counts (max_tokens,
 -- usage.prompt_tokens) stay numbers, and a value stays a table of the
@@ -26,8 +27,8 @@ local secret = require "secret"
 local _M = {}
 
 local WORDS = { "password", "passwd", "secret", "token", "apikey",
-                "credential", "authorization", "signature", "privatekey",
-                "cookie" }
+                "streamkey", "credential", "authorization", "signature",
+                "privatekey", "cookie" }
 local WHOLE = { envvars = true, env = true }
 
 function _M.sensitive(k)

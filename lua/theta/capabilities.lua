@@ -114,11 +114,15 @@ function _M.probe(ctx)
         return #ids .. " model(s)"
       end),
     entry("video.api", { "THETA_VIDEO_SA_ID", "THETA_VIDEO_SA_SECRET" },
-      "no video recipe yet: configured only, never verified",
-      function() return has_secret("THETA_VIDEO_SA_ID") and
+      "lists one video of the service account",
+      function() return has("THETA_VIDEO_SA_ID") and
                         has_secret("THETA_VIDEO_SA_SECRET") end,
-      function() return nil, "not probed: clawhost has no video " ..
-                              "support yet" end),
+      function()
+        local list, err = require("theta.video").list(ctx, { page = 1,
+                                                             number = 1 })
+        if not list then return nil, err end
+        return "video list read"
+      end),
   }
   local configured, verified = 0, 0
   for _, c in ipairs(caps) do

@@ -17,6 +17,7 @@
 --   controller.handle(v)              endpoint, base_id, shard, suffix,
 --                                     name, nickname found in an answer
 --   controller.find(items, h)         the items that match a handle
+--   controller.request(ctx, o)        any controller call (theta.agents)
 --
 -- Every call returns its value, or nil, err (the shared codes of
 -- lua/client/codes.lua, err.sent). Mutating calls in a dry run return
@@ -149,6 +150,13 @@ local function call(api, ctx, o)
   end
   if type(v) == "table" and v.body ~= nil then return client.val(v.body) end
   return v
+end
+
+-- request(ctx, o) -> the body of a controller call (its {status, body}
+-- envelope opened), or nil, err; a dry run's plan for a mutating one.
+-- For other libraries on the controller host (theta.agents).
+function _M.request(ctx, o)
+  return call(ctl, ctx, o)
 end
 
 ---------------------------------------------------------------------------

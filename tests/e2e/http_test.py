@@ -14,6 +14,7 @@ could leave by.
 """
 import http.client
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -1562,3 +1563,103 @@ def test_clawhost_proxy_is_used_when_set(host, fault, canary):
     assert seen["accepted"] == 1
     assert seen["first_bytes"][0].startswith("GET %s/echo" % fault.url)
     assert fault.requests() == []
+
+
+# ---- form bodies and progress lines ----
+
+def parse_form(echo):
+    """The parts of a multipart/form-data body the fault server echoed."""
+    from email.parser import BytesParser
+    from email.policy import default
+    ctype = {k.lower(): v for k, v in echo["headers"].items()
+             }["content-type"]
+    raw = ("Content-Type: %s\r\n\r\n" % ctype).encode() + \
+        echo["body"].encode()
+    msg = BytesParser(policy=default).parsebytes(raw)
+    out = []
+    for p in msg.iter_parts():
+        out.append({"name": p.get_param("name",
+                                         header="content-disposition"),
+                    "filename": p.get_filename(),
+                    "type": p.get_content_type(),
+                    "data": p.get_payload(decode=True).decode()})
+    return ctype.split(";")[0], out
+
+
+FORM_LUA = """
+  local form = {
+    {name = "project_id", value = "prj_1"},
+    {name = "metadata", value = '{"type":"file"}'},
+    {name = "file", filename = "faq.md", content_type = "text/markdown",
+     data = "# FAQ\\ncaf\\u{e9} ok\\n" .. string.rep("z", 300000)},
+  }
+  local r, e = http.request{method = "POST", url = B .. "/echo",
+                            form = form, progress = "upload"}
+  if not r then return {code = e.code, plan = e.plan} end
+  return {echo = r:json()}
+"""
+
+
+def test_form_body_is_multipart_with_every_part(host, fault, canary):
+    out = ok(lua(host, fault, canary, FORM_LUA))
+    ctype, parts = parse_form(out["echo"])
+    assert ctype == "multipart/form-data"
+    assert [p["name"] for p in parts] == ["project_id", "metadata", "file"]
+    assert parts[0]["data"] == "prj_1" and parts[0]["filename"] is None
+    assert parts[1]["data"] == '{"type":"file"}'
+    f = parts[2]
+    assert f["filename"] == "faq.md" and f["type"] == "text/markdown"
+    assert f["data"].startswith("# FAQ\ncafé ok\n") and \
+        len(f["data"].encode()) == 300000 + len("# FAQ\ncafé ok\n".encode())
+
+
+def test_form_plan_shows_size_and_hash_never_the_bytes(host, fault,
+                                                       canary):
+    import hashlib
+    run = lua(host, fault, canary, FORM_LUA, "--dry-run")
+    out = ok(run)
+    assert out["code"] == "dry_run"
+    form = out["plan"]["form"]
+    data = ("# FAQ\ncafé ok\n" + "z" * 300000).encode()
+    assert form[2] == {"name": "file", "filename": "faq.md",
+                       "content_type": "text/markdown",
+                       "bytes": len(data),
+                       "sha256": hashlib.sha256(data).hexdigest()}
+    assert form[0] == {"name": "project_id", "value": "prj_1"}
+    assert "zzzz" not in run.out + run.err
+    assert fault.requests() == []
+
+
+def test_form_refusals(host, fault, canary):
+    out = ok(lua(host, fault, canary, """
+      local s = secret.get("FORM_TOKEN", {hosts = {"127.0.0.1"}})
+      local function try(o)
+        local okk, e = pcall(http.request, o)
+        return okk and "sent" or tostring(e)
+      end
+      return {
+        get = try{url = B .. "/echo", form = {{name = "a", value = "b"}}},
+        both = try{method = "POST", url = B .. "/echo", json = {},
+                   form = {{name = "a", value = "b"}}},
+        secret = try{method = "POST", url = B .. "/echo",
+                     form = {{name = "key", value = s}}},
+        empty = try{method = "POST", url = B .. "/echo", form = {}},
+        noname = try{method = "POST", url = B .. "/echo",
+                     form = {{value = "x"}}},
+      }
+    """, env={"FORM_TOKEN": "form-token-0123456789"}))
+    assert "a form goes with POST, PUT or PATCH, not GET" in out["get"]
+    assert "give form, json or body, only one" in out["both"]
+    assert "a secret never goes into a form" in out["secret"]
+    assert "1 to 64 parts" in out["empty"]
+    assert "form part 1: name must be a string" in out["noname"]
+    assert fault.requests() == []
+
+
+def test_progress_line_of_an_upload(host, fault, canary):
+    run = lua(host, fault, canary, FORM_LUA)
+    ok(run)
+    lines = [ln for ln in run.err.splitlines() if ln.startswith("upload:")]
+    assert lines, run.err
+    assert any(re.search(r"(sending|sent|receiving|received) \d", ln)
+               for ln in lines), lines

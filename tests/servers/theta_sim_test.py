@@ -205,10 +205,10 @@ def poll(sim, rid, until=("success", "error"), limit=15):
 def test_ready_line_and_tls_for_every_production_name(sim):
     assert re.fullmatch(r"https://127\.0\.0\.1:\d+", sim.server.url)
     assert set(sim.server.info) == {"ca", "token", "api_key", "project",
-                                    "org"}
+                                    "org", "video_sa", "video_secret"}
     assert os.path.isfile(sim.ca) and sim.token
     names = [OD, "controller.thetaedgecloud.com", "api.thetaedgecloud.com",
-             "x1.onthetaedgecloud.com", OUT, GCS,
+             "x1.onthetaedgecloud.com", OUT, GCS, "api.thetavideoapi.com",
              "llama38bize483jb30-5ace32af5f2c5f78.tec-s1.onthetaedgecloud.com",
              "abc-0123456789abcdef.tec-s31.onthetaedgecloud.com"]
     for name in names:

@@ -3,7 +3,8 @@
     /usr/bin/python3 -m tests.servers.theta_sim --port 0
 
 prints ``READY https://127.0.0.1:PORT ca=/tmp/.../ca.pem token=TOKEN
-api_key=KEY project=prj_... org=org_...`` as its only stdout line
+api_key=KEY project=prj_... org=org_... video_sa=srvacc_...
+video_secret=SECRET`` as its only stdout line
 (tests/servers/harness.py contract), logs to stderr, and exits 0 on
 SIGTERM or SIGINT, removing its temporary certificates.  See README.md
 in this folder for routes, switches and the ledger.
@@ -23,7 +24,7 @@ import tempfile
 from . import catalog, certs
 from .app import App, err
 from .httpio import MAX_HEADER, Conn, HttpError
-from .state import PROFILES, ConfigError, Sim
+from .state import PROFILES, ConfigError, Sim, new_id
 
 log = logging.getLogger("theta_sim")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -34,6 +35,8 @@ IDENTITY = (
     ("THETA_SIM_API_KEY", lambda: "tsk_" + secrets.token_urlsafe(24)),
     ("THETA_SIM_PROJECT_ID", lambda: catalog.PROJECT_ID),
     ("THETA_SIM_ORG_ID", lambda: catalog.ORG_ID),
+    ("THETA_SIM_VIDEO_SA_ID", lambda: new_id("srvacc_", 25)),
+    ("THETA_SIM_VIDEO_SA_SECRET", lambda: new_id("", 32)),
 )
 
 ENV_CONFIG = {
@@ -175,9 +178,10 @@ async def serve(sim, ctx, host, port, ca_path):
     bound = server.sockets[0].getsockname()[1]
     shown = "[%s]" % host if ":" in host else host
     sys.stdout.write("READY https://%s:%d ca=%s token=%s api_key=%s "
-                     "project=%s org=%s\n"
+                     "project=%s org=%s video_sa=%s video_secret=%s\n"
                      % (shown, bound, ca_path, sim.token, sim.api_key,
-                        sim.project_id, sim.org_id))
+                        sim.project_id, sim.org_id, sim.video_sa_id,
+                        sim.video_sa_secret))
     sys.stdout.flush()
     sys.stdout = sys.stderr     # contract: nothing more on stdout
     log.info("listening on %s:%d", host, bound)
@@ -213,7 +217,9 @@ def main(argv=None):
         sim = Sim(ident["THETA_SIM_TOKEN"], cfg, faults,
                   api_key=ident["THETA_SIM_API_KEY"],
                   project_id=ident["THETA_SIM_PROJECT_ID"],
-                  org_id=ident["THETA_SIM_ORG_ID"])
+                  org_id=ident["THETA_SIM_ORG_ID"],
+                  video_sa_id=ident["THETA_SIM_VIDEO_SA_ID"],
+                  video_sa_secret=ident["THETA_SIM_VIDEO_SA_SECRET"])
     except ConfigError as e:
         log.error("%s", e)
         return 2

@@ -5,8 +5,9 @@ Reference sections 2.2-2.8.  Order of checks on a create call: Bearer
 (409), quota (429), then the job or stream.  Gateway faults (added
 latency, forced 5xx) act before any of that; a truncated body after.
 
-The controller and platform hosts live in controller.py, dedicated
-endpoints in dedicated.py.  In front of the controller and platform
+The controller and platform hosts live in controller.py (its chatbot
+routes in agents.py), dedicated endpoints in dedicated.py, the Video
+API in video.py.  In front of the controller and platform
 hosts sits the Cloudflare browser check (reference 1.2): a User-Agent
 without ``Mozilla/5.0`` gets 403 "Error 1010" before the gateway faults
 and before any auth.
@@ -18,8 +19,8 @@ import time
 
 import secrets
 
-from . import (catalog, chat, controller, copywriter, dedicated,
-               deployments, files)
+from . import (agents, catalog, chat, controller, copywriter, dedicated,
+               deployments, files, video)
 from .httpio import HttpError
 from .replies import STREAMED, Lost, Reject, Response, err, ok
 from .state import ConfigError, Job
@@ -43,6 +44,7 @@ class App:
         self.sim = sim
         self.ctl = controller.Controller(sim)
         self.ded = dedicated.Dedicated(sim)
+        self.tva = video.VideoApi(sim)
 
     # -- entry -------------------------------------------------------------
     async def handle(self, conn, req):
@@ -146,6 +148,8 @@ class App:
             return "output", None
         if host in EDGE_HOSTS:
             return controller.route_name(req), None
+        if host == video.VIDEO_HOST:
+            return video.route_name(req), None
         if host.endswith(dedicated.ZONE):
             d = dedicated.lookup(self.sim, host)
             return dedicated.route_name(req), d.name if d else None
@@ -189,6 +193,8 @@ class App:
             return self.ctl.controller(req)
         if req.host == controller.PLATFORM_HOST:
             return self.ctl.platform(req)
+        if req.host == video.VIDEO_HOST:
+            return self.tva.handle(req)
         if req.host.endswith(dedicated.ZONE):
             return await self.ded.handle(conn, req, req.log_entry)
         if route == "other_host":
@@ -536,6 +542,12 @@ class App:
                 return Response(200, d.control_view())
             if path == "/__sim__/copy" and m == "GET":
                 return Response(200, {"generations": sim.copy_generations})
+            if path == "/__sim__/chatbots" and m == "GET":
+                return Response(200, agents.control_view(sim))
+            if path == "/__sim__/videos" and m == "GET":
+                return Response(200, video.control_videos(sim))
+            if path == "/__sim__/streams" and m == "GET":
+                return Response(200, video.control_streams(sim))
             if path == "/__sim__/jobs" and m == "GET":
                 return Response(200, {"infer_requests": [
                     j.to_json() for j in sim.jobs.values()]})

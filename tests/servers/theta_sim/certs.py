@@ -22,6 +22,7 @@ HOST_NAMES = [
     "*.onthetaedgecloud.com",
     "ondemand-outputs.thetaedgecloud.com",
     "storage.googleapis.com",
+    "api.thetavideoapi.com",
 ]
 DEDICATED_SHARDS = 40
 

@@ -17,12 +17,15 @@ Check order of a controller call: Cloudflare 1010 and gateway faults
 (app.py) -> unknown or switched-off route (404/405) -> POST lifecycle
 (405) -> x-api-key (401) -> project id (400/403) -> body and path
 (400/404) -> the action's fault switch -> the action.
+
+The ``/chatbot`` routes (AI agents, reference 4) live in agents.py and
+are reached through the same checks up to the key.
 """
 import json
 import re
 import time
 
-from . import deployments, templates
+from . import agents, deployments, templates
 from .replies import Lost, Reject, err, ok
 
 CONTROLLER_HOST = "controller.thetaedgecloud.com"
@@ -36,6 +39,7 @@ ROUTES = {"create": "ctl_create", "list": "ctl_list",
           "delete": "ctl_delete", "delete_base": "ctl_delete",
           "std_templates": "ctl_templates",
           "custom_templates": "ctl_templates"}
+ROUTES.update((a, a) for a in agents.ACTIONS)
 SHARD = re.compile(r"[0-9]+")
 
 
@@ -45,6 +49,9 @@ def parse(method, path):
     (routes with only one spelling)."""
     parts = [p for p in path.split("/") if p]
     get = method == "GET"
+    if parts[:1] == ["chatbot"]:
+        action, args = agents.parse(method, parts)
+        return action, None, args
     if parts == ["deployment"] and method == "POST":
         return "create", None, ()
     if parts == ["deployment_template", "list_standard_templates"] and get:
@@ -188,6 +195,7 @@ def paging(req):
 class Controller:
     def __init__(self, sim):
         self.sim = sim
+        self.agents = agents.Agents(sim)
 
     # -- checks -----------------------------------------------------------
     def key(self, req):
@@ -238,6 +246,8 @@ class Controller:
                 not self.sim.config["lifecycle_post"]:
             return err(405, NOT_ALLOWED)
         self.key(req)
+        if action in agents.ACTIONS:
+            return self.agents.handle(action, req, args)
         return getattr(self, "do_" + action)(req, *args)
 
     def do_create(self, req):

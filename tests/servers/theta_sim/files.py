@@ -9,6 +9,10 @@ header is recorded (``authorization_sent``) and, with the default
 ``upload_auth_policy: "reject"``, refused with 400: a presigned URL needs
 no credentials, and the on-demand token must never travel to Google.
 
+The Video API's ``POST /upload`` (video.py) makes its presigned URLs here
+too, in its own bucket (config ``video_bucket``) under the service
+account id; those records have ``service: "video"``.
+
 Outputs (``image_url``) live on ``ondemand-outputs.thetaedgecloud.com`` as
 ``/{service_id}/{project_id}/{request_id}_{field}.png`` -- PNG, not the
 WebP seen in the wild, because the simulator draws them itself.
@@ -42,32 +46,39 @@ def _signature(sim, obj, date, expires):
                     for i in range(8)).hex()
 
 
-def presign(sim, svc, fields):
-    """Create one pending upload per field; return {field: (url, name)}."""
+def new_upload(sim, bucket, owner, field, service):
+    """One pending upload of a fresh ``upload_`` name under
+    ``bucket/owner/``; return (presigned URL, upload record)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     date = now.strftime("%Y%m%dT%H%M%SZ")
     ttl = int(sim.config["upload_url_ttl"])
     cred = quote("%s/%s/auto/storage/goog4_request"
                  % (CREDENTIAL, now.strftime("%Y%m%d")), safe="")
+    filename = new_id("upload_", 25)
+    obj = "%s/%s/%s" % (bucket, owner, filename)
+    sig = _signature(sim, obj, date, ttl)
+    url = ("https://%s/%s?X-Goog-Algorithm=GOOG4-RSA-SHA256"
+           "&X-Goog-Credential=%s&X-Goog-Date=%s&X-Goog-Expires=%d"
+           "&X-Goog-SignedHeaders=host&X-Goog-Signature=%s"
+           % (STORAGE_HOST, obj, cred, date, ttl, sig))
+    rec = {"object": obj, "filename": filename, "field": field,
+           "service": service, "signature": sig,
+           "expires_at": time.time() + ttl, "created": iso(time.time()),
+           "uploaded": False, "size": 0, "sha256": None,
+           "content_type": None, "authorization_sent": False,
+           "put_count": 0, "data": b""}
+    sim.uploads[obj] = rec
+    sim.by_filename[filename] = obj
+    return url, rec
+
+
+def presign(sim, svc, fields):
+    """Create one pending upload per field; return {field: (url, name)}."""
     out = {}
     for field in fields:
-        filename = new_id("upload_", 25)
-        obj = "%s/%s/%s" % (sim.config["upload_bucket"], sim.project_id,
-                            filename)
-        sig = _signature(sim, obj, date, ttl)
-        url = ("https://%s/%s?X-Goog-Algorithm=GOOG4-RSA-SHA256"
-               "&X-Goog-Credential=%s&X-Goog-Date=%s&X-Goog-Expires=%d"
-               "&X-Goog-SignedHeaders=host&X-Goog-Signature=%s"
-               % (STORAGE_HOST, obj, cred, date, ttl, sig))
-        rec = {"object": obj, "filename": filename, "field": field,
-               "service": svc["alias"], "signature": sig,
-               "expires_at": time.time() + ttl, "created": iso(time.time()),
-               "uploaded": False, "size": 0, "sha256": None,
-               "content_type": None, "authorization_sent": False,
-               "put_count": 0, "data": b""}
-        sim.uploads[obj] = rec
-        sim.by_filename[filename] = obj
-        out[field] = (url, filename)
+        url, rec = new_upload(sim, sim.config["upload_bucket"],
+                              sim.project_id, field, svc["alias"])
+        out[field] = (url, rec["filename"])
     return out
 
 
@@ -109,7 +120,8 @@ def upload_for(sim, value):
     """The upload record behind an input filename, or None."""
     obj = sim.by_filename.get(value)
     rec = sim.uploads.get(obj) if obj else None
-    return rec if rec and rec["uploaded"] else None
+    return rec if rec and rec["uploaded"] and rec["service"] != "video" \
+        else None
 
 
 def check_file_input(sim, field, value):
@@ -119,7 +131,7 @@ def check_file_input(sim, field, value):
     if value.startswith("https://"):
         return None
     obj = sim.by_filename.get(value)
-    if obj is None:
+    if obj is None or sim.uploads[obj]["service"] == "video":
         return "input file not found: %s" % field
     if not sim.uploads[obj]["uploaded"]:
         return "input file not uploaded yet: %s" % field

@@ -2,7 +2,9 @@
 
 Configuration, fault switches, inference jobs, the billing ledger, quota
 counters, presigned uploads, deployments (deployments.py), the
-copywriter's generations (copywriter.py) and the request log.  All
+copywriter's generations (copywriter.py), chatbots and their documents
+(agents.py), videos, streams and ingestors (video.py) and the request
+log.  All
 of it lives in one ``Sim`` object on the event loop thread (no locks
 needed).
 
@@ -100,7 +102,15 @@ DEFAULT_CONFIG = {
                "gradio": [[404, 0.4], [502, 0.4]],
                "html": [[404, 0.4], [502, 0.4]]},
     "warmup_override": None,                 # phases for every flavour
+    # Video API (video.py): [created_s, processing_s] of every new
+    # video; null = VIDEO_BASE_TIMES * time_scale.
+    "video_times": None,
+    "video_bucket": "tva-video-uploads",
+    "stream_limit": 3,                       # streams per service account
+    "stream_key_ttl": 300,                   # seconds a stream key lives
 }
+# Seconds a video spends created and processing at time scale 1.0.
+VIDEO_BASE_TIMES = (4.0, 30.0)
 
 FAULT_DEFAULTS = {
     "capacity": {"routes": ["infer", "chat"], "retry_after": None},
@@ -120,6 +130,8 @@ FAULT_DEFAULTS = {
                      "message": "internal error (simulated)"},
     "lifecycle_error": {"status": 500,
                         "message": "internal error (simulated)"},
+    "video_error": {"message": "transcoding failed (simulated)",
+                    "at_progress": 50},
 }
 FAULT_CHOICES = {
     ("create_reply_lost", "when"): ("before_reply", "before_create"),
@@ -139,8 +151,14 @@ CONTROLLER_ROUTES = ("ctl_create", "ctl_list", "ctl_start", "ctl_stop",
                      "ctl_delete", "ctl_templates", "ctl_other")
 PLATFORM_ROUTES = ("vm_list", "balance", "api_other")
 DEDICATED_ROUTES = ("ded_probe", "ded_chat", "ded_predict", "ded_other")
+AGENT_ROUTES = ("agent_create", "agent_get", "agent_update", "agent_list",
+                "doc_create", "doc_update", "doc_get", "doc_list")
+VIDEO_ROUTES = ("video_upload", "video_create", "video_get", "video_list",
+                "video_search", "stream_create", "stream_get",
+                "stream_list", "ingestor_list", "ingestor_select",
+                "ingestor_unselect", "video_other")
 ROUTE_NAMES = frozenset(API_ROUTES + CONTROLLER_ROUTES + PLATFORM_ROUTES
-                        + DEDICATED_ROUTES
+                        + DEDICATED_ROUTES + AGENT_ROUTES + VIDEO_ROUTES
                         + ("upload", "output", "unknown", "other_host"))
 
 
@@ -217,6 +235,14 @@ def _check_special(key, value):
             copywriter.check_rules(value)
         except copywriter.RuleError as e:
             raise ConfigError("config %r: %s" % (key, e))
+        return True
+    if key == "video_times":
+        if value is not None and not (
+                isinstance(value, list) and len(value) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and v >= 0 for v in value)):
+            raise ConfigError("config 'video_times': null or [created_s, "
+                              "processing_s], numbers >= 0")
         return True
     if key == "warmup":
         if not isinstance(value, dict):
@@ -333,13 +359,17 @@ class Job:
 
 class Sim:
     def __init__(self, token, config=None, faults=None, api_key=None,
-                 project_id=None, org_id=None):
+                 project_id=None, org_id=None, video_sa_id=None,
+                 video_sa_secret=None):
         self.token = token
         # The controller/platform credential and the one project and
         # organisation it may act on (reference 1.2: keys are scoped).
         self.api_key = api_key or "tsk_" + secrets.token_urlsafe(24)
         self.project_id = project_id or catalog.PROJECT_ID
         self.org_id = org_id or catalog.ORG_ID
+        # The one Video API service account (reference 5.1).
+        self.video_sa_id = video_sa_id or new_id("srvacc_", 25)
+        self.video_sa_secret = video_sa_secret or new_id("", 32)
         self.signing_key = secrets.token_bytes(32)
         self.start_config = self._build_config(config or {})
         self.start_faults = copy.deepcopy(faults or {})
@@ -420,6 +450,12 @@ class Sim:
                               or not 100 <= f["status"] <= 599):
             raise ConfigError("fault %r: status must be an HTTP status"
                               % name)
+        if "at_progress" in f and (
+                not isinstance(f["at_progress"], (int, float))
+                or isinstance(f["at_progress"], bool)
+                or not 0 <= f["at_progress"] <= 100):
+            raise ConfigError("fault %r: at_progress must be a number "
+                              "from 0 to 100" % name)
 
     def take_fault(self, name, route=None, service=None):
         """The fault spec if ``name`` is armed for this call, consuming one
@@ -459,6 +495,10 @@ class Sim:
         self.copy_generations = []
         self.copy_counts = {}       # (rule index, facts text) -> count
         self.copy_attempts = {}     # facts text -> generations
+        self.chatbots = {}          # chatbot id -> agents.Chatbot
+        self.videos = {}            # video id -> video.Video
+        self.streams = {}           # stream id -> video.Stream
+        self.ingestor_owner = {}    # ingestor id -> stream id
 
     # -- timing -----------------------------------------------------------
     def job_times(self, svc):
@@ -570,9 +610,11 @@ class Sim:
 
     def secret_values(self):
         """Every value the request log must never show, longest first."""
-        vals = {self.token, self.api_key} | self.seen_secrets
+        vals = {self.token, self.api_key, self.video_sa_secret}
+        vals |= self.seen_secrets
         vals |= {d.auth_password for d in self.deployments.values()
                  if d.auth_password}
+        vals |= {k for s in self.streams.values() for k in s.keys_issued}
         return sorted((v for v in vals if v), key=len, reverse=True)
 
     def redact(self, text):
@@ -617,6 +659,10 @@ class Sim:
                                               "authorization")
         k_url, k_hdrs, k_body = self._carried(req, self.api_key,
                                               "x-api-key")
+        sa_id = req.hdr.get("x-tva-sa-id")
+        sa_secret = req.hdr.get("x-tva-sa-secret")
+        v_url, v_hdrs, v_body = self._carried(req, self.video_sa_secret,
+                                              "x-tva-sa-secret")
         entry = {
             "seq": len(self.requests) + 1,
             "time": iso(req.received),
@@ -636,6 +682,15 @@ class Sim:
             "api_key_in_url": k_url,
             "api_key_in_headers": k_hdrs,
             "api_key_in_body": k_body,
+            "video_sa_id_present": sa_id is not None,
+            "video_secret_present": sa_secret is not None,
+            "video_auth_valid": (
+                None if sa_id is None and sa_secret is None else
+                sa_id == self.video_sa_id
+                and sa_secret == self.video_sa_secret),
+            "video_secret_in_url": v_url,
+            "video_secret_in_headers": v_hdrs,
+            "video_secret_in_body": v_body,
             "endpoint_auth_valid": None,
             "content_type": self.redact(req.hdr.get("content-type")),
             "user_agent": self.redact(req.hdr.get("user-agent")),
