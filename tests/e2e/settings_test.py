@@ -246,6 +246,63 @@ def test_a_missing_clawhost_env_file_is_an_error(host):
     assert "%s ($CLAWHOST_ENV_FILE): no such file" % missing in r.err
 
 
+# ---- --env-file ----
+
+@pytest.mark.parametrize("where", ["before", "after", "equals"])
+def test_env_file_option_before_or_after_the_command(host, where):
+    path = write(host.dir / "conf" / "opt.env",
+                 "THREADS_FASTAPI_BASE_URL=http://127.0.0.1:9\n"
+                 "THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    other = write(host.dir / "other.env", "THREADS_FASTAPI_BASE_URL=x\n")
+    recipe = host.recipe("local config = require 'config'\n"
+                         "return { run = function() " + PROBE + " end }\n")
+    args = {"before": ["--env-file", path, "run", recipe, "--json"],
+            "after": ["run", recipe, "--json", "--env-file", path],
+            "equals": ["run", "--env-file=%s" % path, recipe, "--json"]}
+    # the option wins over $CLAWHOST_ENV_FILE
+    r = host.run(*args[where], cwd="/",
+                 env={"CLAWHOST_ENV_FILE": str(other)})
+    assert r.code == 0, r
+    assert r.json()["base"] == "http://127.0.0.1:9"
+    assert r.json()["base_source"] == "env-file"
+    assert r.json()["secret_source"] == "env-file"
+
+
+def test_env_file_option_comes_after_the_environment(host):
+    path = write(host.dir / "opt.env", "THREADS_FASTAPI_BASE_URL=http://f:1\n")
+    write(host.dir / ".env.local", "THREADS_FASTAPI_BASE_URL=http://l:2\n")
+    r = run_lua(host, PROBE, "--json", "--env-file", path,
+                env={"THREADS_FASTAPI_BASE_URL": "http://env:3"})
+    assert r.code == 0, r
+    assert r.json()["base"] == "http://env:3"
+
+
+@pytest.mark.parametrize("mode,says", [
+    (0o644, "can be read or changed by others (mode 0644); it holds "
+            "credentials: run chmod 600 {path}"),
+    (None, "{path} (--env-file): no such file"),
+])
+def test_an_unusable_env_file_stops_the_run_before_it_starts(host, mode,
+                                                             says):
+    """Even a recipe that reads no setting: a typo in a crontab shows."""
+    path = host.dir / "opt.env"
+    if mode is not None:
+        write(path, "X=1\n", mode)
+    r = host.run("run", "hello", "--env-file", path)
+    assert r.code == 2, r
+    assert says.format(path=path) in r.err
+    assert "hello" not in r.out
+
+
+def test_env_file_option_needs_a_value(host):
+    r = host.run("run", "hello", "--env-file")
+    assert r.code == 2, r
+    assert "--env-file needs a value" in r.err
+    r = host.run("check", "--env-file=")
+    assert r.code == 2, r
+    assert "--env-file needs a file name" in r.err
+
+
 # ---- "not set" says where it looked ----
 
 def test_secret_require_lists_every_place(host):
