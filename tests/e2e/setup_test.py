@@ -8,6 +8,7 @@ Loopback only: the one server is tests/servers/echo_secret.py.
 """
 import json
 import os
+import pathlib
 import pty
 import resource
 import select
@@ -280,6 +281,135 @@ def test_setup_usage(host):
     assert "clawhost check" in host.run("--help").out
 
 
+# ---- which file: the user file or ./.env.local ----
+
+def user_env(host, xdg=None):
+    return (xdg or host.home / ".config") / "clawhost" / "env"
+
+
+READ_BACK = """
+local secret = require "secret"
+local config = require "config"
+return { run = function()
+  local s = secret.require("THREADS_QUEUE_SECRET")
+  return {config.get("THREADS_FASTAPI_BASE_URL"), secret.info(s).source}
+end }
+"""
+
+
+@pytest.mark.parametrize("xdg", [None, "xdg"])
+def test_setup_user_writes_the_user_file(host, xdg):
+    env = {"XDG_CONFIG_HOME": str(host.dir / xdg)} if xdg else {}
+    r = run_setup(host, ["THREADS_FASTAPI_BASE_URL=http://127.0.0.1:9",
+                         "THREADS_QUEUE_SECRET=" + QUEUE], "--user",
+                  env=env)
+    assert r.code == 0, r
+    path = user_env(host, xdg and host.dir / xdg)
+    assert "wrote %s (mode 0600)" % path in r.out
+    assert mode_of(path) == 0o600
+    assert mode_of(path.parent) == 0o700      # made by setup (XDG spec)
+    assert not env_file(host).exists()
+    no_secret_in(r.text, QUEUE)
+    # read back from anywhere, / included
+    probe = host.recipe(READ_BACK, "back.lua")
+    run = host.run("run", probe, "--json", cwd="/", env=env)
+    assert run.code == 0, run
+    assert run.json() == ["http://127.0.0.1:9", "user-file"]
+
+
+def test_setup_user_keeps_the_user_file_lines(host):
+    path = user_env(host)
+    path.parent.mkdir(parents=True)
+    path.write_text("# mine\nOTHER=1\nTHETA_ORG_ID=org_old\n")
+    os.chmod(path, 0o600)
+    r = run_setup(host, ["THETA_ORG_ID=org_new"], "--user")
+    assert r.code == 0, r
+    assert path.read_text() == "# mine\nOTHER=1\nTHETA_ORG_ID=org_new\n"
+
+
+def test_setup_from_env_with_user(host):
+    r = host.run("setup", "--from-env", "--user", input="",
+                 env={"THETA_API_KEY": TOKEN})
+    assert r.code == 0, r
+    assert user_env(host).read_text().endswith("THETA_API_KEY=" + TOKEN +
+                                               "\n")
+    assert mode_of(user_env(host)) == 0o600
+    no_secret_in(r.text, TOKEN)
+
+
+def test_setup_project_writes_env_local_even_in_home(host):
+    r = host.run("setup", "--project", input="THETA_ORG_ID=org_p\n",
+                 cwd=host.home)
+    assert r.code == 0, r
+    assert (host.home / ".env.local").read_text().endswith(
+        "THETA_ORG_ID=org_p\n")
+    assert not user_env(host).exists()
+
+
+def test_user_and_project_do_not_go_together(host):
+    r = host.run("setup", "--user", "--project", input="")
+    assert r.code == 2, r
+    assert "--user and --project do not go together" in r.err
+
+
+@pytest.mark.parametrize("where,existing,expect", [
+    ("scratch", False, "project"),      # any other folder: as before
+    ("home", False, "user"),            # $HOME is no project
+    ("home", True, "project"),          # ... unless it has a .env.local
+    ("root", False, "user"),            # what cron runs from
+])
+def test_the_default_file(host, where, existing, expect):
+    cwd = {"scratch": host.dir, "home": host.home, "root": "/"}[where]
+    local = pathlib.Path(cwd) / ".env.local"
+    had_root_file = where == "root" and local.exists()
+    if where == "root" and had_root_file:
+        pytest.skip("/.env.local exists on this machine")
+    if existing:
+        local.write_text("# here\n")
+        os.chmod(local, 0o600)
+    try:
+        r = host.run("setup", input="THETA_ORG_ID=org_d\n", cwd=cwd)
+        assert r.code == 0, r
+        written = user_env(host) if expect == "user" else local
+        assert "wrote %s (mode 0600)" % (
+            written if expect == "user" else ".env.local") in r.out
+        assert written.read_text().endswith("THETA_ORG_ID=org_d\n")
+        other = local if expect == "user" else user_env(host)
+        assert not other.exists()
+    finally:
+        if where == "root" and not had_root_file and local.exists():
+            local.unlink()
+
+
+def test_interactive_asks_where_and_writes_the_user_file(host):
+    """The question comes first, 2 picks the user file, and a value in
+    ./.env.local is said to win over it."""
+    local = env_file(host)
+    local.write_text("THETA_ORG_ID=org_local\n")
+    os.chmod(local, 0o600)
+    t = Pty(host)
+    t.PROMPT = b"(Enter keeps, - removes from ~/.config/clawhost/env): "
+    try:
+        t.where("x")            # not an answer: asked again
+        t.read_until(b"not taken: type 1 or 2")
+        t.where("2")
+        answers = {"THETA_EC_PROJECT_ID": "prj_user"}
+        for name in ORDER:
+            t.answer(name, answers.get(name, ""))
+        assert t.finish() == 0, t.screen[-800:]
+    finally:
+        t.close()
+    screen = t.screen.decode("utf-8", "replace")
+    assert "1  %s" % local in screen
+    assert "2  %s" % user_env(host) in screen
+    assert "settings go to %s (mode 0600)" % user_env(host) in screen
+    assert ("(that wins over ~/.config/clawhost/env; a value entered here "
+            "is used only once it is gone)") in screen
+    assert user_env(host).read_text().endswith("THETA_EC_PROJECT_ID="
+                                               "prj_user\n")
+    assert local.read_text() == "THETA_ORG_ID=org_local\n"
+
+
 # ---- check ----
 
 def test_check_sources_and_never_a_secret(host):
@@ -409,6 +539,12 @@ class Pty:
         return self.screen
 
     PROMPT = b"(Enter keeps, - removes from .env.local): "
+    WHERE = b"choose 1 or 2 (Enter: "
+
+    def where(self, text):
+        """Answer the first question: which file (Enter: the default)."""
+        self.read_until(self.WHERE)
+        os.write(self.master, text.encode() + b"\r")
 
     def answer(self, name, text):
         """Wait for the next prompt, check it asks for `name`, then type
@@ -475,6 +611,7 @@ def test_interactive_reads_secrets_without_echo(host):
                    "THETA_EC_PROJECT_ID": ["prj_typed"],
                    "THETA_ORG_ID": ["-"],
                    "THETA_VIDEO_SA_SECRET": ["  " + PASS + "  "]}
+        t.where("")             # a .env.local is here: the default
         for name in ORDER:
             for text in answers.get(name, [""]):
                 t.answer(name, text)
@@ -482,6 +619,7 @@ def test_interactive_reads_secrets_without_echo(host):
     finally:
         t.close()
     screen = t.screen.decode("utf-8", "replace")
+    assert "choose 1 or 2 (Enter: 1)" in screen
     # typed secrets were never echoed, stored ones never shown
     no_secret_in(screen, QUEUE, PASS, old_key, TOKEN)
     # non-secret input is echoed as usual, and bad input asked again
@@ -503,6 +641,7 @@ def test_interactive_reads_secrets_without_echo(host):
 def test_interrupt_at_a_secret_prompt_restores_echo(host):
     t = Pty(host)
     try:
+        t.where("1")
         t.answer("THREADS_FASTAPI_BASE_URL", "")
         t.read_until(b"not shown (Enter keeps, - removes from "
                      b".env.local): ")
