@@ -510,6 +510,137 @@ def test_check_nothing_set(host):
     assert host.run("check", "extra").code == 2
 
 
+def test_check_lists_the_settings_files_with_their_paths(host):
+    """The sources header names every file in order with its path, and
+    a setting from the user file or --env-file says which file."""
+    user = user_env(host)
+    user.parent.mkdir(parents=True)
+    user.write_text("THREADS_FASTAPI_BASE_URL=http://127.0.0.1:9\n"
+                    "THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    os.chmod(user, 0o600)
+    extra = host.dir / "extra.env"
+    extra.write_text("THETA_EC_PROJECT_ID=prj_extra\n")
+    os.chmod(extra, 0o600)
+    r = host.run("check", "--env-file", extra, cwd="/")
+    assert r.code == 0, r
+    no_secret_in(r.text, QUEUE)
+    head = r.out.split("\n\n", 1)[0].splitlines()
+    assert head[1:] == [
+        "  provider    $CREDENTIALS_DIRECTORY (not set)",
+        "  folder      $CLAWHOST_SECRETS_DIR (not set)",
+        "  env         the environment",
+        "  env-file    --env-file %s (mode 0600)" % extra,
+        "  .env.local  /.env.local (none)",
+        "  user-file   %s (mode 0600)" % user]
+    lines = {ln.split()[0]: ln for ln in r.out.splitlines()
+             if ln.startswith("  T")}
+    assert "set (user-file, %s): http://127.0.0.1:9" % user in \
+        lines["THREADS_FASTAPI_BASE_URL"]
+    assert "set (user-file, %s), value hidden" % user in \
+        lines["THREADS_QUEUE_SECRET"]
+    assert "set (env-file, %s): prj_extra" % extra in \
+        lines["THETA_EC_PROJECT_ID"]
+    r = host.run("check", env={"CLAWHOST_ENV_FILE": str(extra)})
+    assert "  env-file    $CLAWHOST_ENV_FILE %s (mode 0600)" % extra in r.out
+    r = host.run("check")
+    assert ("  env-file    (not given: --env-file or $CLAWHOST_ENV_FILE)"
+            in r.out)
+
+
+def test_check_flags_a_user_file_others_can_read(host):
+    user = user_env(host)
+    user.parent.mkdir(parents=True)
+    user.write_text("THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    os.chmod(user, 0o644)
+    r = host.run("check")
+    assert r.code == 2, r
+    assert ("error: %s can be read or changed by others (mode 0644); it "
+            "holds credentials: run chmod 600 %s" % (user, user)) in r.out
+    no_secret_in(r.text, QUEUE)
+
+
+SETTING_KEYS = {"name", "group", "secret", "set", "as", "source", "path",
+                "valid", "problem"}
+
+
+@pytest.mark.parametrize("args", [["check", "--json"], ["--json", "check"]])
+def test_check_json(host, args):
+    """Every setting with where it came from, the workflows, the
+    problems; a value of no kind, least of all a secret's."""
+    prov = host.dir / "prov"
+    prov.mkdir()
+    (prov / "THREADS_QUEUE_SECRET").write_text(QUEUE)
+    user = user_env(host)
+    user.parent.mkdir(parents=True)
+    user.write_text("THETA_EC_API_KEY=" + EC_KEY + "\n"
+                    "THETA_EC_PROJECT_ID=prj_json\n")
+    os.chmod(user, 0o600)
+    path = env_file(host)
+    path.write_text("THETA_INFERENCE_AUTH_PASS=sh0rt\n")
+    os.chmod(path, 0o600)
+    env = {"CREDENTIALS_DIRECTORY": str(prov), "THETA_API_KEY": TOKEN,
+           "THREADS_FASTAPI_BASE_URL": "http://127.0.0.1:9"}
+    r = host.run(*args, env=env)
+    assert r.code == 0, r
+    no_secret_in(r.text, QUEUE, EC_KEY, TOKEN, "sh0rt")
+    assert "http://127.0.0.1:9" not in r.out and "prj_json" not in r.out
+    doc = r.json()
+    assert set(doc) == {"sources", "settings", "workflows", "problems",
+                        "configured"}
+    assert [x["source"] for x in doc["sources"]] == [
+        "provider", "folder", "env", "env-file", ".env.local", "user-file"]
+    assert doc["sources"][5]["path"] == str(user)
+    assert doc["sources"][5]["mode"] == "0600"
+    settings = {x["name"]: x for x in doc["settings"]}
+    assert list(settings) == ORDER
+    assert all(set(x) == SETTING_KEYS for x in doc["settings"])
+    assert settings["THREADS_QUEUE_SECRET"] == {
+        "name": "THREADS_QUEUE_SECRET", "group": "Threads backend",
+        "secret": True, "set": True, "as": "THREADS_QUEUE_SECRET",
+        "source": "provider", "path": str(prov / "THREADS_QUEUE_SECRET"),
+        "valid": True, "problem": None}
+    assert settings["THETA_EC_API_KEY"]["source"] == "user-file"
+    assert settings["THETA_EC_API_KEY"]["path"] == str(user)
+    assert settings["THETA_ONDEMAND_API_TOKEN"]["as"] == "THETA_API_KEY"
+    assert settings["THETA_ONDEMAND_API_TOKEN"]["source"] == "env"
+    assert settings["THETA_ONDEMAND_API_TOKEN"]["path"] is None
+    assert settings["THREADS_FASTAPI_BASE_URL"]["valid"] is True
+    short = settings["THETA_INFERENCE_AUTH_PASS"]
+    assert short["source"] == ".env.local" and short["valid"] is True
+    assert "shorter than 8 bytes" in short["problem"]
+    assert settings["THETA_VIDEO_SA_ID"]["set"] is False
+    assert settings["THETA_VIDEO_SA_ID"]["valid"] is False
+    flows = {w["name"]: w for w in doc["workflows"]}
+    assert flows["Threads publishing"] == {
+        "name": "Threads publishing", "configured": True, "missing": None}
+    assert flows["Theta Video"]["configured"] is False
+    assert "THETA_VIDEO_SA_ID is not set" in flows["Theta Video"]["missing"]
+    assert any("shorter than 8 bytes" in p for p in doc["problems"])
+    assert doc["configured"] is True
+
+
+def test_check_json_when_nothing_is_usable(host):
+    path = env_file(host)
+    path.write_text("THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    os.chmod(path, 0o640)
+    r = host.run("check", "--json")
+    assert r.code == 2, r
+    no_secret_in(r.text, QUEUE)
+    doc = r.json()
+    assert doc["configured"] is False
+    assert doc["sources"][4]["state"] == "refused"
+    queue = [x for x in doc["settings"]
+             if x["name"] == "THREADS_QUEUE_SECRET"][0]
+    assert queue["set"] is False and "chmod 600" in queue["problem"]
+
+
+def test_check_json_and_online_do_not_mix(host):
+    r = host.run("check", "--json", "--online")
+    assert r.code == 2, r
+    assert "--json and --online do not go together" in r.err
+    assert r.out == ""
+
+
 # ---- the terminal: no echo ----
 
 class Pty:
