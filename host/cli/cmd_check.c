@@ -365,6 +365,8 @@ static void jfield(struct dynbuf *b, const char *key, const char *value,
     dynbuf_adds(b, last ? "" : ", ");
 }
 
+/* The six places as the text's header shows them, with a state a
+** program can test instead of parsing "(none)". */
 static void json_sources(struct dynbuf *b)
 {
     static const char *const vars[][2] = {
@@ -445,6 +447,8 @@ static void json_settings(struct dynbuf *b, const struct standing *cur,
     dynbuf_adds(b, "\n  ],\n");
 }
 
+/* The workflows with the reason the text gives; how many are
+** configured, which decides the exit status as in text. */
 static int json_workflows(struct dynbuf *b, const int *ok,
                           const struct standing *cur)
 {
@@ -542,6 +546,7 @@ static int check_args(int argc, char **argv, int *json, int online)
     return 0;
 }
 
+/* The report for a person; the exit status. */
 static int print_text(const struct standing *cur, const int *ok,
                       const struct problems *pr, int online)
 {

@@ -193,11 +193,14 @@ static int same_folder(const char *a, const char *b)
 ** when this folder is / or the home folder, where a .env.local is read
 ** only by runs started there (a cron job runs from /, a shell starts in
 ** home: neither is a project); ./.env.local anywhere else, as before.
+** Without a home folder there is no user file to default to.
 */
 static int default_user(void)
 {
     const char *home = getenv("HOME");
     struct stat st;
+    if (!sources_file(SOURCES_USER)->path[0])
+        return 0;
     if (access(".", W_OK) != 0)
         return 1;
     if (lstat(ENV_FILE, &st) == 0)

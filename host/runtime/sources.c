@@ -31,6 +31,8 @@ void sources_set_env_file(const char *path)
     env_file_arg = path && *path ? path : NULL;
 }
 
+/* Blank counts as unset, in a file as in the environment: a line
+** `NAME=` left by an editor must not hide a later place's value. */
 static const char *blank_to_null(const char *v)
 {
     if (!v)
@@ -45,6 +47,8 @@ static void set_path(struct sources_file *f, const char *place,
                      const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The file's name in messages and its path; shown starts as the path
+** and is made absolute where it is not (./.env.local). */
 static void set_path(struct sources_file *f, const char *place,
                      const char *fmt, ...)
 {
@@ -68,6 +72,8 @@ static const char *home_dir(void)
     return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
 }
 
+/* Messages name the user file as the user would write it: by
+** $XDG_CONFIG_HOME when that is what placed it, else by ~. */
 static void locate_user(struct sources_file *f)
 {
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home;
@@ -82,6 +88,8 @@ static void locate_user(struct sources_file *f)
     }
 }
 
+/* The option wins over the variable: a cron line's --env-file is more
+** specific than the environment it inherits. */
 static void locate_env_file(struct sources_file *f)
 {
     const char *v = getenv("CLAWHOST_ENV_FILE");
@@ -93,6 +101,9 @@ static void locate_env_file(struct sources_file *f)
         set_path(f, "--env-file", "%s", "");
 }
 
+/* Opened as ./.env.local, as it always was, but shown with the working
+** folder: from / that is "/.env.local", which says why it was not
+** found. */
 static void locate_project(struct sources_file *f)
 {
     char cwd[PATH_MAX];
@@ -236,6 +247,9 @@ static size_t add(char *out, size_t size, size_t n, const char *fmt, ...)
     return w < 0 ? n : n + (size_t)w < size ? n + (size_t)w : size - 1;
 }
 
+/* A credential folder: its path, or that the variable is not set
+** (systemd sets $CREDENTIALS_DIRECTORY only for a unit with
+** LoadCredential=). */
 static size_t describe_dir(char *out, size_t size, size_t n,
                            const char *var)
 {
@@ -244,6 +258,8 @@ static size_t describe_dir(char *out, size_t size, size_t n,
                dir && *dir ? dir : "not set");
 }
 
+/* A file: its path and ": none" when it is not there; a file that is
+** there simply did not have the name. */
 static size_t describe_file(char *out, size_t size, size_t n, int i)
 {
     const struct sources_file *f = load(i);
