@@ -31,6 +31,7 @@
 #include "runtime/init.h"
 #include "runtime/log.h"
 #include "runtime/out.h"
+#include "runtime/sources.h"
 
 #define MAX_ALLOW 64
 
@@ -89,13 +90,17 @@ static int find_root(char *out, size_t size)
     return -1;
 }
 
+/* A run always has a deadline (it is what ends a hung request), so 0
+** does not mean "none": it is refused, and the message says what is
+** taken instead of contradicting itself ("between 0 and ..."). */
 static int parse_seconds(const char *flag, const char *v, double *out)
 {
     char *end;
     double d = strtod(v, &end);
     if (end == v || *end || !isfinite(d) || d <= 0 || d > 7 * 86400)
-        return usage_error("%s expects seconds between 0 and 604800, got "
-                           "'%s'", flag, v);
+        return usage_error("%s expects seconds, more than 0 and at most "
+                           "604800 (7 days; there is no unlimited run), "
+                           "got '%s'", flag, v);
     *out = d;
     return 0;
 }
@@ -132,6 +137,28 @@ static int check_allow(struct cli *c, const char *v)
                            "64", "");
     c->allow[c->opt.nallow_hosts++] = v;
     c->allow[c->opt.nallow_hosts] = NULL;
+    return 0;
+}
+
+/* --env-file PATH: read before ./.env.local (runtime/sources.h). */
+static int use_env_file(const char *v)
+{
+    if (!*v)
+        return usage_error("--env-file needs a file name%s%s", "", "");
+    sources_set_env_file(v);
+    return 0;
+}
+
+/*
+** A file named on purpose (--env-file, $CLAWHOST_ENV_FILE) that cannot
+** be used stops a run before it starts, even one that would read no
+** setting from it: a typo in a crontab must not go unnoticed.
+*/
+static int env_file_usable(void)
+{
+    const struct sources_file *f = sources_file(SOURCES_ENV_FILE);
+    if (f->status == DOTENV_ERROR)
+        return usage_error("%s%s", f->err, "");
     return 0;
 }
 
@@ -189,7 +216,7 @@ static int global_option(struct cli *c, int argc, char **argv, int *i)
         return 1;
     static const char *const valued[] = {"timeout", "memory-mb", "budget",
                                          "allow-host", "cleanup-timeout",
-                                         NULL};
+                                         "env-file", NULL};
     for (int k = 0; valued[k]; k++) {
         if (strlen(valued[k]) != len || strncmp(valued[k], a + 2, len))
             continue;
@@ -199,6 +226,7 @@ static int global_option(struct cli *c, int argc, char **argv, int *i)
                 : k == 1 ? parse_memory(v, &c->opt.memory_bytes)
                 : k == 2 ? check_budget(v)
                 : k == 3 ? check_allow(c, v)
+                : k == 5 ? use_env_file(v)
                 : parse_seconds("--cleanup-timeout", v,
                                 &c->opt.cleanup_timeout_s);
         if (k == 2 && !bad)
@@ -264,7 +292,7 @@ static int cmd_run(const char *root, int argc, char **argv, int help)
         return usage_error("%s: which recipe? ('clawhost list' shows "
                            "them)%s", help ? "help" : "run", "");
     }
-    if (env_dry_run(&c) != 0) {
+    if (env_dry_run(&c) != 0 || (!c.help && env_file_usable() != 0)) {
         free(rest);
         return EXIT_USAGE;
     }
@@ -509,9 +537,90 @@ static int check_online(const char *root, int argc, char **argv)
     return as_recipe(root, "capabilities", 0, NULL);
 }
 
+/* ---- global options anywhere ---- */
+
+/*
+** The commands that are not a run read no global option but
+** --env-file; take it out of their arguments wherever it stands. The
+** new argc, or -1 after a usage error.
+*/
+static int take_env_file(int argc, char **argv)
+{
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--env-file=", 11) == 0) {
+            if (use_env_file(a + 11) != 0)
+                return -1;
+        } else if (strcmp(a, "--env-file") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("--env-file needs a value%s%s", "", "");
+            if (use_env_file(argv[++i]) != 0)
+                return -1;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+/*
+** `clawhost --timeout 20 run publish` is `clawhost run --timeout 20
+** publish`: the global options before the command are moved after its
+** name into args (argc + 1 entries), where the command reads them as it
+** reads its own. Help and version stop the scan, so `clawhost --json
+** --help` still helps. 0 to go on, or 1 with *status set.
+*/
+static int front_options(int argc, char **argv, char **args, int *status)
+{
+    struct cli probe;
+    int i = 1, n = 0;
+    defaults(&probe);
+    while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-h") &&
+           strcmp(argv[i], "--help") && strcmp(argv[i], "-V") &&
+           strcmp(argv[i], "--version")) {
+        int g = global_option(&probe, argc, argv, &i);
+        if (g <= 0) {
+            *status = g < 0 ? EXIT_USAGE : usage_error("unknown option "
+                      "%s%s", argv[i], "");
+            return 1;
+        }
+        i++;
+    }
+    if (i == argc && i > 1) {
+        *status = usage_error("a command is missing after the global "
+                              "options%s%s", "", "");
+        return 1;
+    }
+    args[n++] = argv[0];
+    if (i < argc)
+        args[n++] = argv[i];
+    for (int k = 1; k < i; k++)
+        args[n++] = argv[k];
+    for (int k = i + 1; k < argc; k++)
+        args[n++] = argv[k];
+    args[n] = NULL;
+    return 0;
+}
+
+/* run, help and sweep read every global option, anywhere after the
+** command; the others only --env-file. */
+static int reads_run_options(const char *cmd)
+{
+    return strcmp(cmd, "run") == 0 || strcmp(cmd, "help") == 0 ||
+           strcmp(cmd, "sweep") == 0;
+}
+
 static int dispatch(const char *root, int argc, char **argv)
 {
     const char *cmd = argv[1];
+    if (!reads_run_options(cmd)) {
+        int n = take_env_file(argc - 2, argv + 2);
+        if (n < 0)
+            return EXIT_USAGE;
+        argc = n + 2;
+    }
     if (strcmp(cmd, "run") == 0)
         return cmd_run(root, argc - 2, argv + 2, 0);
     if (strcmp(cmd, "ledger") == 0)
@@ -533,11 +642,10 @@ static int dispatch(const char *root, int argc, char **argv)
     return unknown_command(cmd);
 }
 
-int main(int argc, char **argv)
+static int start(int argc, char **argv)
 {
     char root[PATH_MAX];
     int status;
-    rt_harden_process();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0 ||
         (strcmp(argv[1], "help") == 0 && argc == 2)) {
@@ -545,11 +653,13 @@ int main(int argc, char **argv)
         out_flush_all();
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    if (strcmp(argv[1], "version") == 0 ||
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "-V") == 0 ||
         strcmp(argv[1], "--version") == 0) {
         status = cmd_version();
     } else if (strcmp(argv[1], "man") == 0) {
         status = cmd_man(argc - 2, argv + 2);
+    } else if (argv[1][0] == '-') {
+        status = usage_error("unknown option %s%s", argv[1], "");
     } else if (find_root(root, sizeof root) != 0) {
         status = usage_error("cannot find the recipes folder next to the "
                              "binary; set CLAWHOST_HOME to the folder that "
@@ -557,6 +667,21 @@ int main(int argc, char **argv)
     } else {
         status = dispatch(root, argc, argv);
     }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    int status;
+    rt_harden_process();
+    if (!args) {
+        out_puts(OUT_STDERR, "clawhost: out of memory\n");
+        status = EXIT_FAILED;
+    } else if (front_options(argc, argv, args, &status) == 0) {
+        status = start(argc, args);
+    }
+    free(args);
     out_flush_all();
     return status;
 }

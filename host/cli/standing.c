@@ -17,6 +17,7 @@
 #include "pure/settings.h"
 #include "runtime/config.h"
 #include "runtime/out.h"
+#include "runtime/sources.h"
 #include "util/quote.h"
 
 #define SHOW_MAX 100            /* characters of a value shown */
@@ -87,11 +88,19 @@ static void show_plain(const char *v, size_t len)
     out_puts(OUT_STDOUT, quote_text(shown, sizeof shown, v, len));
 }
 
-static const char *source_label(const char *src)
+/* "(provider, $CREDENTIALS_DIRECTORY)", "(user-file, /home/...)": the
+** source, and where it is when that is not plain from its name. */
+static void show_source(const char *src)
 {
-    return strcmp(src, "provider") == 0 ? "provider, $CREDENTIALS_DIRECTORY"
-         : strcmp(src, "folder") == 0 ? "folder, $CLAWHOST_SECRETS_DIR"
-         : src;
+    const char *path = sources_path_of(src);
+    if (strcmp(src, "provider") == 0)
+        out_puts(OUT_STDOUT, " (provider, $CREDENTIALS_DIRECTORY)");
+    else if (strcmp(src, "folder") == 0)
+        out_puts(OUT_STDOUT, " (folder, $CLAWHOST_SECRETS_DIR)");
+    else if (path && strcmp(src, ".env.local") != 0)
+        out_printf(OUT_STDOUT, " (%s, %s)", src, path);
+    else
+        out_printf(OUT_STDOUT, " (%s)", src);
 }
 
 void standing_show(const struct settings_item *s, const struct standing *c)
@@ -104,7 +113,7 @@ void standing_show(const struct settings_item *s, const struct standing *c)
     out_puts(OUT_STDOUT, "set");
     if (strcmp(c->as, s->name) != 0)
         out_printf(OUT_STDOUT, " as %s", c->as);
-    out_printf(OUT_STDOUT, " (%s)", source_label(c->source));
+    show_source(c->source);
     if (s->kind == SETTINGS_SECRET) {
         out_puts(OUT_STDOUT, ", value hidden");
     } else {

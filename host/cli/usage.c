@@ -50,10 +50,15 @@ static const struct usage_item setup_options[] = {
     {"--from-env", NULL, "take every setting set in the environment "
      "instead of asking (without a terminal, NAME=value lines are read "
      "from stdin)"},
+    {"--user", NULL, "write the user file ($XDG_CONFIG_HOME/clawhost/env, "
+     "~/.config/clawhost/env)"},
+    {"--project", NULL, "write ./.env.local"},
     {NULL, NULL, NULL}
 };
 
 static const struct usage_item check_options[] = {
+    {"--json", NULL, "every setting, its source and path, the workflows "
+     "and problems, as data (never a value)"},
     {"--online", NULL, "also verify each capability with one harmless "
      "call"},
     {NULL, NULL, NULL}
@@ -84,9 +89,9 @@ const struct usage_command usage_commands[] = {
      "ID USD close a reservation a killed run left open", ledger_options},
     {"store", "status [--json] | migrate", "the database behind the "
      "ledger, the cleanup journal and recipe state", store_options},
-    {"setup", "[--from-env]", "collect settings into .env.local (0600)",
-     setup_options},
-    {"check", "[--online]", "which settings are set, from where; "
+    {"setup", "[--user|--project] [--from-env]", "collect settings into "
+     "the user file or ./.env.local (0600)", setup_options},
+    {"check", "[--json] [--online]", "which settings are set, from where; "
      "--online verifies each with one call", check_options},
     {"sweep", "[--dry-run] [--force]", "finish cleanup a killed run "
      "left (delete and verify its deployments)", sweep_options},
@@ -94,15 +99,21 @@ const struct usage_command usage_commands[] = {
      "from the recipes' params", completion_options},
     {"man", "", "print this manual page as roff (man -l <(clawhost "
      "man))", NULL},
-    {"version", "", "the versions of clawhost, Lua and libcurl", NULL},
+    {"version", "", "the versions of clawhost, Lua and libcurl (also -V, "
+     "--version)", NULL},
     {NULL, NULL, NULL, NULL}
 };
 
 const struct usage_item usage_global_options[] = {
+    {"--env-file", "PATH", "read settings from PATH after the environment "
+     "and before ./.env.local (also CLAWHOST_ENV_FILE); mode 0600, "
+     "yours; a run stops if it is unusable"},
     {"--json", NULL, "print the result as JSON on stdout"},
     {"--dry-run", NULL, "send no request but GET/HEAD; show the plan "
      "instead (also THETA_DRY_RUN=1)"},
-    {"--timeout", "S", "wall-clock limit of the run (default 600)"},
+    {"--timeout", "S", "wall-clock limit of the run, more than 0 and at "
+     "most 604800 (default 600; 0 is refused: every run has a "
+     "deadline)"},
     {"--memory-mb", "N", "memory cap of the recipe (default 256)"},
     {"--budget", "USD", "spend cap of the run (default: "
      "THETA_MAX_BUDGET_USD, else 2.00)"},
@@ -129,7 +140,11 @@ const struct usage_item usage_exit_statuses[] = {
 
 const struct usage_item usage_files[] = {
     {".env.local", NULL, "settings in the working folder, written by "
-     "clawhost setup (mode 0600; the environment wins over it)"},
+     "clawhost setup (mode 0600; the environment and --env-file win over "
+     "it)"},
+    {"~/.config/clawhost/env", NULL, "the user file ($XDG_CONFIG_HOME/"
+     "clawhost/env): settings that follow the user, read last (mode "
+     "0600)"},
     {"$CLAWHOST_HOME/recipes/NAME.lua", NULL, "the recipe `clawhost run "
      "NAME` runs; lua/ next to it holds the library recipes require"},
     {"PREFIX/share/clawhost", NULL, "recipes/ and lua/ of an installed "
@@ -145,6 +160,10 @@ const struct usage_item usage_files[] = {
 static const struct usage_item host_environment[] = {
     {"CLAWHOST_HOME", NULL, "the folder that holds lua/ and recipes/ "
      "(default: found from the binary)"},
+    {"CLAWHOST_ENV_FILE", NULL, "a settings file read after the "
+     "environment (--env-file wins over it)"},
+    {"XDG_CONFIG_HOME", NULL, "the folder of the user file clawhost/env "
+     "(default ~/.config)"},
     {"CLAWHOST_STORE", NULL, "the store: sqlite:///ABSOLUTE/PATH.db or "
      "postgresql://... (a secret: never shown)"},
     {"CLAWHOST_STATE_DIR", NULL, "the folder of clawhost.db when "
@@ -317,10 +336,18 @@ void usage_print(int stream)
         print_item(stream, left, NULL, c->help, 32);
     }
     out_puts(stream, "\nRECIPE is a name from `clawhost list` or a path to "
-             "a .lua file.\n\nglobal options (for run):\n");
+             "a .lua file.\n\nglobal options, before or after the command "
+             "(all but --env-file are\nfor run, help and sweep; before "
+             "another command they are its own\narguments, so `clawhost "
+             "--json check` is `clawhost check --json`):\n");
     for (const struct usage_item *o = usage_global_options; o->left; o++)
         print_item(stream, o->left, o->arg, o->help, 23);
     print_environment(stream);
+    out_puts(stream, "\nSettings: $CREDENTIALS_DIRECTORY and "
+             "$CLAWHOST_SECRETS_DIR (secrets\nonly), the environment, "
+             "--env-file, ./.env.local, then the user file\n"
+             "$XDG_CONFIG_HOME/clawhost/env (~/.config/clawhost/env); the "
+             "first\nthat has a name wins (docs/secrets.md).\n");
     out_puts(stream, "\nThe result goes to stdout, progress and diagnostics "
              "to stderr.\n");
     char line[512];

@@ -12,14 +12,14 @@
 
 /*
 ** Open the store CLAWHOST_STORE names, resolved like a secret
-** (credentials folder, environment, .env.local) and masked in every
+** (credentials folders, environment, settings files) and masked in every
 ** output; for commands (clawhost ledger, store). A store_status.
 */
 int lstore_open(store **out, char *err, size_t errlen);
 
 /*
 ** The run's store: CLAWHOST_STORE resolved like a secret (credentials
-** folder, environment, .env.local) and masked in every output, opened
+** folders, environment, settings files) and masked in every output, opened
 ** once, the run recorded in it. NULL with a message (never the URL)
 ** when it cannot be opened; the next call tries again.
 */

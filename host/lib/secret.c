@@ -38,6 +38,7 @@
 #include "runtime/err.h"
 #include "runtime/hostmt.h"
 #include "runtime/out.h"
+#include "runtime/sources.h"
 
 #define SECRET_TYPE "clawhost.Secret"
 #define MAX_BIND 8
@@ -406,18 +407,23 @@ static int l_get(lua_State *L)
     return 1;
 }
 
+/* One paragraph: the name, every place searched in order with its
+** path (a cron job run from / learns why its ./.env.local was not
+** read), and what to do. */
 static int l_require(lua_State *L)
 {
+    char places[4 * PATH_MAX];
     if (get_any(L))
         return 1;
     const char *name = lua_istable(L, 1) ?
                        (lua_rawgeti(L, 1, 1), lua_tostring(L, -1)) :
                        lua_tostring(L, 1);
-    return err_raise(L, "config", "%s is not set: put it in the "
-                     "environment or in .env.local (clawhost setup "
-                     "writes it for you), or provide it as "
+    sources_describe(1, places, sizeof places);
+    return err_raise(L, "config", "%s is not set; looked in: %s. Run "
+                     "`clawhost setup` (it writes ./.env.local or the "
+                     "user file), pass --env-file FILE, or provide it as "
                      "$CREDENTIALS_DIRECTORY/%s", name ? name : "?",
-                     name ? name : "?");
+                     places, name ? name : "?");
 }
 
 static char *join(const char *a, size_t alen, const char *b, size_t blen,

@@ -15,10 +15,12 @@
 /*
 ** Find `name`: $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential),
 ** then $CLAWHOST_SECRETS_DIR/NAME (refused when group or others may read
-** it), then the environment, then .env.local. The value is trimmed; an
-** empty one counts as unset. Returns a malloc'd copy (wipe and free it)
-** and its source ("provider", "folder", "env", ".env.local"), or NULL:
-** then *err is NULL for "not set" or says what was refused.
+** it), then the environment and the settings files (--env-file,
+** ./.env.local, the user file: runtime/sources.h). The value is
+** trimmed; an empty one counts as unset. Returns a malloc'd copy (wipe
+** and free it) and its source ("provider", "folder", "env", "env-file",
+** ".env.local", "user-file"), or NULL: then *err is NULL for "not set"
+** or says what was refused.
 */
 char *secret_lookup(const char *name, size_t *len, const char **source,
                     char *err, size_t errlen);

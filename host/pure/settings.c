@@ -82,8 +82,8 @@ _Static_assert(sizeof table / sizeof table[0] == SETTINGS_COUNT,
 ** the Video API puts it in its URL paths);
 ** CLAWHOST_STORE and CLAWHOST_PROXY, URLs that may hold a password; and
 ** the host's plumbing (CLAWHOST_HOME, CLAWHOST_STATE_DIR,
-** CLAWHOST_SECRETS_DIR, CLAWHOST_CONNECT_TO, CLAWHOST_CA_FILE), which
-** no recipe needs to see.
+** CLAWHOST_SECRETS_DIR, CLAWHOST_ENV_FILE, CLAWHOST_CONNECT_TO,
+** CLAWHOST_CA_FILE), which no recipe needs to see.
 */
 static const struct settings_readable readable[] = {
     {"THREADS_FASTAPI_BASE_URL", "lua/threads, secret",

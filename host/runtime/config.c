@@ -4,7 +4,10 @@
 **   config.get(name[, default])          string or default
 **   config.bool(name[, default])         1/true/yes/on, 0/false/no/off
 **   config.number(name[, default[, min, max]])   clamped to [min, max]
-**   config.source(name)                  "env", ".env.local" or nil
+**   config.source(name)                  "env", "env-file", ".env.local",
+**                                        "user-file" or nil
+**   config.places([secrets])             where a lookup looks, for a
+**                                        "not set" message
 **
 ** config values are ordinary Lua strings, which a recipe can print or
 ** send anywhere, so config is an allow-list (DESIGN section 3): it
@@ -32,77 +35,18 @@
 #include "pure/settings.h"
 #include "runtime/config.h"
 #include "runtime/err.h"
-
-#define ENV_FILE ".env.local"
-
-static struct {
-    int loaded;
-    int status;
-    struct dotenv env;
-    char err[512];
-} cf;
-
-static const char *blank_to_null(const char *v)
-{
-    if (!v)
-        return NULL;
-    for (const char *p = v; *p; p++)
-        if (!isspace((unsigned char)*p))
-            return v;
-    return NULL;
-}
-
-static void load_dotenv(void)
-{
-    if (!cf.loaded) {
-        cf.loaded = 1;
-        cf.status = dotenv_load(ENV_FILE, &cf.env, cf.err, sizeof cf.err);
-    }
-}
+#include "runtime/sources.h"
 
 const char *config_lookup(const char *name, const char **source,
                           const char **err)
 {
-    const char *v = blank_to_null(getenv(name));
-    *err = NULL;
-    if (v) {
-        *source = "env";
-        return v;
-    }
-    load_dotenv();
-    if (cf.status == DOTENV_ERROR) {
-        *err = cf.err;
-        return NULL;
-    }
-    v = cf.status == DOTENV_OK ? blank_to_null(dotenv_get(&cf.env, name))
-                               : NULL;
-    *source = v ? ENV_FILE : NULL;
-    return v;
+    return sources_lookup(name, source, err);
 }
-
-extern char **environ;
 
 const char *config_each(int (*fn)(const char *name, const char *value,
                                   void *ud), void *ud)
 {
-    char name[256];
-    for (char **e = environ; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || (size_t)(eq - *e) >= sizeof name)
-            continue;
-        memcpy(name, *e, (size_t)(eq - *e));
-        name[eq - *e] = '\0';
-        if (blank_to_null(eq + 1) && fn(name, eq + 1, ud))
-            return NULL;
-    }
-    load_dotenv();
-    if (cf.status != DOTENV_OK)
-        return cf.status == DOTENV_ERROR ? cf.err : NULL;
-    for (size_t i = 0; i < cf.env.n; i++)
-        if (!getenv(cf.env.keys[i]) && blank_to_null(cf.env.values[i]) &&
-            fn(cf.env.keys[i], cf.env.values[i], ud))
-            break;
-    return NULL;
+    return sources_each(fn, ud);
 }
 
 /* A set of names, for the two lists below. */
@@ -153,9 +97,7 @@ static int declared_known;
 
 void config_close(void)
 {
-    if (cf.status == DOTENV_OK)
-        dotenv_free(&cf.env);
-    cf.loaded = 0;
+    sources_close();
     names_free(&marked);
     names_free(&declared);
     declared_known = 0;
@@ -343,11 +285,23 @@ static int l_source(lua_State *L)
     return 1;
 }
 
+/* The places searched, with their paths, so a library's "not set"
+** message can say where it looked (the cron job run from / that cannot
+** find .env.local). Paths only, never a value. */
+static int l_places(lua_State *L)
+{
+    char text[4 * PATH_MAX];
+    sources_describe(lua_toboolean(L, 1), text, sizeof text);
+    lua_pushstring(L, text);
+    return 1;
+}
+
 static const luaL_Reg config_funcs[] = {
     {"get", l_get},
     {"bool", l_bool},
     {"number", l_number},
     {"source", l_source},
+    {"places", l_places},
     {NULL, NULL}
 };
 

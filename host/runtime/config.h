@@ -1,6 +1,6 @@
 /*
-** config.h -- non-secret settings: the environment, then .env.local in
-** the working directory (the real environment wins, as with dotenv).
+** config.h -- non-secret settings: the environment, then the settings
+** files (--env-file, ./.env.local, the user's file; runtime/sources.h).
 ** The Lua module hands out only the documented and declared names.
 */
 #ifndef CLAWHOST_CONFIG_H
@@ -9,9 +9,10 @@
 #include <lua.h>
 
 /*
-** The value of `name` and where it came from ("env" or ".env.local"),
-** or NULL. Empty and blank values count as unset. `err` is set when
-** .env.local exists but is refused (permissions, syntax).
+** The value of `name` and where it came from ("env", "env-file",
+** ".env.local", "user-file"), or NULL. Empty and blank values count as
+** unset. `err` is set when a settings file the lookup reached is
+** refused (permissions, owner, syntax, a missing --env-file).
 */
 const char *config_lookup(const char *name, const char **source,
                           const char **err);
@@ -40,14 +41,14 @@ void config_declare_done(void);
 int config_parse_bool(const char *s);
 
 /*
-** Call fn for every setting (environment first, then .env.local names
-** the environment does not set); stops when fn returns nonzero. Returns
-** why .env.local was refused, or NULL.
+** Call fn for every setting (environment first, then each file's names
+** no earlier place sets); stops when fn returns nonzero. Returns why a
+** settings file was refused, or NULL.
 */
 const char *config_each(int (*fn)(const char *name, const char *value,
                                   void *ud), void *ud);
 
-/* Free the cached .env.local (its values are wiped). */
+/* Free the cached settings files (their values are wiped). */
 void config_close(void);
 
 int luaopen_clawhost_config(lua_State *L);

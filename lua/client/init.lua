@@ -26,6 +26,8 @@
 --                                 code of client.codes
 --   api:settings{secret = true}   base URL (checked) and secret, or nil,
 --                                 err (config: exit 2)
+--   client.looked_in(secrets)     "looked in: ..." for a "not set"
+--                                 message
 --   api:request(ctx, o)           settings, auth, send, status: a 2xx
 --                                 res, or nil, err
 --   client.decode(res, what)      a 2xx body's JSON, or nil, err (json)
@@ -218,17 +220,26 @@ function _M.new(spec)
   }, api_mt)
 end
 
-local function missing_setting(missing)
+-- looked_in(secrets) -> "looked in: PLACE (PATH), ..." for a "not
+-- set" message: every place searched, in order, with its path (the
+-- credential folders too when a secret was asked for), so a job run
+-- from / says which .env.local it did not find.
+function _M.looked_in(secrets)
+  return "looked in: " .. config.places(secrets)
+end
+
+local function missing_setting(missing, secrets)
   local what = {}
   for i, m in ipairs(missing) do
     what[i] = m.help and fmt("%s (%s)", m[1], m.help) or m[1]
   end
   local names = {}
   for i, m in ipairs(missing) do names[i] = m[1] end
-  return errors.new("config", fmt("missing setting%s: %s. Run `clawhost " ..
-    "setup`, or set %s in the environment or in .env.local",
+  return errors.new("config", fmt("missing setting%s: %s; %s. Run " ..
+    "`clawhost setup`, or set %s in one of those places",
     #missing > 1 and "s" or "", table.concat(what, "; "),
-    #missing > 1 and "them" or "it"), { missing = names, sent = "no" })
+    _M.looked_in(secrets), #missing > 1 and "them" or "it"),
+    { missing = names, sent = "no" })
 end
 
 -- The first of the base URL variables that is set: name, value.
@@ -247,8 +258,8 @@ local function checked_base(self, name, raw)
   local shown = raw:find("@", 1, true) and "(not shown)" or
                 "'" .. raw .. "'"
   return nil, errors.new("config", fmt("%s %s %s. Fix it with " ..
-    "`clawhost setup` or in .env.local", name, shown, why),
-    { sent = "no" })
+    "`clawhost setup` or where it is set (%s)", name, shown, why,
+    config.source(name) or "?"), { sent = "no" })
 end
 
 -- The base URL as requests use it (the default when no variable is
@@ -269,12 +280,17 @@ function API:settings(opts)
   if not raw and not self.base.default then
     missing[#missing + 1] = self.base
   end
-  local s
+  local s, secret_missing
   if opts.secret then
     s = secret.get(self.secret[1])
-    if not s then missing[#missing + 1] = self.secret end
+    if not s then
+      missing[#missing + 1] = self.secret
+      secret_missing = true
+    end
   end
-  if #missing > 0 then return nil, missing_setting(missing) end
+  if #missing > 0 then
+    return nil, missing_setting(missing, secret_missing)
+  end
   local base, err = self.base.default, nil
   if raw then base, err = checked_base(self, name, raw) end
   if not base then return nil, err end

@@ -2,7 +2,7 @@
 --
 --   client.base_url()        https://ondemand.thetaedgecloud.com, or
 --                            THETA_ONDEMAND_API_BASE_URL / THETA_API_BASE_URL
---                            (environment or .env.local; never per call),
+--                            (a setting, never per call),
 --                            or nil, err (config: exit 2)
 --   client.auth(ctx)         {Authorization = Bearer secret}, or nil, err
 --                            (code config: exit 2) -- in a dry run a
@@ -47,8 +47,8 @@ function _M.auth(ctx)
            _M.TOKEN_NAMES[1]
   end
   return nil, errors.new("config", "THETA_ONDEMAND_API_TOKEN is not set " ..
-    "(also read: THETA_ONDEMAND_API_KEY, THETA_API_KEY); put it in the " ..
-    "environment or .env.local (clawhost setup), or try --dry-run")
+    "(also read: THETA_ONDEMAND_API_KEY, THETA_API_KEY); " ..
+    client.looked_in(true) .. ". Run `clawhost setup`, or try --dry-run")
 end
 
 -- The wording of a non-2xx answer ("infer flux: quota reached: ..."); a

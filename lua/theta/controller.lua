@@ -61,9 +61,8 @@ local function checked_id(given, name, prefix, what, flag)
   if v == nil then v, from = config.get(name), name end
   if v == nil or v == "" then
     return nil, errors.new("config", fmt("%s is not set: the %s id " ..
-      "(%s...) from the EdgeCloud dashboard; put it in the environment " ..
-      "or .env.local (clawhost setup)", name, what, prefix),
-      { sent = "no" })
+      "(%s...) from the EdgeCloud dashboard; %s. Run `clawhost setup`",
+      name, what, prefix, client.looked_in(false)), { sent = "no" })
   end
   if type(v) ~= "string" or not v:find("^" .. prefix .. "[%w_]+$") then
     return nil, errors.new("config", fmt("%s '%s' is not a %s id: it " ..
@@ -95,8 +94,7 @@ local function key_auth(_, ctx)
   end
   return nil, errors.new("config", _M.KEY_NAME .. " is not set: the " ..
     "project API key (dashboard: Settings, Projects, Create API Key); " ..
-    "put it in the environment or .env.local (clawhost setup), or try " ..
-    "--dry-run")
+    client.looked_in(true) .. ". Run `clawhost setup`, or try --dry-run")
 end
 
 -- How the two hosts' refusals read.

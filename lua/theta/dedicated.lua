@@ -130,8 +130,8 @@ function _M.endpoint(given)
   if raw == nil or raw == "" then
     return nil, errors.new("config", "THETA_INFERENCE_ENDPOINT is not " ..
       "set: the deployment's endpoint URL (https://...onthetaedgecloud" ..
-      ".com, shown by `clawhost run deployments`); put it in the " ..
-      "environment or .env.local", { sent = "no" })
+      ".com, shown by `clawhost run deployments`); " ..
+      client.looked_in(false) .. ". Run `clawhost setup`", { sent = "no" })
   end
   local url, why = _M.check_endpoint(raw)
   if not url then

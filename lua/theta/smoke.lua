@@ -3,7 +3,7 @@
 --   local smoke = require "theta.smoke"
 --   return smoke.run(ctx, {services = "qwen3,flux"})   -- report[, err]
 --
--- Settings (reference 1.3 and 6.4; environment or .env.local):
+-- Settings (reference 1.3 and 6.4; config.get):
 --   SERVICES                      qwen3,flux,blip,grounding_dino,whisper
 --   THETA_WAIT_SECONDS            wait of each create call (default 30;
 --                                 qwen3 60)

@@ -52,6 +52,74 @@ def test_global_options_may_come_before_the_recipe(host):
     assert r.json()["greeting"] == "hello, x"
 
 
+SPIN = "return { run = function() while true do end end }\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["--timeout", "1", "--json", "run", "{spin}"],
+    ["--timeout=1", "run", "{spin}", "--json"],
+    ["run", "{spin}", "--timeout", "1", "--json"],
+    ["run", "--json", "{spin}", "--timeout=1"],
+])
+def test_global_options_before_and_after_the_command(host, args):
+    """The deadline is the one given, wherever it stands: a recipe that
+    spins forever ends with 124 and a JSON error object."""
+    spin = host.recipe(SPIN, "spin.lua")
+    r = host.run(*[str(spin) if a == "{spin}" else a for a in args])
+    assert r.code == 124, r
+    assert "deadline" in r.json()["error"]["message"]
+
+
+def test_global_options_before_the_command_with_recipe_options(host):
+    r = host.run("--json", "--timeout", "20", "run", "hello", "--name", "x",
+                 "--quiet")
+    assert r.code == 0, r
+    assert r.json()["greeting"] == "hello, x"
+    r = host.run("--dry-run", "help", "hello")
+    assert r.code == 0, r
+    assert "usage: clawhost run hello" in r.out
+
+
+def test_global_options_before_other_commands_are_theirs(host):
+    r = host.run("--json", "list")
+    assert r.code == 0, r
+    assert isinstance(r.json(), list)
+    r = host.run("--timeout", "20", "ledger", "--bogus")
+    assert r.code == 2, r
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--frobnicate", "run", "hello"], "unknown option --frobnicate"),
+    (["--json"], "a command is missing after the global options"),
+    (["--timeout"], "--timeout needs a value"),
+    (["--timeout", "abc", "run", "hello"], "--timeout expects seconds"),
+])
+def test_bad_global_options_before_the_command(host, args, says):
+    r = host.run(*args)
+    assert r.code == 2, r
+    assert says in r.err
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--cleanup-timeout"])
+@pytest.mark.parametrize("value", ["0", "-1", "0.0"])
+def test_a_zero_timeout_is_refused_without_contradiction(host, flag,
+                                                         value):
+    """0 is not "no deadline" (every run has one) and the message does
+    not say "between 0 and ..." while refusing 0."""
+    r = host.run("run", "hello", flag, value)
+    assert r.code == 2, r
+    assert ("%s expects seconds, more than 0 and at most 604800 (7 days; "
+            "there is no unlimited run), got '%s'" % (flag, value)) in r.err
+    assert "between 0" not in r.err
+    assert "0 is refused" in host.run("--help").out
+
+
+def test_the_smallest_and_largest_timeouts_are_taken(host):
+    assert host.run("run", "hello", "--timeout", "604800").code == 0
+    assert host.run("run", "hello", "--timeout", "0.5").code == 0
+    assert host.run("run", "hello", "--timeout", "604801").code == 2
+
+
 def test_unknown_option_before_the_recipe(host):
     r = host.run("run", "--frobnicate", "hello")
     assert r.code == 2, r
@@ -373,12 +441,15 @@ def test_subcommand_help(host, cmd, words, flag):
         assert not (host.home / ".local" / "state").exists()
 
 
-@pytest.mark.parametrize("cmd", ["version", "--version"])
+@pytest.mark.parametrize("cmd", ["version", "--version", "-V"])
 def test_version(host, cmd):
     r = host.run(cmd)
     assert r.code == 0, r
     assert r.out.startswith("clawhost %s (" % VERSION)
     assert "Lua 5.4" in r.out
+    r = host.run("--quiet", cmd)    # after global options too
+    assert r.code == 0, r
+    assert r.out.startswith("clawhost %s (" % VERSION)
 
 
 def test_no_arguments_is_a_usage_error(host):

@@ -3,7 +3,9 @@ would, in a scratch folder, with a clean environment.
 
 CLAWHOST_BIN picks the binary (build/asan/clawhost for the sanitizer
 run). Every run gets its own HOME, state folder and working directory,
-so no test sees another's .env.local, ledger or journal.
+so no test sees another's .env.local, ledger or journal; XDG_CONFIG_HOME
+is dropped, so the user's settings file is HOME/.config/clawhost/env, in
+the test's own HOME, never the real one.
 """
 import os
 import pathlib
@@ -21,7 +23,7 @@ BIN = os.path.abspath(os.environ.get("CLAWHOST_BIN",
 _SCRUB_PREFIXES = ("THETA_", "THREADS_", "CLAWHOST_", "CREDENTIALS_",
                    "SERVICES", "http_proxy", "https_proxy", "HTTP_PROXY",
                    "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "NO_PROXY",
-                   "no_proxy", "COLUMNS", "LINES")
+                   "no_proxy", "COLUMNS", "LINES", "XDG_CONFIG_HOME")
 
 
 class Run:
@@ -66,10 +68,12 @@ class Host:
         self.home.mkdir(exist_ok=True)
         self.env = {}
 
-    def run(self, *args, env=None, timeout=60, input=None, binary=BIN):
+    def run(self, *args, env=None, timeout=60, input=None, binary=BIN,
+            cwd=None):
         full_env = clean_env(self.home, {**self.env, **(env or {})})
         start = time.monotonic()
-        proc = subprocess.run([binary, *map(str, args)], cwd=self.dir,
+        proc = subprocess.run([binary, *map(str, args)],
+                              cwd=cwd or self.dir,
                               env=full_env, capture_output=True,
                               text=True, timeout=timeout, input=input)
         return Run(proc, time.monotonic() - start)

@@ -8,6 +8,7 @@ Loopback only: the one server is tests/servers/echo_secret.py.
 """
 import json
 import os
+import pathlib
 import pty
 import resource
 import select
@@ -280,6 +281,135 @@ def test_setup_usage(host):
     assert "clawhost check" in host.run("--help").out
 
 
+# ---- which file: the user file or ./.env.local ----
+
+def user_env(host, xdg=None):
+    return (xdg or host.home / ".config") / "clawhost" / "env"
+
+
+READ_BACK = """
+local secret = require "secret"
+local config = require "config"
+return { run = function()
+  local s = secret.require("THREADS_QUEUE_SECRET")
+  return {config.get("THREADS_FASTAPI_BASE_URL"), secret.info(s).source}
+end }
+"""
+
+
+@pytest.mark.parametrize("xdg", [None, "xdg"])
+def test_setup_user_writes_the_user_file(host, xdg):
+    env = {"XDG_CONFIG_HOME": str(host.dir / xdg)} if xdg else {}
+    r = run_setup(host, ["THREADS_FASTAPI_BASE_URL=http://127.0.0.1:9",
+                         "THREADS_QUEUE_SECRET=" + QUEUE], "--user",
+                  env=env)
+    assert r.code == 0, r
+    path = user_env(host, xdg and host.dir / xdg)
+    assert "wrote %s (mode 0600)" % path in r.out
+    assert mode_of(path) == 0o600
+    assert mode_of(path.parent) == 0o700      # made by setup (XDG spec)
+    assert not env_file(host).exists()
+    no_secret_in(r.text, QUEUE)
+    # read back from anywhere, / included
+    probe = host.recipe(READ_BACK, "back.lua")
+    run = host.run("run", probe, "--json", cwd="/", env=env)
+    assert run.code == 0, run
+    assert run.json() == ["http://127.0.0.1:9", "user-file"]
+
+
+def test_setup_user_keeps_the_user_file_lines(host):
+    path = user_env(host)
+    path.parent.mkdir(parents=True)
+    path.write_text("# mine\nOTHER=1\nTHETA_ORG_ID=org_old\n")
+    os.chmod(path, 0o600)
+    r = run_setup(host, ["THETA_ORG_ID=org_new"], "--user")
+    assert r.code == 0, r
+    assert path.read_text() == "# mine\nOTHER=1\nTHETA_ORG_ID=org_new\n"
+
+
+def test_setup_from_env_with_user(host):
+    r = host.run("setup", "--from-env", "--user", input="",
+                 env={"THETA_API_KEY": TOKEN})
+    assert r.code == 0, r
+    assert user_env(host).read_text().endswith("THETA_API_KEY=" + TOKEN +
+                                               "\n")
+    assert mode_of(user_env(host)) == 0o600
+    no_secret_in(r.text, TOKEN)
+
+
+def test_setup_project_writes_env_local_even_in_home(host):
+    r = host.run("setup", "--project", input="THETA_ORG_ID=org_p\n",
+                 cwd=host.home)
+    assert r.code == 0, r
+    assert (host.home / ".env.local").read_text().endswith(
+        "THETA_ORG_ID=org_p\n")
+    assert not user_env(host).exists()
+
+
+def test_user_and_project_do_not_go_together(host):
+    r = host.run("setup", "--user", "--project", input="")
+    assert r.code == 2, r
+    assert "--user and --project do not go together" in r.err
+
+
+@pytest.mark.parametrize("where,existing,expect", [
+    ("scratch", False, "project"),      # any other folder: as before
+    ("home", False, "user"),            # $HOME is no project
+    ("home", True, "project"),          # ... unless it has a .env.local
+    ("root", False, "user"),            # what cron runs from
+])
+def test_the_default_file(host, where, existing, expect):
+    cwd = {"scratch": host.dir, "home": host.home, "root": "/"}[where]
+    local = pathlib.Path(cwd) / ".env.local"
+    had_root_file = where == "root" and local.exists()
+    if where == "root" and had_root_file:
+        pytest.skip("/.env.local exists on this machine")
+    if existing:
+        local.write_text("# here\n")
+        os.chmod(local, 0o600)
+    try:
+        r = host.run("setup", input="THETA_ORG_ID=org_d\n", cwd=cwd)
+        assert r.code == 0, r
+        written = user_env(host) if expect == "user" else local
+        assert "wrote %s (mode 0600)" % (
+            written if expect == "user" else ".env.local") in r.out
+        assert written.read_text().endswith("THETA_ORG_ID=org_d\n")
+        other = local if expect == "user" else user_env(host)
+        assert not other.exists()
+    finally:
+        if where == "root" and not had_root_file and local.exists():
+            local.unlink()
+
+
+def test_interactive_asks_where_and_writes_the_user_file(host):
+    """The question comes first, 2 picks the user file, and a value in
+    ./.env.local is said to win over it."""
+    local = env_file(host)
+    local.write_text("THETA_ORG_ID=org_local\n")
+    os.chmod(local, 0o600)
+    t = Pty(host)
+    t.PROMPT = b"(Enter keeps, - removes from ~/.config/clawhost/env): "
+    try:
+        t.where("x")            # not an answer: asked again
+        t.read_until(b"not taken: type 1 or 2")
+        t.where("2")
+        answers = {"THETA_EC_PROJECT_ID": "prj_user"}
+        for name in ORDER:
+            t.answer(name, answers.get(name, ""))
+        assert t.finish() == 0, t.screen[-800:]
+    finally:
+        t.close()
+    screen = t.screen.decode("utf-8", "replace")
+    assert "1  %s" % local in screen
+    assert "2  %s" % user_env(host) in screen
+    assert "settings go to %s (mode 0600)" % user_env(host) in screen
+    assert ("(that wins over ~/.config/clawhost/env; a value entered here "
+            "is used only once it is gone)") in screen
+    assert user_env(host).read_text().endswith("THETA_EC_PROJECT_ID="
+                                               "prj_user\n")
+    assert local.read_text() == "THETA_ORG_ID=org_local\n"
+
+
 # ---- check ----
 
 def test_check_sources_and_never_a_secret(host):
@@ -380,6 +510,137 @@ def test_check_nothing_set(host):
     assert host.run("check", "extra").code == 2
 
 
+def test_check_lists_the_settings_files_with_their_paths(host):
+    """The sources header names every file in order with its path, and
+    a setting from the user file or --env-file says which file."""
+    user = user_env(host)
+    user.parent.mkdir(parents=True)
+    user.write_text("THREADS_FASTAPI_BASE_URL=http://127.0.0.1:9\n"
+                    "THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    os.chmod(user, 0o600)
+    extra = host.dir / "extra.env"
+    extra.write_text("THETA_EC_PROJECT_ID=prj_extra\n")
+    os.chmod(extra, 0o600)
+    r = host.run("check", "--env-file", extra, cwd="/")
+    assert r.code == 0, r
+    no_secret_in(r.text, QUEUE)
+    head = r.out.split("\n\n", 1)[0].splitlines()
+    assert head[1:] == [
+        "  provider    $CREDENTIALS_DIRECTORY (not set)",
+        "  folder      $CLAWHOST_SECRETS_DIR (not set)",
+        "  env         the environment",
+        "  env-file    --env-file %s (mode 0600)" % extra,
+        "  .env.local  /.env.local (none)",
+        "  user-file   %s (mode 0600)" % user]
+    lines = {ln.split()[0]: ln for ln in r.out.splitlines()
+             if ln.startswith("  T")}
+    assert "set (user-file, %s): http://127.0.0.1:9" % user in \
+        lines["THREADS_FASTAPI_BASE_URL"]
+    assert "set (user-file, %s), value hidden" % user in \
+        lines["THREADS_QUEUE_SECRET"]
+    assert "set (env-file, %s): prj_extra" % extra in \
+        lines["THETA_EC_PROJECT_ID"]
+    r = host.run("check", env={"CLAWHOST_ENV_FILE": str(extra)})
+    assert "  env-file    $CLAWHOST_ENV_FILE %s (mode 0600)" % extra in r.out
+    r = host.run("check")
+    assert ("  env-file    (not given: --env-file or $CLAWHOST_ENV_FILE)"
+            in r.out)
+
+
+def test_check_flags_a_user_file_others_can_read(host):
+    user = user_env(host)
+    user.parent.mkdir(parents=True)
+    user.write_text("THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    os.chmod(user, 0o644)
+    r = host.run("check")
+    assert r.code == 2, r
+    assert ("error: %s can be read or changed by others (mode 0644); it "
+            "holds credentials: run chmod 600 %s" % (user, user)) in r.out
+    no_secret_in(r.text, QUEUE)
+
+
+SETTING_KEYS = {"name", "group", "secret", "set", "as", "source", "path",
+                "valid", "problem"}
+
+
+@pytest.mark.parametrize("args", [["check", "--json"], ["--json", "check"]])
+def test_check_json(host, args):
+    """Every setting with where it came from, the workflows, the
+    problems; a value of no kind, least of all a secret's."""
+    prov = host.dir / "prov"
+    prov.mkdir()
+    (prov / "THREADS_QUEUE_SECRET").write_text(QUEUE)
+    user = user_env(host)
+    user.parent.mkdir(parents=True)
+    user.write_text("THETA_EC_API_KEY=" + EC_KEY + "\n"
+                    "THETA_EC_PROJECT_ID=prj_json\n")
+    os.chmod(user, 0o600)
+    path = env_file(host)
+    path.write_text("THETA_INFERENCE_AUTH_PASS=sh0rt\n")
+    os.chmod(path, 0o600)
+    env = {"CREDENTIALS_DIRECTORY": str(prov), "THETA_API_KEY": TOKEN,
+           "THREADS_FASTAPI_BASE_URL": "http://127.0.0.1:9"}
+    r = host.run(*args, env=env)
+    assert r.code == 0, r
+    no_secret_in(r.text, QUEUE, EC_KEY, TOKEN, "sh0rt")
+    assert "http://127.0.0.1:9" not in r.out and "prj_json" not in r.out
+    doc = r.json()
+    assert set(doc) == {"sources", "settings", "workflows", "problems",
+                        "configured"}
+    assert [x["source"] for x in doc["sources"]] == [
+        "provider", "folder", "env", "env-file", ".env.local", "user-file"]
+    assert doc["sources"][5]["path"] == str(user)
+    assert doc["sources"][5]["mode"] == "0600"
+    settings = {x["name"]: x for x in doc["settings"]}
+    assert list(settings) == ORDER
+    assert all(set(x) == SETTING_KEYS for x in doc["settings"])
+    assert settings["THREADS_QUEUE_SECRET"] == {
+        "name": "THREADS_QUEUE_SECRET", "group": "Threads backend",
+        "secret": True, "set": True, "as": "THREADS_QUEUE_SECRET",
+        "source": "provider", "path": str(prov / "THREADS_QUEUE_SECRET"),
+        "valid": True, "problem": None}
+    assert settings["THETA_EC_API_KEY"]["source"] == "user-file"
+    assert settings["THETA_EC_API_KEY"]["path"] == str(user)
+    assert settings["THETA_ONDEMAND_API_TOKEN"]["as"] == "THETA_API_KEY"
+    assert settings["THETA_ONDEMAND_API_TOKEN"]["source"] == "env"
+    assert settings["THETA_ONDEMAND_API_TOKEN"]["path"] is None
+    assert settings["THREADS_FASTAPI_BASE_URL"]["valid"] is True
+    short = settings["THETA_INFERENCE_AUTH_PASS"]
+    assert short["source"] == ".env.local" and short["valid"] is True
+    assert "shorter than 8 bytes" in short["problem"]
+    assert settings["THETA_VIDEO_SA_ID"]["set"] is False
+    assert settings["THETA_VIDEO_SA_ID"]["valid"] is False
+    flows = {w["name"]: w for w in doc["workflows"]}
+    assert flows["Threads publishing"] == {
+        "name": "Threads publishing", "configured": True, "missing": None}
+    assert flows["Theta Video"]["configured"] is False
+    assert "THETA_VIDEO_SA_ID is not set" in flows["Theta Video"]["missing"]
+    assert any("shorter than 8 bytes" in p for p in doc["problems"])
+    assert doc["configured"] is True
+
+
+def test_check_json_when_nothing_is_usable(host):
+    path = env_file(host)
+    path.write_text("THREADS_QUEUE_SECRET=" + QUEUE + "\n")
+    os.chmod(path, 0o640)
+    r = host.run("check", "--json")
+    assert r.code == 2, r
+    no_secret_in(r.text, QUEUE)
+    doc = r.json()
+    assert doc["configured"] is False
+    assert doc["sources"][4]["state"] == "refused"
+    queue = [x for x in doc["settings"]
+             if x["name"] == "THREADS_QUEUE_SECRET"][0]
+    assert queue["set"] is False and "chmod 600" in queue["problem"]
+
+
+def test_check_json_and_online_do_not_mix(host):
+    r = host.run("check", "--json", "--online")
+    assert r.code == 2, r
+    assert "--json and --online do not go together" in r.err
+    assert r.out == ""
+
+
 # ---- the terminal: no echo ----
 
 class Pty:
@@ -409,6 +670,12 @@ class Pty:
         return self.screen
 
     PROMPT = b"(Enter keeps, - removes from .env.local): "
+    WHERE = b"choose 1 or 2 (Enter: "
+
+    def where(self, text):
+        """Answer the first question: which file (Enter: the default)."""
+        self.read_until(self.WHERE)
+        os.write(self.master, text.encode() + b"\r")
 
     def answer(self, name, text):
         """Wait for the next prompt, check it asks for `name`, then type
@@ -475,6 +742,7 @@ def test_interactive_reads_secrets_without_echo(host):
                    "THETA_EC_PROJECT_ID": ["prj_typed"],
                    "THETA_ORG_ID": ["-"],
                    "THETA_VIDEO_SA_SECRET": ["  " + PASS + "  "]}
+        t.where("")             # a .env.local is here: the default
         for name in ORDER:
             for text in answers.get(name, [""]):
                 t.answer(name, text)
@@ -482,6 +750,7 @@ def test_interactive_reads_secrets_without_echo(host):
     finally:
         t.close()
     screen = t.screen.decode("utf-8", "replace")
+    assert "choose 1 or 2 (Enter: 1)" in screen
     # typed secrets were never echoed, stored ones never shown
     no_secret_in(screen, QUEUE, PASS, old_key, TOKEN)
     # non-secret input is echoed as usual, and bad input asked again
@@ -503,6 +772,7 @@ def test_interactive_reads_secrets_without_echo(host):
 def test_interrupt_at_a_secret_prompt_restores_echo(host):
     t = Pty(host)
     try:
+        t.where("1")
         t.answer("THREADS_FASTAPI_BASE_URL", "")
         t.read_until(b"not shown (Enter keeps, - removes from "
                      b".env.local): ")
