@@ -122,7 +122,8 @@ void declared_push_help(lua_State *L, int idx)
     luaL_buffinit(L, &b);
     if (n > 0)
         luaL_addstring(&b, "\nsettings (read with config.get; set them in "
-                       "the environment or .env.local):\n");
+                       "the environment, --env-file, .env.local or\n"
+                       "~/.config/clawhost/env):\n");
     for (int i = 0; i < n; i++) {
         lua_getfield(L, t, names[i]);
         snprintf(left, sizeof left, "  %-26s", names[i]);

@@ -233,9 +233,10 @@ def test_bash_completes_recipe_names(host):
 
 def test_bash_completes_a_recipes_flags(host):
     assert bash_complete(host, "clawhost", "run", "hello", "--") == sorted(
-        ["--name", "--times", "--json", "--dry-run", "--timeout",
-         "--memory-mb", "--budget", "--allow-host", "--cleanup-timeout",
-         "--log-json", "--quiet", "--verbose", "--help"])
+        ["--name", "--times", "--env-file", "--json", "--dry-run",
+         "--timeout", "--memory-mb", "--budget", "--allow-host",
+         "--cleanup-timeout", "--log-json", "--quiet", "--verbose",
+         "--help"])
     assert bash_complete(host, "clawhost", "run", "publish", "--me") == [
         "--memory-mb", "--message"]
     assert bash_complete(host, "clawhost", "run", "chat", "--no-") == [
