@@ -345,11 +345,12 @@ def test_help_shows_the_declared_settings(host):
     assert r.code == 0, r
     lines = r.out.splitlines()
     head = lines.index("settings (read with config.get; set them in the "
-                       "environment or .env.local):")
-    assert lines[head + 1].split() == ["MYAPP_BASE_URL", "my", "app's",
+                       "environment, --env-file, .env.local or")
+    assert lines[head + 1] == "~/.config/clawhost/env):"
+    assert lines[head + 2].split() == ["MYAPP_BASE_URL", "my", "app's",
                                        "base", "URL"]
-    assert lines[head + 2].startswith("  MYAPP_REGION ")
-    assert lines[head + 2].endswith(" the region my recipe posts to")
+    assert lines[head + 3].startswith("  MYAPP_REGION ")
+    assert lines[head + 3].endswith(" the region my recipe posts to")
     # a recipe without settings has no such section
     plain = host.run("help", "hello")
     assert plain.code == 0, plain
