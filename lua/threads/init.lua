@@ -63,6 +63,9 @@ _M.loc_path = explain.loc_path
 _M.format_detail = explain.format_detail
 _M.retry_after = explain.retry_after
 _M.explain = explain.answer
+_M.find_id = result.find_id
+_M.accepted = result.accepted
+_M.generated = result.generated
 
 local fmt = string.format
 
@@ -117,14 +120,8 @@ function _M.publish(ctx, opts)
   }
   if not res then return unsent(err, info) end
   info.attempts = attempts
-  local decoded = client.json(res.body)
   if res.status >= 200 and res.status < 300 then
-    if type(decoded) ~= "table" or not decoded.id then
-      return fail("protocol", fmt("the backend at %s answered %d " ..
-        "without a queue item id: %s", s.base_url, res.status,
-        explain.excerpt(res.body)))
-    end
-    return result.accepted(decoded, res, key, attempts)
+    return result.accepted(res, key, attempts)
   end
   return nil, explain.answer(res, info)
 end
@@ -173,12 +170,7 @@ function _M.postimg(ctx, opts)
   if res.status < 200 or res.status >= 300 then
     return nil, explain.answer(res, info)
   end
-  local d = client.json(res.body)
-  if type(d) ~= "table" then
-    return fail("protocol", fmt("the assistant at %s answered %d with " ..
-      "no JSON: %s", s.base_url, res.status, explain.excerpt(res.body)))
-  end
-  return result.generated(d, key, attempts)
+  return result.generated(res, key, attempts, opts.execute_tools ~= false)
 end
 
 ---------------------------------------------------------------------------

@@ -402,6 +402,75 @@ local function cases(t, threads, json, suite)
     has(err.message, "no queue item thq_x")
   end)
 
+  -- replies of other backends -------------------------------------------
+
+  suite:case("find_id: the contract's id, then other names", function()
+    local function id(doc, o)
+      local v, _, path = threads.find_id(json.decode(doc), o)
+      return { v, path }
+    end
+    eq(id('{"id":"thq_1","job_id":"j"}'), { "thq_1", "id" })
+    eq(id('{"ok":true,"job_id":"j1"}'), { "j1", "job_id" })
+    eq(id('{"data":{"id":"d1"}}'), { "d1", "data.id" })
+    eq(id('{"queue_item":{"id":"q1"}}'), { "q1", "queue_item.id" })
+    eq(id('{"item":{"id":7}}'), { "7", "item.id" })
+    eq(id('{"result":{"queue_id":"r1"}}'), { "r1", "result.queue_id" })
+    eq(id('{"data":[{"id":"l1"}]}'), { "l1", "data.id" })
+    eq(id('{"result":{"data":{"item":{"id":"deep"}}}}'), { nil, nil },
+       "deeper than three objects is not searched")
+    eq(id('{"ok":true,"id":"","data":{"id":null}}'), { nil, nil })
+    eq(id('{"id":1.5}'), { nil, nil })
+    eq(id('"j1"'), { nil, nil })
+    eq(id('[{"id":"x"},{"id":"y"}]'), { nil, nil }, "a list of many")
+    eq(id('{"id":"chat","queue_item_id":"q"}',
+          { names = { "queue_item_id" } }), { "q", "queue_item_id" })
+  end)
+
+  suite:case("accepted: any 2xx, with or without an id", function()
+    local r = threads.accepted(response(200, '{"ok":true,"job_id":"j1"}'),
+                               "k", 1)
+    eq(r.id, "j1")
+    eq(r.id_field, "job_id")
+    has(r.summary, "queued j1 (accepted)")
+    r = threads.accepted(response(204, ""), "k", 1)
+    eq(r.id, nil)
+    eq(r.accepted, true)
+    eq(r.summary, "accepted, no id returned: the backend answered 204: " ..
+                  "(an empty reply)")
+    r = threads.accepted(response(200, "thanks,\n  queued"), "k", 1)
+    eq(r.reply, "thanks, queued")
+    r = threads.accepted(response(202, '{"id":"a","status":"queued",' ..
+      '"idempotent_replay":true}'), "k", 1)
+    eq(r.already_queued, true)
+    r = threads.accepted(response(200, '{"job_id":"a"}',
+      { ["idempotency-replayed"] = "true" }), "k", 2)
+    has(r.summary, "confirmed by a retry")
+  end)
+
+  suite:case("generated: never a plan the backend did not state", function()
+    local r = threads.generated(response(200, '{"reply":"done"}'), "k", 1,
+                                true)
+    eq(r.planned, nil)
+    eq(r.unconfirmed, true)
+    eq(r.reply, "done")
+    r = threads.generated(response(200, '{"reply":"done"}'), "k", 1, false)
+    eq(r.planned, nil, "execute_tools false alone is not the backend's word")
+    eq(r.unconfirmed, true)
+    r = threads.generated(response(200, "<html>ok</html>"), "k", 1, true)
+    eq(r.reply, "<html>ok</html>")
+    r = threads.generated(response(200, '{"tool_calls":[{"name":' ..
+      '"generate_image","status":"planned"}]}'), "k", 1, false)
+    eq(r.planned, true)
+    has(r.summary, "planned only (execute_tools is false)")
+    r = threads.generated(response(200, '{"tool_calls":[{"name":' ..
+      '"enqueue_threads_post","status":"succeeded","queue_item_id":' ..
+      '"q9"}]}'), "k", 1, true)
+    eq(r.id, "q9")
+    r = threads.generated(response(200, '{"id":"chat-1","reply":"x"}'),
+                          "k", 1, true)
+    eq(r.id, nil, "the assistant's own id is not a queue item's")
+  end)
+
   suite:case("retry_after: body first, then the header", function()
     eq(threads.retry_after(response(429,
       '{"detail":{"retry_after_s":30}}', { ["retry-after"] = "5" })), 30)

@@ -1,0 +1,194 @@
+"""End-to-end tests of the Threads recipes against a backend that is
+not ours: tests/servers/foreign_backend.py, whose reply shapes and
+behaviours each test switches (threads_test.py covers the reference
+backend of the contract).
+
+    /usr/bin/python3 -m pytest tests/e2e/threads_foreign_test.py -q
+
+Real backends answer in their own shapes, ignore or honour
+Idempotency-Key, and drop replies. What is checked here: any 2xx of
+publish is accepted and its id found where it is; postimg never
+claims what the backend did not say; a POST whose outcome is unknown
+is repeated only for a backend that has shown it honours the key, so
+one run never stores a post twice.
+"""
+import json
+import secrets
+import urllib.request
+
+import pytest
+
+from tests.servers import harness
+
+SECRET = "fq-" + secrets.token_hex(16)
+PUBLISH = "/api/v1/threads/publish"
+CHAT = "/api/v1/assistant/chat"
+
+
+class Foreign:
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url
+
+    def control(self, what, doc=None):
+        req = urllib.request.Request(
+            self.url + "/__foreign__/" + what,
+            data=json.dumps(doc or {}).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def config(self, **kw):
+        return self.control("config", kw)
+
+    def posts(self):
+        with urllib.request.urlopen(self.url + "/__foreign__/posts",
+                                    timeout=5) as r:
+            return json.loads(r.read())["posts"]
+
+    def requests(self):
+        with urllib.request.urlopen(self.url + "/__foreign__/requests",
+                                    timeout=5) as r:
+            return json.loads(r.read())["requests"]
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    server = harness.start("foreign_backend")
+    try:
+        yield Foreign(server)
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.fixture(autouse=True)
+def _reset(foreign):
+    foreign.control("reset")
+
+
+class Threads:
+    def __init__(self, host, base):
+        self.host = host
+        self.env = {"THREADS_FASTAPI_BASE_URL": base,
+                    "THREADS_QUEUE_SECRET": SECRET}
+
+    def run(self, *args, env=None, timeout=90):
+        run = self.host.run("run", *args, env={**self.env, **(env or {})},
+                            timeout=timeout)
+        assert SECRET not in run.out and SECRET not in run.err, run
+        assert "stack traceback" not in run.err, run
+        assert "Sanitizer" not in run.err, run
+        return run
+
+
+@pytest.fixture
+def th(host, foreign):
+    return Threads(host, foreign.url)
+
+
+def reply(status=200, body="", content_type="application/json",
+          headers=None):
+    return {"status": status, "body": body, "content_type": content_type,
+            "headers": headers or {}}
+
+
+# ---- publish: any 2xx is accepted, the id found where it is ---------------
+
+@pytest.mark.parametrize("status, body, want_id, field", [
+    (200, '{"ok":true,"job_id":"{id}"}', "p1", "job_id"),
+    (201, '{"data":{"id":"{id}","status":"pending"}}', "p1", "data.id"),
+    (202, '{"queue_item":{"id":"{id}"}}', "p1", "queue_item.id"),
+    (200, '{"result":{"item":{"queue_id":"{id}"}}}', "p1",
+     "result.item.queue_id"),
+    (200, '{"ok":true,"data":[{"id":42}]}', "42", "data.id"),
+    (202, '{"id":"{id}","status":"queued"}', "p1", None),
+])
+def test_publish_finds_the_id(th, foreign, status, body, want_id, field):
+    foreign.config(publish=reply(status, body))
+    run = th.run("publish", "--message", "shape", "--json")
+    assert run.code == 0, run
+    res = run.json()
+    assert res["id"] == want_id
+    assert res.get("id_field") == field
+    assert res["summary"].startswith("queued " + want_id)
+    assert len(foreign.posts()) == 1
+
+
+@pytest.mark.parametrize("status, body, content_type, shown", [
+    (204, "", "application/json", "(an empty reply)"),
+    (200, "queued, thanks!", "text/plain", "queued, thanks!"),
+    (200, '{"ok":true}', "application/json", '{"ok":true}'),
+    (202, '{"accepted":true,"queue":{"position":3}}', "application/json",
+     '"position":3'),
+])
+def test_publish_accepted_without_id(th, foreign, status, body,
+                                     content_type, shown):
+    foreign.config(publish=reply(status, body, content_type))
+    run = th.run("publish", "--message", "no id here", "--json")
+    assert run.code == 0, run
+    res = run.json()
+    assert res["summary"].startswith(
+        "accepted, no id returned: the backend answered %d" % status)
+    assert shown in res["summary"]
+    assert shown in res["reply"]
+    assert res.get("id") is None
+    assert res["accepted"] is True
+    assert len(foreign.posts()) == 1
+
+
+def test_publish_accepted_without_id_plain_output(th, foreign):
+    foreign.config(publish=reply(200, "ok", "text/plain"))
+    run = th.run("publish", "--message", "plain")
+    assert run.code == 0, run
+    assert "summary: accepted, no id returned" in run.out
+    assert "without a queue item id" not in run.text
+
+
+# ---- postimg: no false summary -------------------------------------------
+
+def test_postimg_reply_without_fields_is_not_a_plan(th, foreign):
+    foreign.config(chat=reply(200, '{"ok":true,"reply":"Done! Your '
+                              'image is on its way."}'))
+    run = th.run("postimg", "--prompt", "a fox", "--json")
+    assert run.code == 0, run
+    res = run.json()
+    assert "planned only" not in run.out
+    assert "execute_tools is false" not in run.out
+    assert res["reply"] == "Done! Your image is on its way."
+    assert res["unconfirmed"] is True
+    assert res["summary"].startswith("not confirmed")
+    assert "clawhost run queue" in res["summary"]
+
+
+def test_postimg_text_reply_is_shown_as_it_came(th, foreign):
+    foreign.config(chat=reply(200, "Image generated and queued.",
+                              "text/plain"))
+    run = th.run("postimg", "--prompt", "a fox")
+    assert run.code == 0, run
+    assert "reply: Image generated and queued." in run.out
+    assert "summary: not confirmed" in run.out
+    assert "planned only" not in run.out
+
+
+def test_postimg_queue_item_elsewhere_is_found(th, foreign):
+    foreign.config(chat=reply(200, '{"reply":"ok","job_id":"{id}"}'))
+    run = th.run("postimg", "--prompt", "a fox", "--json")
+    assert run.code == 0, run
+    res = run.json()
+    assert res["id"] == "p1"
+    assert res["summary"].startswith("queued p1")
+    assert "unconfirmed" not in res
+
+
+def test_postimg_planned_only_when_the_backend_says_so(th, foreign):
+    foreign.config(chat=reply(200, json.dumps({
+        "reply": "I would generate it", "tool_calls": [
+            {"name": "generate_image", "status": "planned"},
+            {"name": "enqueue_threads_post", "status": "planned"}]})))
+    run = th.run("postimg", "--prompt", "a fox", "--no-execute-tools",
+                 "--json")
+    assert run.code == 0, run
+    res = run.json()
+    assert res["planned"] is True
+    assert res["summary"].startswith(
+        "planned only (execute_tools is false)")
