@@ -18,11 +18,14 @@ local _M = {}
 
 local fmt = string.format
 
--- The flag each option comes from in the recipes, for messages.
+-- The flag each option comes from in the recipes, for messages
+-- (proxy_images: the flag that turns it off, which is what a message
+-- suggests).
 _M.FLAGS = {
   message = "--message", images = "--image", at = "--at",
   mode = "--mode", idempotency_key = "--idempotency-key",
-  tenant = "--tenant", prompt = "--prompt",
+  tenant = "--tenant", prompt = "--prompt", caption = "--caption",
+  api_base_url = "--api-base-url", proxy_images = "--no-proxy-images",
 }
 
 function _M.flag(opts, name)

@@ -34,6 +34,7 @@ local body = require "threads.body"
 local check = require "threads.check"
 local explain = require "threads.explain"
 local result = require "threads.result"
+local send = require "threads.send"
 local settings = require "threads.settings"
 
 local _M = {}
@@ -66,6 +67,10 @@ _M.explain = explain.answer
 _M.find_id = result.find_id
 _M.accepted = result.accepted
 _M.generated = result.generated
+_M.idempotency_evidence = send.evidence
+_M.retry_step = send.step
+_M.PUBLISH_POLICY = send.PUBLISH
+_M.CHAT_POLICY = send.CHAT
 
 local fmt = string.format
 
@@ -103,23 +108,22 @@ function _M.publish(ctx, opts)
   local s, err = settings.get { secret = true }
   if not s then return nil, err end
   local key = opts.idempotency_key or client.new_idempotency_key("clawhost")
+  local dry = ctx and ctx.dry_run
   local info = { base_url = s.base_url, path = _M.PUBLISH_PATH,
-                 what = "publish", key = key }
-  if not (ctx and ctx.dry_run) then
+                 what = "publish", key = key, flags = opts.flags }
+  if not dry then
     log.info(fmt("publishing with idempotency key %s (%s)", key,
-                 opts.retry_hint or fmt("repeat with %s %s to retry " ..
-                 "safely", check.flag(opts, "idempotency_key"), key)))
+                 opts.retry_hint or fmt("if this run fails, %s %s " ..
+                 "repeats it", check.flag(opts, "idempotency_key"), key)))
   end
   local res, attempts
-  res, err, attempts = client.send {
+  res, err, attempts, info.honours = send.post({
     method = "POST", url = s.base_url .. _M.PUBLISH_PATH,
     headers = { ["X-Queue-Secret"] = s.secret },
-    json = body.publish(s, opts, scheduled),
-    idempotency_key = key, timeout_ms = _M.PUBLISH_TIMEOUT_MS,
-    retries = _M.PUBLISH_RETRIES, deadline_ms = _M.PUBLISH_DEADLINE_MS,
-  }
-  if not res then return unsent(err, info) end
+    json = body.publish(s, opts, scheduled), idempotency_key = key,
+  }, send.PUBLISH, { base_url = s.base_url, key = key, dry_run = dry })
   info.attempts = attempts
+  if not res then return unsent(err, info) end
   if res.status >= 200 and res.status < 300 then
     return result.accepted(res, key, attempts)
   end
@@ -128,16 +132,6 @@ end
 
 ---------------------------------------------------------------------------
 -- postimg (assistant)
-
--- Statuses and transport failures the assistant call retries with its
--- key; 502 (generation failed) and 504 (generation timed out) cost
--- money each time and are not repeated.
-local CHAT_RETRY = {
-  extra = 2, max_wait = 10, retry_after = explain.retry_after,
-  statuses = { [408] = true, [425] = true, [429] = true, [500] = true,
-               [503] = true },
-  errors = { connect = true, protocol = true },
-}
 
 -- Generate one image with the backend's assistant and queue it.
 -- opts: prompt (required), caption, message, chat_id, session_id,
@@ -158,15 +152,16 @@ function _M.postimg(ctx, opts)
   if opts.api_base_url then
     chat.context.api_base_url = client.check_base_url(opts.api_base_url)
   end
+  local dry = ctx and ctx.dry_run
   local info = { base_url = s.base_url, path = _M.CHAT_PATH,
-                 what = "assistant", key = key }
+                 what = "assistant", key = key, flags = opts.flags }
   local res, attempts
-  res, err, attempts = client.send({
+  res, err, attempts, info.honours = send.post({
     method = "POST", url = s.base_url .. _M.CHAT_PATH, json = chat,
-    idempotency_key = key, timeout_ms = _M.CHAT_TIMEOUT_MS, retries = 0,
-  }, CHAT_RETRY)
-  if not res then return unsent(err, info) end
+    idempotency_key = key,
+  }, send.CHAT, { base_url = s.base_url, key = key, dry_run = dry })
   info.attempts = attempts
+  if not res then return unsent(err, info) end
   if res.status < 200 or res.status >= 300 then
     return nil, explain.answer(res, info)
   end

@@ -192,3 +192,117 @@ def test_postimg_planned_only_when_the_backend_says_so(th, foreign):
     assert res["planned"] is True
     assert res["summary"].startswith(
         "planned only (execute_tools is false)")
+
+
+# ---- an unknown outcome: sent again only to a backend that keeps keys ----
+
+def state_db(host):
+    return host.home / "state" / "clawhost" / "clawhost.db"
+
+
+def test_key_ignored_and_reply_dropped_stores_one_post(th, foreign):
+    foreign.config(drop=1)                   # keys ignored (the default)
+    run = th.run("publish", "--message", "drop me", "--idempotency-key",
+                 "drop-1")
+    assert run.code == 1, run
+    assert len(foreign.posts()) == 1, "one run, at most one post"
+    assert len(foreign.requests()) == 1
+    assert "retrying" not in run.err
+    err = run.err
+    assert "cannot tell whether the post was queued" in err
+    assert "has not shown that it honours Idempotency-Key" in err
+    assert "Idempotency key: drop-1" in err
+    assert "`clawhost run queue`" in err
+    assert "repeat the same command with --idempotency-key drop-1" in err
+
+
+def test_key_ignored_and_500_after_storing_stores_one_post(th, foreign):
+    foreign.config(fail=1)
+    run = th.run("publish", "--message", "fail me", "--json")
+    assert run.code == 1, run
+    err = run.json()["error"]
+    assert err["code"] == "server_error"
+    assert "has not shown that it honours" in err["message"]
+    assert len(foreign.posts()) == 1
+
+
+def test_silent_honouring_backend_is_not_trusted(th, foreign):
+    # it would replay, but has never said so: treated as ignoring keys
+    foreign.config(keys="honour", drop=1)
+    run = th.run("publish", "--message", "quiet", "--idempotency-key",
+                 "quiet-1")
+    assert run.code == 1, run
+    assert "retrying" not in run.err
+    assert len(foreign.requests()) == 1
+
+
+def test_echoed_key_in_an_earlier_run_allows_the_retry(th, foreign, host):
+    foreign.config(keys="honour", echo_key=True)
+    first = th.run("publish", "--message", "first")
+    assert first.code == 0, first
+    foreign.config(drop=1)
+    run = th.run("publish", "--message", "second", "--json")
+    assert run.code == 0, run
+    res = run.json()
+    assert "confirmed by a retry" not in res["summary"]  # no replay mark
+    assert res["id"] == "p2"
+    assert "retrying POST" in run.err
+    assert "the backend honours it: it echoed the Idempotency-Key " \
+        "header (seen 20" in run.err
+    posts = foreign.posts()
+    assert [p["id"] for p in posts] == ["p1", "p2"], "second stored once"
+    assert len(foreign.requests()) == 3
+    assert state_db(host).exists(), "remembered in the store"
+
+
+def test_replay_header_in_an_earlier_run_allows_the_retry(th, foreign):
+    foreign.config(keys="honour", replay_header=True)
+    for _ in range(2):                       # the second is a replay
+        run = th.run("publish", "--message", "same", "--idempotency-key",
+                     "same-1")
+        assert run.code == 0, run
+    assert "summary: already queued" in run.out
+    foreign.config(drop=1)
+    run = th.run("publish", "--message", "next", "--json")
+    assert run.code == 0, run
+    assert "confirmed by a retry" in run.json()["summary"]
+    assert len(foreign.posts()) == 2
+
+
+def test_evidence_in_the_failing_reply_itself(th, foreign):
+    # first contact: the 500 echoes the key, so it may be sent again
+    foreign.config(keys="honour", echo_key=True, replay_body=True, fail=1)
+    run = th.run("publish", "--message", "echo on 500", "--json")
+    assert run.code == 0, run
+    assert "retrying POST" in run.err
+    assert len(foreign.posts()) == 1
+    assert run.json()["summary"].startswith("queued p1")
+
+
+def test_dry_run_writes_nothing(th, foreign, host):
+    run = th.run("publish", "--message", "plan", "--dry-run")
+    assert run.code == 0, run
+    assert foreign.requests() == []
+    assert not state_db(host).exists()
+
+
+def test_postimg_key_ignored_and_reply_dropped(th, foreign):
+    foreign.config(drop=1)
+    run = th.run("postimg", "--prompt", "a fox", "--idempotency-key",
+                 "img-1")
+    assert run.code == 1, run
+    assert len(foreign.posts()) == 1, "generated once"
+    assert "retrying" not in run.err
+    assert "could generate and queue an image twice" in run.err
+    assert "--idempotency-key img-1" in run.err
+
+
+def test_postimg_retried_for_a_backend_that_echoes(th, foreign):
+    foreign.config(keys="honour", echo_key=True,
+                   chat=reply(200, '{"queue_item":{"id":"{id}"}}'))
+    assert th.run("postimg", "--prompt", "one").code == 0
+    foreign.config(drop=1)
+    run = th.run("postimg", "--prompt", "two", "--json")
+    assert run.code == 0, run
+    assert run.json()["id"] == "p2"
+    assert len(foreign.posts()) == 2

@@ -322,8 +322,17 @@ def test_double_send_is_deduplicated(th, backend):
 
 # ---- publish: failures after the item was stored -------------------------
 
+def teach(th):
+    """One post whose answer shows that the backend keeps idempotency
+    keys (its idempotent_replay field); clawhost remembers it in its
+    store, so later runs may repeat a POST whose outcome is unknown."""
+    run = th.run("publish", "--message", "teach " + secrets.token_hex(4))
+    assert run.code == 0, run
+
+
 @pytest.mark.parametrize("fault", ["fail_after_store", "drop_after_store"])
 def test_lost_answer_still_one_item(th, backend, fault):
+    teach(th)
     backend.faults(**{fault: 1})
     run = th.run("publish", "--message", "lost answer " + fault, "--json")
     assert run.code == 0, run
@@ -331,11 +340,37 @@ def test_lost_answer_still_one_item(th, backend, fault):
     assert res["already_queued"] is False
     assert "confirmed by a retry" in res["summary"]
     assert "retrying POST" in run.err
+    assert "the backend honours it: its reply carries " \
+        "idempotent_replay" in run.err
     items = backend.items()
-    assert [i["id"] for i in items] == [res["id"]]
+    assert len(items) == 2
+    assert res["id"] in [i["id"] for i in items]
+
+
+@pytest.mark.parametrize("fault", ["fail_after_store", "drop_after_store"])
+def test_lost_answer_of_an_unknown_backend_is_not_repeated(th, backend,
+                                                            fault):
+    # nothing shows yet that this backend keeps keys: one attempt only
+    backend.faults(**{fault: 1})
+    run = th.run("publish", "--message", "unknown " + fault,
+                 "--idempotency-key", "unknown-1")
+    assert run.code == 1, run
+    assert "retrying" not in run.err
+    assert "cannot tell whether the post was queued" in run.err \
+        or "may already be queued" in run.err
+    assert "clawhost run queue" in run.err
+    assert "--idempotency-key unknown-1" in run.err
+    assert len(backend.items()) == 1
+    # the safe repeat: the reference backend replays its answer
+    again = th.run("publish", "--message", "unknown " + fault,
+                   "--idempotency-key", "unknown-1", "--json")
+    assert again.code == 0, again
+    assert again.json()["already_queued"] is True
+    assert len(backend.items()) == 1
 
 
 def test_5xx_exhausted_then_safe_repeat(th, backend):
+    teach(th)
     backend.faults(fail_after_store=4)      # every attempt of one run
     run = th.run("publish", "--message", "stubborn", "--idempotency-key",
                  "repeat-me")
@@ -350,7 +385,7 @@ def test_5xx_exhausted_then_safe_repeat(th, backend):
                    "repeat-me", "--json")
     assert again.code == 0, again
     assert again.json()["already_queued"] is True
-    assert len(backend.items()) == 1
+    assert len(backend.items()) == 2      # the teaching post and this
 
 
 def test_backend_down_names_the_base_url(host):
@@ -368,8 +403,8 @@ def test_409_in_flight_is_retried_with_the_same_key(th, backend):
     backend.faults(in_use=2)
     run = th.run("publish", "--message", "busy key", "--json")
     assert run.code == 0, run
-    # the host retries a keyed 409 itself, with the same key
-    assert run.err.count("409 request with this key in flight") == 2
+    # lua/threads retries the 409 itself, with the same key
+    assert run.err.count("(409) with the same idempotency key") == 2
     assert len(backend.items()) == 1
     assert backend.idempotency_keys()[0]["key"] == \
         run.json()["idempotency_key"]
@@ -678,6 +713,9 @@ def test_postimg_generation_timeout(th, backend):
 
 
 def test_postimg_lost_answer_is_replayed(th, backend):
+    first = th.run("postimg", "--prompt", "a cat")   # shows it keeps keys
+    assert first.code == 0, first
+    backend.hook("reset")
     backend.faults(drop_after_store=1)
     run = th.run("postimg", "--prompt", "a dog", "--json")
     assert run.code == 0, run

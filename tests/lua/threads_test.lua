@@ -471,6 +471,76 @@ local function cases(t, threads, json, suite)
     eq(r.id, nil, "the assistant's own id is not a queue item's")
   end)
 
+  -- sending again -------------------------------------------------------
+
+  suite:case("evidence that a backend keeps idempotency keys", function()
+    local ev = threads.idempotency_evidence
+    eq(ev(response(200, '{"ok":true,"job_id":"j"}'), "k"), nil)
+    eq(ev(response(200, ""), "k"), nil)
+    has(ev(response(200, "", { ["idempotency-replayed"] = "True" }), "k"),
+        "Idempotency-Replayed")
+    eq(ev(response(200, "", { ["idempotency-replayed"] = "false" }), "k"),
+       nil)
+    has(ev(response(500, "oops", { ["idempotency-key"] = "k" }), "k"),
+        "echoed the Idempotency-Key header")
+    eq(ev(response(200, "", { ["idempotency-key"] = "other" }), "k"), nil)
+    has(ev(response(202, '{"id":"a","idempotent_replay":false}'), "k"),
+        "idempotent_replay")
+    has(ev(response(200, '{"data":{"id":"a","idempotency_key":"k"}}'),
+           "k"), "carries the idempotency key")
+    has(ev(response(409, '{"detail":{"code":"idempotency_key_in_use"}}'),
+           "k"), "409")
+    has(ev(response(422, '{"detail":[{"type":"idempotency_key_reused",' ..
+           '"loc":["header","idempotency-key"],"msg":"x"}]}'), "k"),
+        "reused")
+    eq(ev(response(409, '{"detail":"conflict"}'), "k"), nil)
+  end)
+
+  suite:case("send again: never an unknown outcome unless honoured",
+             function()
+    local P = threads.PUBLISH_POLICY
+    local function step(res, err, honours, attempt)
+      return threads.retry_step(res, err, { attempt = attempt or 1,
+        honours = honours, left_s = 40 }, P)
+    end
+    local dropped = { code = "protocol", sent = "unknown" }
+    local late = { code = "timeout", sent = "unknown" }
+    eq(step(nil, dropped, false), nil)
+    eq(step(nil, late, false), nil)
+    ok(step(nil, dropped, true), "dropped, honoured")
+    ok(step(nil, late, true), "timeout, honoured")
+    ok(step(nil, { code = "connect", sent = "no" }, false), "not sent")
+    ok(step(nil, { code = "timeout", sent = "no" }, false),
+       "a connect timeout sent nothing")
+    eq(step(nil, { code = "tls", sent = "no" }, false), nil)
+    eq(step(nil, { code = "dry_run", sent = "no" }, true), nil)
+    eq(step(response(500, "x"), nil, false), nil)
+    ok(step(response(500, "x"), nil, true), "500, honoured")
+    eq(step(response(501, "x"), nil, true), nil)
+    eq(step(response(422, "x"), nil, true), nil)
+    eq(step(response(202, "{}"), nil, true), nil)
+    ok(step(response(429, "", { ["retry-after"] = "2" }), nil, false),
+       "429 says not now")
+    eq(step(response(429, "", { ["retry-after"] = "3600" }), nil, false),
+       nil, "too long a wait is reported")
+    local wait, why, unknown = step(response(409,
+      '{"detail":{"code":"idempotency_key_in_use"}}',
+      { ["retry-after"] = "1" }), nil, false)
+    eq({ wait, why, unknown }, { 1, "409", false })
+    _, _, unknown = step(nil, dropped, true)
+    eq(unknown, true)
+    eq(step(nil, dropped, true, P.attempts), nil, "the last attempt")
+    local C = threads.CHAT_POLICY
+    local function chat(res, err)
+      return threads.retry_step(res, err, { attempt = 1, honours = true },
+                                C)
+    end
+    eq(chat(response(502, "x")), nil, "a failed generation costs money")
+    eq(chat(response(504, "x")), nil)
+    eq(chat(nil, late), nil, "a 75 s timeout is not repeated")
+    ok(chat(nil, dropped), "a dropped reply to an honouring backend")
+  end)
+
   suite:case("retry_after: body first, then the header", function()
     eq(threads.retry_after(response(429,
       '{"detail":{"retry_after_s":30}}', { ["retry-after"] = "5" })), 30)
