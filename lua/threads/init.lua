@@ -40,7 +40,8 @@ local settings = require "threads.settings"
 local _M = {}
 
 for _, k in ipairs { "PUBLISH_PATH", "CHAT_PATH", "QUEUE_PATH",
-                     "TEXT_LIMIT", "IMAGES_LIMIT", "PAST_GRACE_S",
+                     "TEXT_LIMIT", "LINKS_LIMIT", "IMAGES_LIMIT",
+                     "PAST_GRACE_S",
                      "DEFAULT_TENANT", "DEFAULT_SOURCE", "DEFAULT_PROVIDER",
                      "DEFAULT_MODEL", "DEFAULT_CHAT_MESSAGE",
                      "PUBLISH_TIMEOUT_MS", "PUBLISH_RETRIES",
@@ -57,6 +58,8 @@ _M.new_idempotency_key = client.new_idempotency_key
 _M.duration = client.duration
 _M.val = client.val
 _M.utf8_bytes = check.utf8_bytes
+_M.text = check.text
+_M.links = check.links
 _M.check_publish = check.publish
 _M.publish_body = body.publish
 _M.chat_body = body.chat

@@ -306,3 +306,31 @@ def test_postimg_retried_for_a_backend_that_echoes(th, foreign):
     assert run.code == 0, run
     assert run.json()["id"] == "p2"
     assert len(foreign.posts()) == 2
+
+
+# ---- the text: the bytes checked are the bytes sent ----------------------
+
+def test_bytes_checked_are_the_bytes_sent(th, foreign):
+    text = "a" * 498 + "é"                  # 500 UTF-8 bytes
+    run = th.run("publish", "--message", text + " \n\t ")
+    assert run.code == 0, run
+    (post,) = foreign.posts()
+    assert post["body"]["message"] == text
+    assert len(post["body"]["message"].encode()) == 500
+
+
+def test_one_byte_over_is_refused_before_sending(th, foreign):
+    run = th.run("publish", "--message", "a" * 499 + "é" + "\n")
+    assert run.code == 2, run
+    assert "--message is 501 UTF-8 bytes (500 characters)" in run.err
+    assert foreign.requests() == []
+
+
+def test_six_links_refused_before_sending(th, foreign):
+    links = " ".join(f"https://site{i}.example/page" for i in range(6))
+    run = th.run("publish", "--message", "read " + links)
+    assert run.code == 2, run
+    assert "--message has 6 different links" in run.err
+    assert "Threads allows at most 5 in a post" in run.err
+    assert "nothing was sent" in run.err
+    assert foreign.requests() == []

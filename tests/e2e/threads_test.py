@@ -468,20 +468,33 @@ def test_assistant_requiring_the_secret_401(th, backend):
 
 
 def test_422_list_shape(th, backend):
-    links = " ".join(f"https://l{i}.example" for i in range(6))
-    run = th.run("publish", "--message", links)
+    run = th.run("publish", "--message", "x", "--tenant", "Bad Tenant")
     assert run.code == 1, run
-    assert "rejected the post (422): message: Text has 6 links; Threads " \
-        "allows at most 5" in run.err
+    assert "rejected the post (422): meta.tenant_id: String should " \
+        "match pattern" in run.err
     assert backend.items() == []
 
 
 def test_422_string_shape(th, backend):
     backend.config(error_style="string")
-    links = " ".join(f"https://l{i}.example" for i in range(6))
-    run = th.run("publish", "--message", links)
+    run = th.run("publish", "--message", "x", "--tenant", "Bad Tenant")
     assert run.code == 1, run
-    assert "(422): body.message: Text has 6 links" in run.err
+    assert "(422): body.meta.tenant_id: String should match" in run.err
+
+
+def test_six_links_refused_before_sending(th, backend):
+    links = " ".join(f"https://l{i}.example" for i in range(5))
+    # the same link again (scheme, case and trailing / aside) is one
+    run = th.run("publish", "--message", links + " HTTP://L0.example/",
+                 "--json")
+    assert run.code == 0, run
+    run = th.run("publish", "--message", links + " www.l5.example")
+    assert run.code == 2, run
+    assert "--message has 6 different links (l0.example, l1.example, " \
+        "l2.example, l3.example, l4.example, www.l5.example); Threads " \
+        "allows at most 5 in a post" in run.err
+    assert len(backend.items()) == 1
+    assert len(backend.idempotency_keys()) == 1, "nothing sent"
 
 
 def test_422_object_shape_from_the_assistant(th, backend):
@@ -844,3 +857,42 @@ def test_zz_secret_in_no_output():
     assert len(OUTPUTS) > 40, "the other tests ran through Threads.run"
     for text in OUTPUTS:
         assert SECRET not in text
+
+
+# ---- links are counted as the reference backend counts them --------------
+
+LINK_TEXTS = [
+    "see https://a.com and http://A.com/ and www.a.com.",
+    "x https://a.com,https://b.com y",
+    "\u201chttps://q.com\u201d and \u00abwww.r.com\u00bb",
+    "\u00e9https://x.com",
+    "https:// nothing here",
+    "WWW.Example.ORG/path?q=1) end",
+    "ahttp://x.y _www.z.com 1www.n.com",
+    "(https://p.com) [www.p.com] {http://p.com/}",
+    "https://a.com\u00a0b https://a.com\u3000c",
+    "<https://t.com>\"https://u.com\"",
+    "https://v.com/\u00e9t\u00e9 https://v.com/\u00c9T\u00c9",
+    "\u00bfhttps://w.com? \u2014www.w2.com",
+    "",
+]
+
+
+def test_links_counted_like_the_reference(host):
+    from tests.servers.threads_backend.validation import count_links
+    probe = host.recipe("""
+        local json = require "json"
+        local threads = require "threads"
+        return { run = function(ctx, args)
+          local out = {}
+          for i, t in ipairs(json.decode(args.texts)) do
+            out[i] = #threads.links(t)
+          end
+          return { counts = json.array(out) }
+        end, params = { texts = { type = "string" } } }
+        """, "links_probe.lua")
+    run = host.run("run", probe, "--texts", json.dumps(LINK_TEXTS),
+                   "--json")
+    assert run.code == 0, run
+    want = [count_links(t) for t in LINK_TEXTS]
+    assert run.json()["counts"] == want

@@ -26,6 +26,8 @@ local function cases(t, threads, json, suite)
     return list, table.concat(list, "\n")
   end
 
+  local S = { base_url = "http://127.0.0.1:8000", tenant_id = "agency_paris" }
+
   -- base URL --------------------------------------------------------------
 
   suite:case("base URL: http and https pass, trailing slashes go", function()
@@ -110,6 +112,41 @@ local function cases(t, threads, json, suite)
   suite:case("trailing whitespace is not counted (the backend trims)",
              function()
     eq(#problems { message = string.rep("a", 500) .. "  \n" }, 0)
+  end)
+
+  suite:case("the text sent is the text checked", function()
+    eq(threads.text("hi \n\t "), "hi")
+    eq(threads.text("  hi"), "  hi", "leading white space stays")
+    eq(threads.text(nil), "")
+    local msg = string.rep("a", 498) .. "\u{e9}" .. " \n"
+    eq(#problems { message = msg }, 0, "500 bytes once trimmed")
+    local body = threads.publish_body(S, { message = msg })
+    eq(#body.message, 500, "and exactly those 500 bytes are sent")
+    eq(body.message, threads.text(msg))
+    raises(function() threads.check_publish { message = 42 } end,
+           "message must be a string")
+  end)
+
+  suite:case("at most 5 different links, counted as the backend", function()
+    local function n(text) return #threads.links(text) end
+    eq(n("https://a.com http://A.com/ www.a.com www.A.com."), 2)
+    eq(n("x https://a.com,https://b.com"), 1, "one word, one link")
+    eq(n("ahttp://x.y _www.z.com"), 0, "not at the start of a word")
+    eq(n("(https://p.com) <https://q.com>"), 2)
+    eq(n("https:// nothing"), 0)
+    eq(n("\u{201c}https://q.com\u{201d}"), 1)
+    eq(n("\u{e9}https://x.com"), 0, "glued to a letter")
+    eq(n("https://v.com/\u{e9}t\u{e9} https://v.com/\u{c9}T\u{c9}"), 1,
+       "never more than the backend counts")
+    eq(threads.links("see WWW.Example.ORG/x?q=1) ok"),
+       { "www.example.org/x?q=1" })
+    local five = "https://a.b https://c.d https://e.f https://g.h " ..
+                 "https://i.j"
+    eq(#problems { message = five }, 0)
+    local _, text = problems { message = five .. " www.k.l",
+                               flags = { message = "--text" } }
+    has(text, "--text has 6 different links (a.b, c.d, e.f, g.h, i.j, " ..
+              "www.k.l); Threads allows at most 5 in a post")
   end)
 
   suite:case("invalid UTF-8 is refused before sending", function()
@@ -204,8 +241,6 @@ local function cases(t, threads, json, suite)
   end)
 
   -- bodies --------------------------------------------------------------
-
-  local S = { base_url = "http://127.0.0.1:8000", tenant_id = "agency_paris" }
 
   suite:case("publish body: the seed's shape, [] and null", function()
     local body = threads.publish_body(S, { message = "hi" })
