@@ -5,6 +5,7 @@
 --   check.text(message)            the text as it is sent and checked
 --   check.links(text)              its distinct links, as counted
 --   check.publish(opts, now)       problems (a list), scheduled time
+--   check.postimg_problems(opts)   problems (a list)
 --   check.postimg(opts)            true, or nil, err (usage)
 --   check.queue_id(id)             true, or nil, err (usage)
 --   check.flag(opts, name)         the flag an option comes from
@@ -28,6 +29,7 @@ _M.FLAGS = {
   mode = "--mode", idempotency_key = "--idempotency-key",
   tenant = "--tenant", prompt = "--prompt", caption = "--caption",
   api_base_url = "--api-base-url", proxy_images = "--no-proxy-images",
+  cursor = "--cursor",
 }
 
 function _M.flag(opts, name)
@@ -264,22 +266,40 @@ local function usage(message)
   return nil, errors.new("usage", message)
 end
 
--- The assistant's input: a prompt, UTF-8 text, a usable key and
--- api_base_url. The first problem, as a usage error.
-function _M.postimg(opts)
-  if type(opts.prompt) ~= "string" or not opts.prompt:find("%S") then
-    return usage(flag(opts, "prompt") .. " is empty: say what image " ..
-                 "to generate (nothing was sent)")
+-- Everything the assistant's input can never be: no prompt, text that
+-- is not UTF-8, a bad key or api_base_url. The list of problems, one
+-- line each, naming the flag.
+function _M.postimg_problems(opts)
+  if type(opts) ~= "table" then
+    error("threads.check_postimg: expected an options table", 2)
   end
-  if not utf8.len(opts.prompt) or
-     (opts.caption and not utf8.len(opts.caption)) then
-    return usage("the prompt or caption is not valid UTF-8")
+  local problems = {}
+  local function add(...) problems[#problems + 1] = fmt(...) end
+  local prompt = opts.prompt
+  if type(prompt) ~= "string" or not prompt:find("%S") then
+    add("%s is empty: say what image to generate", flag(opts, "prompt"))
+  elseif not utf8.len(prompt) then
+    add("%s is not valid UTF-8", flag(opts, "prompt"))
+  end
+  if opts.caption ~= nil and (type(opts.caption) ~= "string" or
+                              not utf8.len(opts.caption)) then
+    add("%s is not valid UTF-8", flag(opts, "caption"))
   end
   local bad_key = key_problem(opts)
-  if bad_key then return usage(bad_key) end
+  if bad_key then add("%s", bad_key) end
   if opts.api_base_url then
     local ok, why = client.check_base_url(opts.api_base_url)
-    if not ok then return usage("--api-base-url " .. why) end
+    if not ok then add("%s %s", flag(opts, "api_base_url"), why) end
+  end
+  return problems
+end
+
+-- The same as a usage error (all problems in one), or true.
+function _M.postimg(opts)
+  local problems = _M.postimg_problems(opts)
+  if #problems > 0 then
+    return nil, errors.new("usage", table.concat(problems, "; ") ..
+                           " (nothing was sent)", { problems = problems })
   end
   return true
 end

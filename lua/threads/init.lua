@@ -61,6 +61,7 @@ _M.utf8_bytes = check.utf8_bytes
 _M.text = check.text
 _M.links = check.links
 _M.check_publish = check.publish
+_M.check_postimg = check.postimg_problems
 _M.publish_body = body.publish
 _M.chat_body = body.chat
 _M.loc_path = explain.loc_path
@@ -169,6 +170,99 @@ function _M.postimg(ctx, opts)
     return nil, explain.answer(res, info)
   end
   return result.generated(res, key, attempts, opts.execute_tools ~= false)
+end
+
+---------------------------------------------------------------------------
+-- validate first, then spend and send
+
+-- Copy of item with flags (the item's own names win over o.flags').
+local function with_flags(item, flags)
+  if not flags then return item end
+  local t = {}
+  for k, v in pairs(item) do t[k] = v end
+  local f = {}
+  for k, v in pairs(flags) do f[k] = v end
+  for k, v in pairs(item.flags or {}) do f[k] = v end
+  t.flags = f
+  return t
+end
+
+-- An item's problems: a post (threads.publish's options; pending_images
+-- = N: images a later step will make, counted but not checked) or,
+-- with kind = "postimg", the assistant's input.
+local function item_problems(item, now)
+  if item.kind == "postimg" then return check.postimg_problems(item) end
+  if item.kind ~= nil and item.kind ~= "publish" then
+    error("threads.validate: kind must be \"publish\" or \"postimg\"",
+          3)
+  end
+  local pending = item.pending_images or 0
+  if math.type(pending) ~= "integer" or pending < 0 then
+    error("threads.validate: pending_images must be a whole number", 3)
+  end
+  if pending == 0 then return (check.publish(item, now)) end
+  local t = {}
+  for k, v in pairs(item) do t[k] = v end
+  local images = {}
+  for i, u in ipairs(item.images or {}) do images[i] = u end
+  for i = 1, pending do
+    images[#images + 1] = "https://pending.invalid/" .. i
+  end
+  t.images = images
+  return (check.publish(t, now))
+end
+
+-- Everything about a list of posts that can be known before anything
+-- is sent or paid for: each post's input (as threads.publish and
+-- threads.postimg check it), keys used twice, and the settings the
+-- calls will need. Returns true, or nil, err: err.code "usage" ("config"
+-- when a setting is missing or bad), err.problems the list of
+-- {post = i (nil for the settings), message}, err.message all of them
+-- ("post 2: --text is 520 UTF-8 bytes ...; post 4: ..."). o: flags
+-- (for every post; a post's own flags win), settings (false: do not
+-- check them), now (for the tests).
+function _M.validate(posts, o)
+  if type(posts) ~= "table" then
+    error("threads.validate: expected a list of posts", 2)
+  end
+  o = o or {}
+  local problems, lines = {}, {}
+  local code = "usage"
+  local function add(i, message)
+    problems[#problems + 1] = { post = i, message = message }
+    lines[#lines + 1] = (i and #posts > 1) and fmt("post %d: %s", i,
+                                                   message) or message
+  end
+  local keys, need_secret, any = {}, false, false
+  for i, item in ipairs(posts) do
+    if type(item) ~= "table" then
+      error(fmt("threads.validate: post %d is not a table", i), 2)
+    end
+    item = with_flags(item, o.flags)
+    any = true
+    need_secret = need_secret or item.kind ~= "postimg"
+    for _, p in ipairs(item_problems(item, o.now)) do add(i, p) end
+    local key = item.idempotency_key
+    if type(key) == "string" then
+      if keys[key] then
+        add(i, fmt("%s %s is also post %d's: each post needs its own " ..
+                   "key", check.flag(item, "idempotency_key"), key,
+                   keys[key]))
+      else
+        keys[key] = i
+      end
+    end
+  end
+  if any and o.settings ~= false then
+    local s, err = settings.get { secret = need_secret }
+    if not s then
+      code = "config"
+      add(nil, err.message)
+    end
+  end
+  if #problems == 0 then return true end
+  return nil, errors.new(code, table.concat(lines, "; ") ..
+                         " (nothing was sent)", { problems = problems })
 end
 
 ---------------------------------------------------------------------------

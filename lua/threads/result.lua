@@ -9,6 +9,7 @@
 --   result.item(item)                        one queue item
 local client = require "client"
 local json = require "json"
+local check = require "threads.check"
 
 local _M = {}
 
@@ -296,7 +297,8 @@ function _M.queue(d, tenant, opts)
   end
   if val(d.next_cursor) ~= nil then
     r.next_cursor = d.next_cursor
-    r.more = "more items: repeat with --cursor " .. tostring(d.next_cursor)
+    r.more = fmt("more items: repeat with %s %s",
+                 check.flag(opts, "cursor"), tostring(d.next_cursor))
   end
   return r
 end

@@ -334,3 +334,103 @@ def test_six_links_refused_before_sending(th, foreign):
     assert "Threads allows at most 5 in a post" in run.err
     assert "nothing was sent" in run.err
     assert foreign.requests() == []
+
+
+# ---- a custom recipe: its own flag names, and validate first ---------------
+
+CUSTOM = """
+local threads = require "threads"
+local FLAGS = { message = "--text", images = "--picture",
+                idempotency_key = "--key" }
+return {
+  params = {
+    text = { type = "list" }, key = { type = "string" },
+    first = { type = "boolean", default = false },
+  },
+  run = function(ctx, args)
+    local posts = {}
+    for i, t in ipairs(args.text) do
+      posts[i] = { message = t, pending_images = 1,
+                   idempotency_key = args.key and args.key .. "-" .. i }
+    end
+    posts[#posts + 1] = { kind = "postimg", prompt = "the cover" }
+    if args.first then
+      -- everything is checked before the paid step
+      local ok, err = threads.validate(posts, { flags = FLAGS })
+      if not ok then return nil, err end
+    end
+    -- the paid step: the backend's assistant makes an image
+    local img, ierr = threads.postimg(ctx, { prompt = "the cover",
+                                             flags = FLAGS })
+    if not img then return nil, ierr end
+    local ids = {}
+    for i, t in ipairs(args.text) do
+      local r, err = threads.publish(ctx, { message = t,
+        images = { img.image or "https://img.example/c.png" },
+        idempotency_key = posts[i].idempotency_key, flags = FLAGS })
+      if not r then return nil, err end
+      ids[i] = r.id
+    end
+    return { ids = ids }
+  end,
+}
+"""
+
+SIX = " ".join(f"https://s{i}.example" for i in range(6))
+
+
+def test_custom_recipe_flags_in_messages(th, host, foreign):
+    recipe = host.recipe(CUSTOM, "custom.lua")
+    run = th.run(recipe, "--text", "fine", "--text", SIX)
+    assert run.code == 2, run
+    assert "--text has 6 different links" in run.err
+    assert "--message" not in run.err
+    # without validate, the paid step already ran for nothing
+    assert [r["path"] for r in foreign.requests()] == [CHAT, PUBLISH]
+
+
+def test_custom_recipe_flags_after_sending(th, host, foreign):
+    recipe = host.recipe(CUSTOM, "custom.lua")
+    foreign.config(drop=1)          # the image's reply is dropped
+    run = th.run(recipe, "--text", "one", "--key", "k")
+    assert run.code == 1, run
+    assert "repeat the same command with --key " in run.err
+    assert "--idempotency-key" not in run.err
+
+
+def test_validate_first_reports_everything_and_spends_nothing(th, host,
+                                                              foreign):
+    recipe = host.recipe(CUSTOM, "custom.lua")
+    run = th.run(recipe, "--first", "--text", "fine", "--text", SIX,
+                 "--text", "é" * 251, "--text", "", "--key", "same",
+                 "--json")
+    assert run.code == 2, run
+    err = run.json()["error"]
+    assert err["code"] == "usage"
+    msg = err["message"]
+    assert "post 2: --text has 6 different links" in msg
+    assert "post 3: --text is 502 UTF-8 bytes (251 characters)" in msg
+    assert "post 1:" not in msg and "post 4:" not in msg, \
+        "a post whose image is still to come is not empty"
+    assert msg.endswith("(nothing was sent)")
+    assert foreign.requests() == [], "no paid step, no post"
+
+
+def test_validate_first_then_everything_runs(th, host, foreign):
+    recipe = host.recipe(CUSTOM, "custom.lua")
+    run = th.run(recipe, "--first", "--text", "a", "--text", "b",
+                 "--json")
+    assert run.code == 0, run
+    assert run.json()["ids"] == ["p2", "p3"]
+    assert [r["path"] for r in foreign.requests()] == [CHAT, PUBLISH,
+                                                       PUBLISH]
+
+
+def test_validate_first_names_missing_settings(host, foreign):
+    recipe = host.recipe(CUSTOM, "custom.lua")
+    run = Threads(host, foreign.url).run(
+        recipe, "--first", "--text", "a",
+        env={"THREADS_QUEUE_SECRET": ""})
+    assert run.code == 2, run
+    assert "THREADS_QUEUE_SECRET" in run.err
+    assert foreign.requests() == []

@@ -236,6 +236,54 @@ local function cases(t, threads, json, suite)
     eq(#list, 3)
   end)
 
+  suite:case("postimg problems name the caller's flags", function()
+    local list = threads.check_postimg { prompt = " ", caption = "\xff",
+      idempotency_key = "", api_base_url = "ftp://x",
+      flags = { prompt = "--idea", caption = "--words",
+                idempotency_key = "--key", api_base_url = "--public" } }
+    eq(#list, 4)
+    has(list[1], "--idea is empty")
+    has(list[2], "--words is not valid UTF-8")
+    has(list[3], "--key must be 1 to 255")
+    has(list[4], "--public uses ftp://")
+    eq(#threads.check_postimg { prompt = "a fox" }, 0)
+  end)
+
+  suite:case("validate: every problem of every post, nothing sent",
+             function()
+    local ok_, err = threads.validate({
+      { message = "fine", idempotency_key = "k1" },
+      { message = string.rep("a", 501) },
+      { message = "", pending_images = 1 },
+      { message = "", images = {} },
+      { kind = "postimg", prompt = "" },
+      { message = "again", idempotency_key = "k1" },
+    }, { flags = { message = "--text", idempotency_key = "--key" },
+         settings = false, now = NOW })
+    eq(ok_, nil)
+    eq(err.code, "usage")
+    local posts = {}
+    for i, p in ipairs(err.problems) do posts[i] = p.post end
+    eq(posts, { 2, 4, 5, 6 })
+    has(err.message, "post 2: --text is 501 UTF-8 bytes")
+    has(err.message, "post 4: nothing to post: give --text text")
+    has(err.message, "post 5: --prompt is empty")
+    has(err.message, "post 6: --key k1 is also post 1's")
+    ok(err.message:find("post 3", 1, true) == nil, "an image to come")
+    eq(threads.validate({ { message = "ok" } }, { settings = false,
+                                                   now = NOW }), true)
+    local _, one = threads.validate({ { message = string.rep("a", 501),
+      flags = { message = "--body" } } }, { flags = { message = "--text" },
+      settings = false, now = NOW })
+    has(one.message, "--body is 501", "a post's own flags win")
+    ok(not one.message:find("post 1", 1, true), "one post: no number")
+    raises(function() threads.validate("x") end, "list of posts")
+    raises(function() threads.validate({ 1 }) end, "post 1 is not")
+    raises(function()
+      threads.validate({ { pending_images = -1 } }, { settings = false })
+    end, "pending_images")
+  end)
+
   suite:case("bad options raise", function()
     raises(function() threads.check_publish(nil) end, "options table")
   end)
