@@ -8,17 +8,25 @@
 --   threads.settings{secret = true}     base URL, tenant, queue secret
 --   threads.publish(ctx, opts)          POST /api/v1/threads/publish
 --   threads.postimg(ctx, opts)          POST /api/v1/assistant/chat
+--   threads.validate(posts, o)          every problem of a list of
+--                                       posts, before anything is
+--                                       sent or paid for
 --   threads.queue_list(ctx, opts)       GET  /api/v1/threads/queue
 --   threads.queue_show(ctx, id)         GET  /api/v1/threads/queue/{id}
 --   threads.queue_cancel(ctx, id)       DELETE /api/v1/threads/queue/{id}
 --
 -- One concern per file below lua/threads/: settings (the backend as a
 -- client of lua/client, and the contract's numbers), check (input that
--- can never be accepted), body (the request bodies), explain (answers
--- and failures as messages), result (answers as results). Their pure
--- parts are public here too (check_base_url, utf8_bytes, check_publish,
--- publish_body, chat_body, format_detail, explain, retry_after, ...),
--- for other libraries and for tests/lua/threads_test.lua.
+-- can never be accepted), body (the request bodies), send (a keyed
+-- POST, sent again only when that cannot store it twice), explain
+-- (answers and failures as messages), result (answers, of any shape,
+-- as results). Their pure parts are public here too (check_base_url,
+-- utf8_bytes, text, links, check_publish, publish_body, chat_body,
+-- format_detail, explain, retry_after, find_id, ...), for other
+-- libraries and for tests/lua/threads_test.lua.
+--
+-- Every option table takes flags = {option = "--flag"}: the flag names
+-- of the calling recipe, used by every message about that input.
 --
 -- Failures are nil, err with a code of the shared list
 -- (docs/errors.md): "config" (settings, wrong secret, a redirect: exit
@@ -98,8 +106,10 @@ end
 -- at (RFC 3339 with offset), mode ("queue"|"now"), proxy_images
 -- (default true), tenant, source, chat_id, user_id, username,
 -- idempotency_key; flags = {name = "--flag"} to rename flags in
--- messages; retry_hint (what the log line says about retrying, for a
--- caller whose user has no --idempotency-key flag).
+-- messages (before and after sending); retry_hint (what the log line
+-- says about retrying, for a caller whose user has no
+-- --idempotency-key flag). Any 2xx is a post the backend took
+-- (result.accepted finds its id, or says none came back).
 function _M.publish(ctx, opts)
   if type(opts) ~= "table" then
     error("threads.publish: expected an options table", 2)
@@ -140,7 +150,9 @@ end
 -- Generate one image with the backend's assistant and queue it.
 -- opts: prompt (required), caption, message, chat_id, session_id,
 -- tenant, source, campaign, provider, model, api_base_url,
--- execute_tools (default true), idempotency_key.
+-- execute_tools (default true), idempotency_key, flags. The result
+-- says only what the backend's reply says: its queue item, its plan
+-- (tool calls all "planned"), or its own words, not confirmed.
 function _M.postimg(ctx, opts)
   if type(opts) ~= "table" then
     error("threads.postimg: expected an options table", 2)
