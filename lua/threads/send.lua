@@ -244,8 +244,8 @@ end
 -- shown that it honours the key, or nil.
 function _M.post(req, p, o)
   local known = not o.dry_run and _M.known(o.base_url)
-  local honours = known and (known.how .. " (seen " ..
-                             tostring(known.seen_at) .. ")") or nil
+  local honours = known and fmt("%s (seen %s)", tostring(known.how),
+                                tostring(known.seen_at)) or nil
   local remembered = known ~= nil
   local start = clock.monotonic()
   local attempt = 0

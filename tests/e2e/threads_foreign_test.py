@@ -226,6 +226,19 @@ def test_key_ignored_and_500_after_storing_stores_one_post(th, foreign):
     assert len(foreign.posts()) == 1
 
 
+def test_timeout_after_sending_is_not_repeated(th, foreign):
+    # 15 s: the publish timeout of threads-api.md 6.7
+    foreign.config(delay_ms=16500)
+    run = th.run("publish", "--message", "slow", "--idempotency-key",
+                 "slow-1")
+    assert run.code == 1, run
+    assert "no answer from the backend at " + foreign.url in run.err
+    assert "cannot tell whether the post was queued" in run.err
+    assert "--idempotency-key slow-1" in run.err
+    assert "retrying" not in run.err
+    assert len(foreign.requests()) == 1
+
+
 def test_silent_honouring_backend_is_not_trusted(th, foreign):
     # it would replay, but has never said so: treated as ignoring keys
     foreign.config(keys="honour", drop=1)

@@ -36,6 +36,8 @@ Control (JSON bodies; not recorded):
                             connection is closed without any reply
       fail: N               the next N POSTs are stored, then answered
                             500 with a text/plain body
+      delay_ms: MS          the next POST is stored, then answered MS
+                            ms later (a client's timeout)
   GET /__foreign__/posts     {"posts": [{id, path, key, body}, ...]}:
                              every stored post, in order
   GET /__foreign__/requests  {"requests": [{path, key}, ...]}: every
@@ -48,6 +50,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PUBLISH = "/api/v1/threads/publish"
@@ -66,7 +69,7 @@ class State:
     def reset(self):
         self.config = {"keys": "ignore", "echo_key": False,
                        "replay_header": False, "replay_body": False,
-                       "drop": 0, "fail": 0}
+                       "drop": 0, "fail": 0, "delay_ms": 0}
         self.posts = []
         self.requests = []
         self.replies = {}          # (path, key) -> (status, headers, body)
@@ -124,6 +127,12 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def send(self, status, headers, body, key=None):
+        try:
+            self._send(status, headers, body, key)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True    # the client gave up
+
+    def _send(self, status, headers, body, key):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -184,6 +193,10 @@ class Handler(BaseHTTPRequestHandler):
                     STATE.replies[(path, key)] = reply
                 drop = STATE.take("drop")
                 fail = not drop and STATE.take("fail")
+            delay = STATE.config.get("delay_ms", 0)
+            STATE.config["delay_ms"] = 0
+        if delay:
+            time.sleep(delay / 1000)
         if drop:
             return self.drop()
         if fail:

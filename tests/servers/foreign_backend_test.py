@@ -113,3 +113,15 @@ def test_fail_after_store(server):
     status, _, body = call(server, "POST", PUBLISH, {})
     assert (status, body) == (500, b"Internal Server Error")
     assert len(posts(server)) == 1
+
+
+def test_delay(server):
+    control(server, "config", {"delay_ms": 300})
+    import time
+    start = time.monotonic()
+    status, _, _ = call(server, "POST", PUBLISH, {})
+    assert status == 200
+    assert time.monotonic() - start >= 0.3
+    start = time.monotonic()
+    call(server, "POST", PUBLISH, {})
+    assert time.monotonic() - start < 0.3, "only the next one"
