@@ -316,8 +316,7 @@ function _M.transport(err, info)
       "queued.%s", err.code == "timeout" and
       fmt("no answer from the backend at %s in time (%s)", where,
           err.message) or
-      fmt("the connection to the backend at %s broke after the " ..
-          "request was sent (%s: %s)", where, err.code, err.message),
+      fmt("no answer from the backend at %s (%s)", where, err.message),
       after, info.what == "assistant" and "image" or "post",
       retry_hint(info, true))
   elseif err.code == "timeout" then
