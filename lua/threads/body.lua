@@ -6,6 +6,7 @@
 --
 -- s is what threads.settings.get returned (base_url, tenant_id).
 local json = require "json"
+local check = require "threads.check"
 local settings = require "threads.settings"
 
 local _M = {}
@@ -16,12 +17,13 @@ local function str_or_null(v)
 end
 
 -- images always an array, scheduled_at a time or null, meta with all
--- five fields.
+-- five fields; the message exactly as check.publish checked it
+-- (check.text: without trailing white space).
 function _M.publish(s, opts, scheduled)
   local images = json.array()
   for i, u in ipairs(opts.images or {}) do images[i] = u end
   return {
-    message = opts.message or "",
+    message = check.text(opts.message),
     images = images,
     scheduled_at = scheduled or json.null,
     publish_mode = opts.mode or "queue",

@@ -9,7 +9,9 @@
 --   explain.excerpt(body)           a body that is not JSON, shortened
 --
 -- info: {base_url, path, what ("publish"|"assistant"|"queue"), key,
--- attempts, item_id}. Codes come from the shared table (lua/client/
+-- attempts, item_id, honours (how the backend has shown that it
+-- honours Idempotency-Key; nil: it has not), flags (the caller's flag
+-- names, as in check.flag)}. Codes come from the shared table (lua/client/
 -- codes.lua); where the contract says what a status means here, the
 -- code says it too: a 403 is a wrong queue secret (config), a 404 on a
 -- fixed path a wrong base URL (config), the assistant's 502/504 a
@@ -18,6 +20,7 @@ local clock = require "clock"
 local errors = require "errors"
 local json = require "json"
 local client = require "client"
+local check = require "threads.check"
 local settings = require "threads.settings"
 
 local _M = {}
@@ -105,10 +108,36 @@ local function header_in_loc(detail, name)
   return false
 end
 
-local function retry_hint(info)
+local function flag(info, name)
+  return check.flag(info, name)
+end
+
+-- What a second send could do twice.
+local function twice(info)
+  return info.what == "assistant" and "generate and queue an image" or
+         "queue the post"
+end
+
+-- How to repeat the action. unknown: it may have been acted on; then,
+-- to a backend that has not shown that it honours the key, check the
+-- queue first (a second send could queue it twice).
+local function retry_hint(info, unknown)
   if not info.key then return "" end
-  return fmt(" Repeat the same command with --idempotency-key %s: the " ..
-             "backend will not queue it twice", info.key)
+  local f = flag(info, "idempotency_key")
+  if unknown and not info.honours then
+    return fmt(" clawhost did not send it again: this backend has not " ..
+      "shown that it honours Idempotency-Key, so a second send could " ..
+      "%s twice. Idempotency key: %s. Check first: `clawhost run " ..
+      "queue` (or your backend's own list) shows whether it is there; " ..
+      "if it is not, repeat the same command with %s %s", twice(info),
+      info.key, f, info.key)
+  end
+  if info.honours then
+    return fmt(" Repeat the same command with %s %s: the backend " ..
+               "honours the key and will not %s twice", f, info.key,
+               twice(info))
+  end
+  return fmt(" Repeat the same command with %s %s", f, info.key)
 end
 
 -- The parts of an answer every explanation below uses.
@@ -163,8 +192,9 @@ local function conflict(a, info)
   if a.reason == "idempotency_key_in_use" then
     return "in_flight", fmt("the backend is still processing an " ..
       "earlier request with this idempotency key%s. Wait a few " ..
-      "seconds, then repeat the same command with --idempotency-key " ..
-      "%s: it is queued once at most", a.after, tostring(info.key))
+      "seconds, then repeat the same command with %s %s: it is " ..
+      "queued once at most", a.after, flag(info, "idempotency_key"),
+      tostring(info.key))
   end
   if a.reason == "not_cancelable" then
     return "conflict", fmt("queue item %s is %s and can no longer be " ..
@@ -176,10 +206,12 @@ end
 local function unprocessable(a, info)
   local hint = ""
   if header_in_loc(a.detail, "idempotency-key") then
-    hint = "; use a new --idempotency-key, or leave it out"
+    hint = fmt("; use a new %s, or leave it out",
+               flag(info, "idempotency_key"))
   elseif a.text:find("image", 1, true) and info.what == "publish" then
-    hint = "; the backend must be able to download each --image " ..
-           "(or use --no-proxy-images)"
+    hint = fmt("; the backend must be able to download each %s (or " ..
+               "use %s)", flag(info, "images"),
+               flag(info, "proxy_images"))
   end
   return fmt("the backend rejected the %s (422): %s%s",
              info.what == "queue" and "request" or "post", a.text, hint)
@@ -190,8 +222,8 @@ local function rate_limited(a, info, wait)
     clock.iso(clock.now() + wait), client.duration(wait)) or
     "; try again later"
   return fmt("the backend is rate limiting (%s: %s)%s%s", a.tag, a.text,
-             when, info.key and ", with --idempotency-key " .. info.key
-             or "")
+             when, info.key and fmt(", with %s %s",
+             flag(info, "idempotency_key"), info.key) or "")
 end
 
 local function server_failed(a, info)
@@ -206,7 +238,7 @@ local function server_failed(a, info)
   end
   local maybe = info.what ~= "queue" and
     " The post may already be queued; `clawhost run queue` shows it." ..
-    retry_hint(info) or ""
+    retry_hint(info, true) or ""
   return nil, fmt("the backend at %s failed (%s: %s)%s.%s", a.where,
                   a.tag, a.text, a.after, maybe)
 end
@@ -264,24 +296,38 @@ function _M.answer(res, info)
   })
 end
 
--- A transport failure (no answer at all), said for people.
+-- A transport failure (no answer at all), said for people. When the
+-- request may have reached the backend (err.sent "unknown"), the
+-- outcome is unknown, and the message says so and how to check.
 function _M.transport(err, info)
-  local fields = { idempotency_key = info.key, sent = err.sent }
+  local unknown = err.sent ~= "no" and info.what ~= "queue"
+  local fields = { idempotency_key = info.key, sent = err.sent,
+                   outcome_unknown = unknown or nil }
   if err.code == "blocked" then
     return errors.new(err.code, "clawhost refused to send the " ..
                       "request: " .. err.message, fields)
   end
+  local where = info.base_url or "?"
+  local after = (info.attempts or 1) > 1 and
+                fmt(" (after %d attempts)", info.attempts) or ""
   local msg
-  if err.code == "timeout" then
-    msg = fmt("no answer from the backend at %s in time (%s)%s.",
-      info.base_url or "?", err.message,
-      info.what ~= "queue" and "; the request may still complete" or "")
+  if unknown then
+    msg = fmt("%s%s, so clawhost cannot tell whether the %s was " ..
+      "queued.%s", err.code == "timeout" and
+      fmt("no answer from the backend at %s in time (%s)", where,
+          err.message) or
+      fmt("no answer from the backend at %s (%s)", where, err.message),
+      after, info.what == "assistant" and "image" or "post",
+      retry_hint(info, true))
+  elseif err.code == "timeout" then
+    msg = fmt("no answer from the backend at %s in time (%s)%s.%s",
+      where, err.message, after,
+      info.what ~= "queue" and retry_hint(info) or "")
   else
-    msg = fmt("cannot reach the backend at %s (%s: %s); is it running, " ..
-      "and is %s right?", info.base_url or "?", err.code, err.message,
-      BASE_VAR)
+    msg = fmt("cannot reach the backend at %s (%s: %s)%s; is it " ..
+      "running, and is %s right?%s", where, err.code, err.message, after,
+      BASE_VAR, info.what ~= "queue" and retry_hint(info) or "")
   end
-  if info.what ~= "queue" then msg = msg .. retry_hint(info) end
   return errors.new(err.code, msg, fields)
 end
 

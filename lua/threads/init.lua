@@ -8,17 +8,25 @@
 --   threads.settings{secret = true}     base URL, tenant, queue secret
 --   threads.publish(ctx, opts)          POST /api/v1/threads/publish
 --   threads.postimg(ctx, opts)          POST /api/v1/assistant/chat
+--   threads.validate(posts, o)          every problem of a list of
+--                                       posts, before anything is
+--                                       sent or paid for
 --   threads.queue_list(ctx, opts)       GET  /api/v1/threads/queue
 --   threads.queue_show(ctx, id)         GET  /api/v1/threads/queue/{id}
 --   threads.queue_cancel(ctx, id)       DELETE /api/v1/threads/queue/{id}
 --
 -- One concern per file below lua/threads/: settings (the backend as a
 -- client of lua/client, and the contract's numbers), check (input that
--- can never be accepted), body (the request bodies), explain (answers
--- and failures as messages), result (answers as results). Their pure
--- parts are public here too (check_base_url, utf8_bytes, check_publish,
--- publish_body, chat_body, format_detail, explain, retry_after, ...),
--- for other libraries and for tests/lua/threads_test.lua.
+-- can never be accepted), body (the request bodies), send (a keyed
+-- POST, sent again only when that cannot store it twice), explain
+-- (answers and failures as messages), result (answers, of any shape,
+-- as results). Their pure parts are public here too (check_base_url,
+-- utf8_bytes, text, links, check_publish, publish_body, chat_body,
+-- format_detail, explain, retry_after, find_id, ...), for other
+-- libraries and for tests/lua/threads_test.lua.
+--
+-- Every option table takes flags = {option = "--flag"}: the flag names
+-- of the calling recipe, used by every message about that input.
 --
 -- Failures are nil, err with a code of the shared list
 -- (docs/errors.md): "config" (settings, wrong secret, a redirect: exit
@@ -34,12 +42,14 @@ local body = require "threads.body"
 local check = require "threads.check"
 local explain = require "threads.explain"
 local result = require "threads.result"
+local send = require "threads.send"
 local settings = require "threads.settings"
 
 local _M = {}
 
 for _, k in ipairs { "PUBLISH_PATH", "CHAT_PATH", "QUEUE_PATH",
-                     "TEXT_LIMIT", "IMAGES_LIMIT", "PAST_GRACE_S",
+                     "TEXT_LIMIT", "LINKS_LIMIT", "IMAGES_LIMIT",
+                     "PAST_GRACE_S",
                      "DEFAULT_TENANT", "DEFAULT_SOURCE", "DEFAULT_PROVIDER",
                      "DEFAULT_MODEL", "DEFAULT_CHAT_MESSAGE",
                      "PUBLISH_TIMEOUT_MS", "PUBLISH_RETRIES",
@@ -56,13 +66,23 @@ _M.new_idempotency_key = client.new_idempotency_key
 _M.duration = client.duration
 _M.val = client.val
 _M.utf8_bytes = check.utf8_bytes
+_M.text = check.text
+_M.links = check.links
 _M.check_publish = check.publish
+_M.check_postimg = check.postimg_problems
 _M.publish_body = body.publish
 _M.chat_body = body.chat
 _M.loc_path = explain.loc_path
 _M.format_detail = explain.format_detail
 _M.retry_after = explain.retry_after
 _M.explain = explain.answer
+_M.find_id = result.find_id
+_M.accepted = result.accepted
+_M.generated = result.generated
+_M.idempotency_evidence = send.evidence
+_M.retry_step = send.step
+_M.PUBLISH_POLICY = send.PUBLISH
+_M.CHAT_POLICY = send.CHAT
 
 local fmt = string.format
 
@@ -86,8 +106,10 @@ end
 -- at (RFC 3339 with offset), mode ("queue"|"now"), proxy_images
 -- (default true), tenant, source, chat_id, user_id, username,
 -- idempotency_key; flags = {name = "--flag"} to rename flags in
--- messages; retry_hint (what the log line says about retrying, for a
--- caller whose user has no --idempotency-key flag).
+-- messages (before and after sending); retry_hint (what the log line
+-- says about retrying, for a caller whose user has no
+-- --idempotency-key flag). Any 2xx is a post the backend took
+-- (result.accepted finds its id, or says none came back).
 function _M.publish(ctx, opts)
   if type(opts) ~= "table" then
     error("threads.publish: expected an options table", 2)
@@ -100,31 +122,24 @@ function _M.publish(ctx, opts)
   local s, err = settings.get { secret = true }
   if not s then return nil, err end
   local key = opts.idempotency_key or client.new_idempotency_key("clawhost")
+  local dry = ctx and ctx.dry_run
   local info = { base_url = s.base_url, path = _M.PUBLISH_PATH,
-                 what = "publish", key = key }
-  if not (ctx and ctx.dry_run) then
+                 what = "publish", key = key, flags = opts.flags }
+  if not dry then
     log.info(fmt("publishing with idempotency key %s (%s)", key,
-                 opts.retry_hint or fmt("repeat with %s %s to retry " ..
-                 "safely", check.flag(opts, "idempotency_key"), key)))
+                 opts.retry_hint or fmt("if this run fails, %s %s " ..
+                 "repeats it", check.flag(opts, "idempotency_key"), key)))
   end
   local res, attempts
-  res, err, attempts = client.send {
+  res, err, attempts, info.honours = send.post({
     method = "POST", url = s.base_url .. _M.PUBLISH_PATH,
     headers = { ["X-Queue-Secret"] = s.secret },
-    json = body.publish(s, opts, scheduled),
-    idempotency_key = key, timeout_ms = _M.PUBLISH_TIMEOUT_MS,
-    retries = _M.PUBLISH_RETRIES, deadline_ms = _M.PUBLISH_DEADLINE_MS,
-  }
-  if not res then return unsent(err, info) end
+    json = body.publish(s, opts, scheduled), idempotency_key = key,
+  }, send.PUBLISH, { base_url = s.base_url, key = key, dry_run = dry })
   info.attempts = attempts
-  local decoded = client.json(res.body)
+  if not res then return unsent(err, info) end
   if res.status >= 200 and res.status < 300 then
-    if type(decoded) ~= "table" or not decoded.id then
-      return fail("protocol", fmt("the backend at %s answered %d " ..
-        "without a queue item id: %s", s.base_url, res.status,
-        explain.excerpt(res.body)))
-    end
-    return result.accepted(decoded, res, key, attempts)
+    return result.accepted(res, key, attempts)
   end
   return nil, explain.answer(res, info)
 end
@@ -132,20 +147,12 @@ end
 ---------------------------------------------------------------------------
 -- postimg (assistant)
 
--- Statuses and transport failures the assistant call retries with its
--- key; 502 (generation failed) and 504 (generation timed out) cost
--- money each time and are not repeated.
-local CHAT_RETRY = {
-  extra = 2, max_wait = 10, retry_after = explain.retry_after,
-  statuses = { [408] = true, [425] = true, [429] = true, [500] = true,
-               [503] = true },
-  errors = { connect = true, protocol = true },
-}
-
 -- Generate one image with the backend's assistant and queue it.
 -- opts: prompt (required), caption, message, chat_id, session_id,
 -- tenant, source, campaign, provider, model, api_base_url,
--- execute_tools (default true), idempotency_key.
+-- execute_tools (default true), idempotency_key, flags. The result
+-- says only what the backend's reply says: its queue item, its plan
+-- (tool calls all "planned"), or its own words, not confirmed.
 function _M.postimg(ctx, opts)
   if type(opts) ~= "table" then
     error("threads.postimg: expected an options table", 2)
@@ -161,24 +168,113 @@ function _M.postimg(ctx, opts)
   if opts.api_base_url then
     chat.context.api_base_url = client.check_base_url(opts.api_base_url)
   end
+  local dry = ctx and ctx.dry_run
   local info = { base_url = s.base_url, path = _M.CHAT_PATH,
-                 what = "assistant", key = key }
+                 what = "assistant", key = key, flags = opts.flags }
   local res, attempts
-  res, err, attempts = client.send({
+  res, err, attempts, info.honours = send.post({
     method = "POST", url = s.base_url .. _M.CHAT_PATH, json = chat,
-    idempotency_key = key, timeout_ms = _M.CHAT_TIMEOUT_MS, retries = 0,
-  }, CHAT_RETRY)
-  if not res then return unsent(err, info) end
+    idempotency_key = key,
+  }, send.CHAT, { base_url = s.base_url, key = key, dry_run = dry })
   info.attempts = attempts
+  if not res then return unsent(err, info) end
   if res.status < 200 or res.status >= 300 then
     return nil, explain.answer(res, info)
   end
-  local d = client.json(res.body)
-  if type(d) ~= "table" then
-    return fail("protocol", fmt("the assistant at %s answered %d with " ..
-      "no JSON: %s", s.base_url, res.status, explain.excerpt(res.body)))
+  return result.generated(res, key, attempts, opts.execute_tools ~= false)
+end
+
+---------------------------------------------------------------------------
+-- validate first, then spend and send
+
+-- Copy of item with flags (the item's own names win over o.flags').
+local function with_flags(item, flags)
+  if not flags then return item end
+  local t = {}
+  for k, v in pairs(item) do t[k] = v end
+  local f = {}
+  for k, v in pairs(flags) do f[k] = v end
+  for k, v in pairs(item.flags or {}) do f[k] = v end
+  t.flags = f
+  return t
+end
+
+-- An item's problems: a post (threads.publish's options; pending_images
+-- = N: images a later step will make, counted but not checked) or,
+-- with kind = "postimg", the assistant's input.
+local function item_problems(item, now)
+  if item.kind == "postimg" then return check.postimg_problems(item) end
+  if item.kind ~= nil and item.kind ~= "publish" then
+    error("threads.validate: kind must be \"publish\" or \"postimg\"",
+          3)
   end
-  return result.generated(d, key, attempts)
+  local pending = item.pending_images or 0
+  if math.type(pending) ~= "integer" or pending < 0 then
+    error("threads.validate: pending_images must be a whole number", 3)
+  end
+  if pending == 0 then return (check.publish(item, now)) end
+  local t = {}
+  for k, v in pairs(item) do t[k] = v end
+  local images = {}
+  for i, u in ipairs(item.images or {}) do images[i] = u end
+  for i = 1, pending do
+    images[#images + 1] = "https://pending.invalid/" .. i
+  end
+  t.images = images
+  return (check.publish(t, now))
+end
+
+-- Everything about a list of posts that can be known before anything
+-- is sent or paid for: each post's input (as threads.publish and
+-- threads.postimg check it), keys used twice, and the settings the
+-- calls will need. Returns true, or nil, err: err.code "usage" ("config"
+-- when a setting is missing or bad), err.problems the list of
+-- {post = i (nil for the settings), message}, err.message all of them
+-- ("post 2: --text is 520 UTF-8 bytes ...; post 4: ..."). o: flags
+-- (for every post; a post's own flags win), settings (false: do not
+-- check them), now (for the tests).
+function _M.validate(posts, o)
+  if type(posts) ~= "table" then
+    error("threads.validate: expected a list of posts", 2)
+  end
+  o = o or {}
+  local problems, lines = {}, {}
+  local code = "usage"
+  local function add(i, message)
+    problems[#problems + 1] = { post = i, message = message }
+    lines[#lines + 1] = (i and #posts > 1) and fmt("post %d: %s", i,
+                                                   message) or message
+  end
+  local keys, need_secret, any = {}, false, false
+  for i, item in ipairs(posts) do
+    if type(item) ~= "table" then
+      error(fmt("threads.validate: post %d is not a table", i), 2)
+    end
+    item = with_flags(item, o.flags)
+    any = true
+    need_secret = need_secret or item.kind ~= "postimg"
+    for _, p in ipairs(item_problems(item, o.now)) do add(i, p) end
+    local key = item.idempotency_key
+    if type(key) == "string" then
+      if keys[key] then
+        add(i, fmt("%s %s is also post %d's: each post needs its own " ..
+                   "key", check.flag(item, "idempotency_key"), key,
+                   keys[key]))
+      else
+        keys[key] = i
+      end
+    end
+  end
+  if any and o.settings ~= false then
+    local s, err = settings.get { secret = need_secret }
+    if not s then
+      code = "config"
+      add(nil, err.message)
+    end
+  end
+  if #problems == 0 then return true end
+  return nil, errors.new(code, table.concat(lines, "; ") ..
+                         " (nothing was sent)", { problems = problems })
 end
 
 ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ _M.CHAT_PATH = "/api/v1/assistant/chat"
 _M.QUEUE_PATH = "/api/v1/threads/queue"
 
 _M.TEXT_LIMIT = 500            -- UTF-8 bytes (threads-api.md 2.3)
+_M.LINKS_LIMIT = 5             -- distinct links in the text (2.3, 6.2)
 _M.IMAGES_LIMIT = 20           -- carousel maximum (2.2)
 _M.PAST_GRACE_S = 60           -- the backend's grace for "now" (6.2)
 _M.DEFAULT_TENANT = "agency_paris"

@@ -322,8 +322,17 @@ def test_double_send_is_deduplicated(th, backend):
 
 # ---- publish: failures after the item was stored -------------------------
 
+def teach(th):
+    """One post whose answer shows that the backend keeps idempotency
+    keys (its idempotent_replay field); clawhost remembers it in its
+    store, so later runs may repeat a POST whose outcome is unknown."""
+    run = th.run("publish", "--message", "teach " + secrets.token_hex(4))
+    assert run.code == 0, run
+
+
 @pytest.mark.parametrize("fault", ["fail_after_store", "drop_after_store"])
 def test_lost_answer_still_one_item(th, backend, fault):
+    teach(th)
     backend.faults(**{fault: 1})
     run = th.run("publish", "--message", "lost answer " + fault, "--json")
     assert run.code == 0, run
@@ -331,11 +340,37 @@ def test_lost_answer_still_one_item(th, backend, fault):
     assert res["already_queued"] is False
     assert "confirmed by a retry" in res["summary"]
     assert "retrying POST" in run.err
+    assert "the backend honours it: its reply carries " \
+        "idempotent_replay" in run.err
     items = backend.items()
-    assert [i["id"] for i in items] == [res["id"]]
+    assert len(items) == 2
+    assert res["id"] in [i["id"] for i in items]
+
+
+@pytest.mark.parametrize("fault", ["fail_after_store", "drop_after_store"])
+def test_lost_answer_of_an_unknown_backend_is_not_repeated(th, backend,
+                                                            fault):
+    # nothing shows yet that this backend keeps keys: one attempt only
+    backend.faults(**{fault: 1})
+    run = th.run("publish", "--message", "unknown " + fault,
+                 "--idempotency-key", "unknown-1")
+    assert run.code == 1, run
+    assert "retrying" not in run.err
+    assert "cannot tell whether the post was queued" in run.err \
+        or "may already be queued" in run.err
+    assert "clawhost run queue" in run.err
+    assert "--idempotency-key unknown-1" in run.err
+    assert len(backend.items()) == 1
+    # the safe repeat: the reference backend replays its answer
+    again = th.run("publish", "--message", "unknown " + fault,
+                   "--idempotency-key", "unknown-1", "--json")
+    assert again.code == 0, again
+    assert again.json()["already_queued"] is True
+    assert len(backend.items()) == 1
 
 
 def test_5xx_exhausted_then_safe_repeat(th, backend):
+    teach(th)
     backend.faults(fail_after_store=4)      # every attempt of one run
     run = th.run("publish", "--message", "stubborn", "--idempotency-key",
                  "repeat-me")
@@ -350,7 +385,7 @@ def test_5xx_exhausted_then_safe_repeat(th, backend):
                    "repeat-me", "--json")
     assert again.code == 0, again
     assert again.json()["already_queued"] is True
-    assert len(backend.items()) == 1
+    assert len(backend.items()) == 2      # the teaching post and this
 
 
 def test_backend_down_names_the_base_url(host):
@@ -368,8 +403,8 @@ def test_409_in_flight_is_retried_with_the_same_key(th, backend):
     backend.faults(in_use=2)
     run = th.run("publish", "--message", "busy key", "--json")
     assert run.code == 0, run
-    # the host retries a keyed 409 itself, with the same key
-    assert run.err.count("409 request with this key in flight") == 2
+    # lua/threads retries the 409 itself, with the same key
+    assert run.err.count("(409) with the same idempotency key") == 2
     assert len(backend.items()) == 1
     assert backend.idempotency_keys()[0]["key"] == \
         run.json()["idempotency_key"]
@@ -433,20 +468,33 @@ def test_assistant_requiring_the_secret_401(th, backend):
 
 
 def test_422_list_shape(th, backend):
-    links = " ".join(f"https://l{i}.example" for i in range(6))
-    run = th.run("publish", "--message", links)
+    run = th.run("publish", "--message", "x", "--tenant", "Bad Tenant")
     assert run.code == 1, run
-    assert "rejected the post (422): message: Text has 6 links; Threads " \
-        "allows at most 5" in run.err
+    assert "rejected the post (422): meta.tenant_id: String should " \
+        "match pattern" in run.err
     assert backend.items() == []
 
 
 def test_422_string_shape(th, backend):
     backend.config(error_style="string")
-    links = " ".join(f"https://l{i}.example" for i in range(6))
-    run = th.run("publish", "--message", links)
+    run = th.run("publish", "--message", "x", "--tenant", "Bad Tenant")
     assert run.code == 1, run
-    assert "(422): body.message: Text has 6 links" in run.err
+    assert "(422): body.meta.tenant_id: String should match" in run.err
+
+
+def test_six_links_refused_before_sending(th, backend):
+    links = " ".join(f"https://l{i}.example" for i in range(5))
+    # the same link again (scheme, case and trailing / aside) is one
+    run = th.run("publish", "--message", links + " HTTP://L0.example/",
+                 "--json")
+    assert run.code == 0, run
+    run = th.run("publish", "--message", links + " www.l5.example")
+    assert run.code == 2, run
+    assert "--message has 6 different links (l0.example, l1.example, " \
+        "l2.example, l3.example, l4.example, www.l5.example); Threads " \
+        "allows at most 5 in a post" in run.err
+    assert len(backend.items()) == 1
+    assert len(backend.idempotency_keys()) == 1, "nothing sent"
 
 
 def test_422_object_shape_from_the_assistant(th, backend):
@@ -678,6 +726,9 @@ def test_postimg_generation_timeout(th, backend):
 
 
 def test_postimg_lost_answer_is_replayed(th, backend):
+    first = th.run("postimg", "--prompt", "a cat")   # shows it keeps keys
+    assert first.code == 0, first
+    backend.hook("reset")
     backend.faults(drop_after_store=1)
     run = th.run("postimg", "--prompt", "a dog", "--json")
     assert run.code == 0, run
@@ -806,3 +857,42 @@ def test_zz_secret_in_no_output():
     assert len(OUTPUTS) > 40, "the other tests ran through Threads.run"
     for text in OUTPUTS:
         assert SECRET not in text
+
+
+# ---- links are counted as the reference backend counts them --------------
+
+LINK_TEXTS = [
+    "see https://a.com and http://A.com/ and www.a.com.",
+    "x https://a.com,https://b.com y",
+    "\u201chttps://q.com\u201d and \u00abwww.r.com\u00bb",
+    "\u00e9https://x.com",
+    "https:// nothing here",
+    "WWW.Example.ORG/path?q=1) end",
+    "ahttp://x.y _www.z.com 1www.n.com",
+    "(https://p.com) [www.p.com] {http://p.com/}",
+    "https://a.com\u00a0b https://a.com\u3000c",
+    "<https://t.com>\"https://u.com\"",
+    "https://v.com/\u00e9t\u00e9 https://v.com/\u00c9T\u00c9",
+    "\u00bfhttps://w.com? \u2014www.w2.com",
+    "",
+]
+
+
+def test_links_counted_like_the_reference(host):
+    from tests.servers.threads_backend.validation import count_links
+    probe = host.recipe("""
+        local json = require "json"
+        local threads = require "threads"
+        return { run = function(ctx, args)
+          local out = {}
+          for i, t in ipairs(json.decode(args.texts)) do
+            out[i] = #threads.links(t)
+          end
+          return { counts = json.array(out) }
+        end, params = { texts = { type = "string" } } }
+        """, "links_probe.lua")
+    run = host.run("run", probe, "--texts", json.dumps(LINK_TEXTS),
+                   "--json")
+    assert run.code == 0, run
+    want = [count_links(t) for t in LINK_TEXTS]
+    assert run.json()["counts"] == want

@@ -26,6 +26,8 @@ local function cases(t, threads, json, suite)
     return list, table.concat(list, "\n")
   end
 
+  local S = { base_url = "http://127.0.0.1:8000", tenant_id = "agency_paris" }
+
   -- base URL --------------------------------------------------------------
 
   suite:case("base URL: http and https pass, trailing slashes go", function()
@@ -110,6 +112,41 @@ local function cases(t, threads, json, suite)
   suite:case("trailing whitespace is not counted (the backend trims)",
              function()
     eq(#problems { message = string.rep("a", 500) .. "  \n" }, 0)
+  end)
+
+  suite:case("the text sent is the text checked", function()
+    eq(threads.text("hi \n\t "), "hi")
+    eq(threads.text("  hi"), "  hi", "leading white space stays")
+    eq(threads.text(nil), "")
+    local msg = string.rep("a", 498) .. "\u{e9}" .. " \n"
+    eq(#problems { message = msg }, 0, "500 bytes once trimmed")
+    local body = threads.publish_body(S, { message = msg })
+    eq(#body.message, 500, "and exactly those 500 bytes are sent")
+    eq(body.message, threads.text(msg))
+    raises(function() threads.check_publish { message = 42 } end,
+           "message must be a string")
+  end)
+
+  suite:case("at most 5 different links, counted as the backend", function()
+    local function n(text) return #threads.links(text) end
+    eq(n("https://a.com http://A.com/ www.a.com www.A.com."), 2)
+    eq(n("x https://a.com,https://b.com"), 1, "one word, one link")
+    eq(n("ahttp://x.y _www.z.com"), 0, "not at the start of a word")
+    eq(n("(https://p.com) <https://q.com>"), 2)
+    eq(n("https:// nothing"), 0)
+    eq(n("\u{201c}https://q.com\u{201d}"), 1)
+    eq(n("\u{e9}https://x.com"), 0, "glued to a letter")
+    eq(n("https://v.com/\u{e9}t\u{e9} https://v.com/\u{c9}T\u{c9}"), 1,
+       "never more than the backend counts")
+    eq(threads.links("see WWW.Example.ORG/x?q=1) ok"),
+       { "www.example.org/x?q=1" })
+    local five = "https://a.b https://c.d https://e.f https://g.h " ..
+                 "https://i.j"
+    eq(#problems { message = five }, 0)
+    local _, text = problems { message = five .. " www.k.l",
+                               flags = { message = "--text" } }
+    has(text, "--text has 6 different links (a.b, c.d, e.f, g.h, i.j, " ..
+              "www.k.l); Threads allows at most 5 in a post")
   end)
 
   suite:case("invalid UTF-8 is refused before sending", function()
@@ -199,13 +236,59 @@ local function cases(t, threads, json, suite)
     eq(#list, 3)
   end)
 
+  suite:case("postimg problems name the caller's flags", function()
+    local list = threads.check_postimg { prompt = " ", caption = "\xff",
+      idempotency_key = "", api_base_url = "ftp://x",
+      flags = { prompt = "--idea", caption = "--words",
+                idempotency_key = "--key", api_base_url = "--public" } }
+    eq(#list, 4)
+    has(list[1], "--idea is empty")
+    has(list[2], "--words is not valid UTF-8")
+    has(list[3], "--key must be 1 to 255")
+    has(list[4], "--public uses ftp://")
+    eq(#threads.check_postimg { prompt = "a fox" }, 0)
+  end)
+
+  suite:case("validate: every problem of every post, nothing sent",
+             function()
+    local ok_, err = threads.validate({
+      { message = "fine", idempotency_key = "k1" },
+      { message = string.rep("a", 501) },
+      { message = "", pending_images = 1 },
+      { message = "", images = {} },
+      { kind = "postimg", prompt = "" },
+      { message = "again", idempotency_key = "k1" },
+    }, { flags = { message = "--text", idempotency_key = "--key" },
+         settings = false, now = NOW })
+    eq(ok_, nil)
+    eq(err.code, "usage")
+    local posts = {}
+    for i, p in ipairs(err.problems) do posts[i] = p.post end
+    eq(posts, { 2, 4, 5, 6 })
+    has(err.message, "post 2: --text is 501 UTF-8 bytes")
+    has(err.message, "post 4: nothing to post: give --text text")
+    has(err.message, "post 5: --prompt is empty")
+    has(err.message, "post 6: --key k1 is also post 1's")
+    ok(err.message:find("post 3", 1, true) == nil, "an image to come")
+    eq(threads.validate({ { message = "ok" } }, { settings = false,
+                                                   now = NOW }), true)
+    local _, one = threads.validate({ { message = string.rep("a", 501),
+      flags = { message = "--body" } } }, { flags = { message = "--text" },
+      settings = false, now = NOW })
+    has(one.message, "--body is 501", "a post's own flags win")
+    ok(not one.message:find("post 1", 1, true), "one post: no number")
+    raises(function() threads.validate("x") end, "list of posts")
+    raises(function() threads.validate({ 1 }) end, "post 1 is not")
+    raises(function()
+      threads.validate({ { pending_images = -1 } }, { settings = false })
+    end, "pending_images")
+  end)
+
   suite:case("bad options raise", function()
     raises(function() threads.check_publish(nil) end, "options table")
   end)
 
   -- bodies --------------------------------------------------------------
-
-  local S = { base_url = "http://127.0.0.1:8000", tenant_id = "agency_paris" }
 
   suite:case("publish body: the seed's shape, [] and null", function()
     local body = threads.publish_body(S, { message = "hi" })
@@ -400,6 +483,145 @@ local function cases(t, threads, json, suite)
       { base_url = "http://h", what = "queue", item_id = "thq_x" })
     eq(err.code, "not_found")
     has(err.message, "no queue item thq_x")
+  end)
+
+  -- replies of other backends -------------------------------------------
+
+  suite:case("find_id: the contract's id, then other names", function()
+    local function id(doc, o)
+      local v, _, path = threads.find_id(json.decode(doc), o)
+      return { v, path }
+    end
+    eq(id('{"id":"thq_1","job_id":"j"}'), { "thq_1", "id" })
+    eq(id('{"ok":true,"job_id":"j1"}'), { "j1", "job_id" })
+    eq(id('{"data":{"id":"d1"}}'), { "d1", "data.id" })
+    eq(id('{"queue_item":{"id":"q1"}}'), { "q1", "queue_item.id" })
+    eq(id('{"item":{"id":7}}'), { "7", "item.id" })
+    eq(id('{"result":{"queue_id":"r1"}}'), { "r1", "result.queue_id" })
+    eq(id('{"data":[{"id":"l1"}]}'), { "l1", "data.id" })
+    eq(id('{"result":{"data":{"item":{"id":"deep"}}}}'), { nil, nil },
+       "deeper than three objects is not searched")
+    eq(id('{"ok":true,"id":"","data":{"id":null}}'), { nil, nil })
+    eq(id('{"id":1.5}'), { nil, nil })
+    eq(id('"j1"'), { nil, nil })
+    eq(id('[{"id":"x"},{"id":"y"}]'), { nil, nil }, "a list of many")
+    eq(id('{"id":"chat","queue_item_id":"q"}',
+          { names = { "queue_item_id" } }), { "q", "queue_item_id" })
+  end)
+
+  suite:case("accepted: any 2xx, with or without an id", function()
+    local r = threads.accepted(response(200, '{"ok":true,"job_id":"j1"}'),
+                               "k", 1)
+    eq(r.id, "j1")
+    eq(r.id_field, "job_id")
+    has(r.summary, "queued j1 (accepted)")
+    r = threads.accepted(response(204, ""), "k", 1)
+    eq(r.id, nil)
+    eq(r.accepted, true)
+    eq(r.summary, "accepted, no id returned: the backend answered 204: " ..
+                  "(an empty reply)")
+    r = threads.accepted(response(200, "thanks,\n  queued"), "k", 1)
+    eq(r.reply, "thanks, queued")
+    r = threads.accepted(response(202, '{"id":"a","status":"queued",' ..
+      '"idempotent_replay":true}'), "k", 1)
+    eq(r.already_queued, true)
+    r = threads.accepted(response(200, '{"job_id":"a"}',
+      { ["idempotency-replayed"] = "true" }), "k", 2)
+    has(r.summary, "confirmed by a retry")
+  end)
+
+  suite:case("generated: never a plan the backend did not state", function()
+    local r = threads.generated(response(200, '{"reply":"done"}'), "k", 1,
+                                true)
+    eq(r.planned, nil)
+    eq(r.unconfirmed, true)
+    eq(r.reply, "done")
+    r = threads.generated(response(200, '{"reply":"done"}'), "k", 1, false)
+    eq(r.planned, nil, "execute_tools false alone is not the backend's word")
+    eq(r.unconfirmed, true)
+    r = threads.generated(response(200, "<html>ok</html>"), "k", 1, true)
+    eq(r.reply, "<html>ok</html>")
+    r = threads.generated(response(200, '{"tool_calls":[{"name":' ..
+      '"generate_image","status":"planned"}]}'), "k", 1, false)
+    eq(r.planned, true)
+    has(r.summary, "planned only (execute_tools is false)")
+    r = threads.generated(response(200, '{"tool_calls":[{"name":' ..
+      '"enqueue_threads_post","status":"succeeded","queue_item_id":' ..
+      '"q9"}]}'), "k", 1, true)
+    eq(r.id, "q9")
+    r = threads.generated(response(200, '{"id":"chat-1","reply":"x"}'),
+                          "k", 1, true)
+    eq(r.id, nil, "the assistant's own id is not a queue item's")
+  end)
+
+  -- sending again -------------------------------------------------------
+
+  suite:case("evidence that a backend keeps idempotency keys", function()
+    local ev = threads.idempotency_evidence
+    eq(ev(response(200, '{"ok":true,"job_id":"j"}'), "k"), nil)
+    eq(ev(response(200, ""), "k"), nil)
+    has(ev(response(200, "", { ["idempotency-replayed"] = "True" }), "k"),
+        "Idempotency-Replayed")
+    eq(ev(response(200, "", { ["idempotency-replayed"] = "false" }), "k"),
+       nil)
+    has(ev(response(500, "oops", { ["idempotency-key"] = "k" }), "k"),
+        "echoed the Idempotency-Key header")
+    eq(ev(response(200, "", { ["idempotency-key"] = "other" }), "k"), nil)
+    has(ev(response(202, '{"id":"a","idempotent_replay":false}'), "k"),
+        "idempotent_replay")
+    has(ev(response(200, '{"data":{"id":"a","idempotency_key":"k"}}'),
+           "k"), "carries the idempotency key")
+    has(ev(response(409, '{"detail":{"code":"idempotency_key_in_use"}}'),
+           "k"), "409")
+    has(ev(response(422, '{"detail":[{"type":"idempotency_key_reused",' ..
+           '"loc":["header","idempotency-key"],"msg":"x"}]}'), "k"),
+        "reused")
+    eq(ev(response(409, '{"detail":"conflict"}'), "k"), nil)
+  end)
+
+  suite:case("send again: never an unknown outcome unless honoured",
+             function()
+    local P = threads.PUBLISH_POLICY
+    local function step(res, err, honours, attempt)
+      return threads.retry_step(res, err, { attempt = attempt or 1,
+        honours = honours, left_s = 40 }, P)
+    end
+    local dropped = { code = "protocol", sent = "unknown" }
+    local late = { code = "timeout", sent = "unknown" }
+    eq(step(nil, dropped, false), nil)
+    eq(step(nil, late, false), nil)
+    ok(step(nil, dropped, true), "dropped, honoured")
+    ok(step(nil, late, true), "timeout, honoured")
+    ok(step(nil, { code = "connect", sent = "no" }, false), "not sent")
+    ok(step(nil, { code = "timeout", sent = "no" }, false),
+       "a connect timeout sent nothing")
+    eq(step(nil, { code = "tls", sent = "no" }, false), nil)
+    eq(step(nil, { code = "dry_run", sent = "no" }, true), nil)
+    eq(step(response(500, "x"), nil, false), nil)
+    ok(step(response(500, "x"), nil, true), "500, honoured")
+    eq(step(response(501, "x"), nil, true), nil)
+    eq(step(response(422, "x"), nil, true), nil)
+    eq(step(response(202, "{}"), nil, true), nil)
+    ok(step(response(429, "", { ["retry-after"] = "2" }), nil, false),
+       "429 says not now")
+    eq(step(response(429, "", { ["retry-after"] = "3600" }), nil, false),
+       nil, "too long a wait is reported")
+    local wait, why, unknown = step(response(409,
+      '{"detail":{"code":"idempotency_key_in_use"}}',
+      { ["retry-after"] = "1" }), nil, false)
+    eq({ wait, why, unknown }, { 1, "409", false })
+    _, _, unknown = step(nil, dropped, true)
+    eq(unknown, true)
+    eq(step(nil, dropped, true, P.attempts), nil, "the last attempt")
+    local C = threads.CHAT_POLICY
+    local function chat(res, err)
+      return threads.retry_step(res, err, { attempt = 1, honours = true },
+                                C)
+    end
+    eq(chat(response(502, "x")), nil, "a failed generation costs money")
+    eq(chat(response(504, "x")), nil)
+    eq(chat(nil, late), nil, "a 75 s timeout is not repeated")
+    ok(chat(nil, dropped), "a dropped reply to an honouring backend")
   end)
 
   suite:case("retry_after: body first, then the header", function()
