@@ -55,7 +55,8 @@ static void test_table(void)
     CHECK_INT(n, SETTINGS_COUNT);
     CHECK_STR(settings_group(0), "Threads backend");
     CHECK_STR(settings_group(5), "Budget");
-    CHECK(settings_group(6) == NULL);
+    CHECK_STR(settings_group(6), "Theta nodes (JSON-RPC)");
+    CHECK(settings_group(7) == NULL);
     CHECK(settings_group(-1) == NULL);
     CHECK_INT(settings_item(0)->kind, SETTINGS_URL);
     CHECK_STR(settings_item(0)->name, "THREADS_FASTAPI_BASE_URL");
