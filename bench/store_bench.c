@@ -146,7 +146,7 @@ static int pair(store *s, const char *run, char *err, size_t errlen)
 {
     store_reserve_req q = {run, "bench", 1000000, INT64_C(1000) *
                            1000000000, INT64_C(100000) * 1000000000,
-                           store_now(), STORE_NO_CAP};
+                           store_now(), STORE_NO_CAP, NULL, STORE_NO_CAP};
     store_reserve_result r;
     if (store_reserve(s, &q, &r, err, errlen) != STORE_OK ||
         store_settle(s, r.id, 900000, store_now(), NULL, err, errlen) !=

@@ -50,6 +50,8 @@ static struct {
     int ready;
     store *s;                   /* NULL until a write or a read needs it */
     int64_t cap, daily;
+    char group[STORE_NAME_MAX + 1];     /* CLAWHOST_BUDGET_GROUP, or "" */
+    int64_t group_cap;
     int64_t dry_committed;
     struct { int64_t id, amount; } open[MAX_OPEN];  /* still open */
     int nopen;
@@ -78,6 +80,33 @@ static store *db(lua_State *L)
     return B.s;
 }
 
+/*
+** A parent that starts runs on someone's behalf (clawhost mcp) gives
+** them one budget for its whole life: CLAWHOST_BUDGET_GROUP names the
+** group, CLAWHOST_BUDGET_GROUP_CAP its cap, and every reservation of
+** every run with them also counts in the group, checked in the same
+** store transaction as the run's own caps. Read from the process
+** environment only: a recipe's settings cannot widen it.
+*/
+static void read_group(lua_State *L)
+{
+    const char *g = getenv("CLAWHOST_BUDGET_GROUP");
+    const char *cap = getenv("CLAWHOST_BUDGET_GROUP_CAP");
+    B.group[0] = '\0';
+    B.group_cap = STORE_NO_CAP;
+    if (!g || !*g)
+        return;
+    size_t n = strlen(g);
+    if (n > STORE_NAME_MAX || strspn(g, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "abcdefghijklmnopqrstuvwxyz0123456789"
+                                     "._:@+/-") != n)
+        err_raise(L, "config", "CLAWHOST_BUDGET_GROUP must be 1 to %d of "
+                  "A-Z a-z 0-9 . _ : @ + / -", STORE_NAME_MAX);
+    memcpy(B.group, g, n + 1);
+    B.group_cap = usd_setting(L, cap, "CLAWHOST_BUDGET_GROUP_CAP",
+                              STORE_NO_CAP);
+}
+
 static void ensure(lua_State *L)
 {
     const char *src, *cerr;
@@ -91,6 +120,7 @@ static void ensure(lua_State *L)
     B.daily = usd_setting(L, config_lookup("CLAWHOST_DAILY_BUDGET_USD",
                                            &src, &cerr),
                           "CLAWHOST_DAILY_BUDGET_USD", STORE_NO_CAP);
+    read_group(L);
     B.ready = 1;
 }
 
@@ -198,15 +228,21 @@ static struct reservation *push_reservation(lua_State *L, int64_t id,
 
 static void totals(lua_State *L, store_totals *run, store_totals *day);
 
-/* What the label has committed over all runs and days. */
-static int64_t label_committed(lua_State *L, const char *label)
+/* What a scope (a label, a group) has committed over all runs. */
+static int64_t scope_committed(lua_State *L, const char *kind,
+                               const char *key)
 {
     char err[512];
     store_totals t;
-    if (store_totals_get(db(L), STORE_SCOPE_LABEL, label, &t, err,
-                         sizeof err) != STORE_OK)
+    if (store_totals_get(db(L), kind, key, &t, err, sizeof err) !=
+        STORE_OK)
         err_raise(L, "config", "spend store: %s", err);
     return t.committed;
+}
+
+static int64_t label_committed(lua_State *L, const char *label)
+{
+    return scope_committed(L, STORE_SCOPE_LABEL, label);
 }
 
 /* A dry run writes nothing, but is held to every cap: the real spend
@@ -227,6 +263,12 @@ static int dry_reserve(lua_State *L, int64_t amount, const char *label,
         int64_t got = label_committed(L, label) + B.dry_committed;
         if (got + amount > label_cap)
             return exceeded(L, label, "label", label_cap, got, amount);
+    }
+    if (B.group[0] && B.group_cap != STORE_NO_CAP) {
+        int64_t got = scope_committed(L, STORE_SCOPE_GROUP, B.group) +
+                      B.dry_committed;
+        if (got + amount > B.group_cap)
+            return exceeded(L, label, "group", B.group_cap, got, amount);
     }
     B.dry_committed += amount;
     push_reservation(L, 0, amount, label, 1);
@@ -253,12 +295,14 @@ static int l_reserve(lua_State *L)
     if (rt_get()->opt.dry_run)
         return dry_reserve(L, amount, label, label_cap);
     store_reserve_req req = {lstore_run_id(), label, amount, B.cap,
-                             B.daily, store_now(), label_cap};
+                             B.daily, store_now(), label_cap, B.group,
+                             B.group_cap};
     int rc = store_reserve(db(L), &req, &res, err, sizeof err);
     if (rc == STORE_EXCEEDED)
         return exceeded(L, label, res.cap_hit == STORE_CAP_DAILY ?
                         "daily" : res.cap_hit == STORE_CAP_LABEL ?
-                        "label" : "run", res.cap, res.committed, amount);
+                        "label" : res.cap_hit == STORE_CAP_GROUP ?
+                        "group" : "run", res.cap, res.committed, amount);
     if (rc != STORE_OK)
         return err_raise(L, "config", "spend store: %s (nothing was "
                          "sent)", err);

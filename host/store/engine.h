@@ -26,9 +26,9 @@ enum engine_sql {
     SQL_TOTAL_MOVE,         /* d_committed, d_open, d_settled, d_nopen,
                                d_nsettled, d_nreleased, created (0: keep
                                first/last), kind, key */
-    SQL_SPEND_INSERT,       /* run, label, reserved, now, day, pid, host
-                               -> id */
-    SQL_SPEND_GET,          /* id -> record columns */
+    SQL_SPEND_INSERT,       /* run, label, reserved, now, day, pid, host,
+                               group -> id */
+    SQL_SPEND_GET,          /* id -> record columns (group last) */
     SQL_SPEND_CLOSE,        /* state, settled, now, id (open only) */
     SQL_SPEND_OPEN,         /* -> open records, oldest first */
     SQL_SPEND_OF_RUN,       /* run -> its records, oldest first */
@@ -101,7 +101,7 @@ struct engine {
 };
 
 /* The newest schema version both engines migrate to. */
-#define ENGINE_SCHEMA_VERSION 1
+#define ENGINE_SCHEMA_VERSION 2
 
 int engine_sqlite_open(struct engine *e, const char *path, char *err,
                        size_t errlen);

@@ -51,18 +51,19 @@ static const char *const sql_text[SQL_COUNT] = {
         " THEN $7 ELSE first END, last = GREATEST(last, $7::bigint)"
         " WHERE kind = $8 AND key = $9",
     [SQL_SPEND_INSERT] = "INSERT INTO clawhost_spend(run, label, state,"
-        " reserved, settled, created, updated, day, pid, host)"
-        " VALUES ($1, $2, 'open', $3, 0, $4, $4, $5, $6, $7) RETURNING id",
+        " reserved, settled, created, updated, day, pid, host, grp)"
+        " VALUES ($1, $2, 'open', $3, 0, $4, $4, $5, $6, $7, $8)"
+        " RETURNING id",
     [SQL_SPEND_GET] = "SELECT id, run, label, state, reserved, settled,"
-        " created, updated, day, pid FROM clawhost_spend WHERE id = $1",
+        " created, updated, day, pid, grp FROM clawhost_spend WHERE id = $1",
     [SQL_SPEND_CLOSE] = "UPDATE clawhost_spend SET state = $1,"
         " settled = $2, updated = $3 WHERE id = $4 AND state = 'open'"
         " RETURNING id",
     [SQL_SPEND_OPEN] = "SELECT id, run, label, state, reserved, settled,"
-        " created, updated, day, pid FROM clawhost_spend"
+        " created, updated, day, pid, grp FROM clawhost_spend"
         " WHERE state = 'open' ORDER BY id",
     [SQL_SPEND_OF_RUN] = "SELECT id, run, label, state, reserved, settled,"
-        " created, updated, day, pid FROM clawhost_spend"
+        " created, updated, day, pid, grp FROM clawhost_spend"
         " WHERE run = $1 ORDER BY id",
     [SQL_SPEND_IMPORT] = "INSERT INTO clawhost_spend(run, label, state,"
         " reserved, settled, created, updated, day, pid, host)"
@@ -155,6 +156,9 @@ static const char *const migrations[ENGINE_SCHEMA_VERSION] = {
     " ns TEXT COLLATE \"C\" NOT NULL, key TEXT COLLATE \"C\" NOT NULL,"
     " value TEXT NOT NULL, updated BIGINT NOT NULL,"
     " PRIMARY KEY (ns, key));",
+    /* 2: a reservation may belong to a group with a cap of its own (the
+    ** runs a clawhost mcp server starts, docs/budget.md) */
+    "ALTER TABLE clawhost_spend ADD COLUMN grp TEXT NOT NULL DEFAULT '';",
 };
 
 /* One number all clawhost processes agree on for the migration lock. */

@@ -49,18 +49,19 @@ static const char *const sql_text[SQL_COUNT] = {
         " last = CASE WHEN ?7 > last THEN ?7 ELSE last END"
         " WHERE kind = ?8 AND key = ?9",
     [SQL_SPEND_INSERT] = "INSERT INTO clawhost_spend(run, label, state,"
-        " reserved, settled, created, updated, day, pid, host)"
-        " VALUES (?1, ?2, 'open', ?3, 0, ?4, ?4, ?5, ?6, ?7) RETURNING id",
+        " reserved, settled, created, updated, day, pid, host, grp)"
+        " VALUES (?1, ?2, 'open', ?3, 0, ?4, ?4, ?5, ?6, ?7, ?8)"
+        " RETURNING id",
     [SQL_SPEND_GET] = "SELECT id, run, label, state, reserved, settled,"
-        " created, updated, day, pid FROM clawhost_spend WHERE id = ?1",
+        " created, updated, day, pid, grp FROM clawhost_spend WHERE id = ?1",
     [SQL_SPEND_CLOSE] = "UPDATE clawhost_spend SET state = ?1,"
         " settled = ?2, updated = ?3 WHERE id = ?4 AND state = 'open'"
         " RETURNING id",
     [SQL_SPEND_OPEN] = "SELECT id, run, label, state, reserved, settled,"
-        " created, updated, day, pid FROM clawhost_spend"
+        " created, updated, day, pid, grp FROM clawhost_spend"
         " WHERE state = 'open' ORDER BY id",
     [SQL_SPEND_OF_RUN] = "SELECT id, run, label, state, reserved, settled,"
-        " created, updated, day, pid FROM clawhost_spend"
+        " created, updated, day, pid, grp FROM clawhost_spend"
         " WHERE run = ?1 ORDER BY id",
     [SQL_SPEND_IMPORT] = "INSERT INTO clawhost_spend(run, label, state,"
         " reserved, settled, created, updated, day, pid, host)"
@@ -150,6 +151,9 @@ static const char *const migrations[ENGINE_SCHEMA_VERSION] = {
     "CREATE TABLE clawhost_state ("
     " ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     " updated INTEGER NOT NULL, PRIMARY KEY (ns, key));",
+    /* 2: a reservation may belong to a group with a cap of its own (the
+    ** runs a clawhost mcp server starts, docs/budget.md) */
+    "ALTER TABLE clawhost_spend ADD COLUMN grp TEXT NOT NULL DEFAULT '';",
 };
 
 struct lite {

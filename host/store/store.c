@@ -281,6 +281,8 @@ static int row_record(void *ud, const struct engine_val *c, int n)
     r->updated = int_of(&c[7]);
     text_of(&c[8], r->day, sizeof r->day);
     r->pid = (long)int_of(&c[9]);
+    if (n > 10)
+        text_of(&c[10], r->group, sizeof r->group);
     return 1;
 }
 
@@ -312,20 +314,22 @@ static int row_int(void *ud, const struct engine_val *c, int n)
 
 /* ---- spend: the scopes a record counts in ----------------------------- */
 
-#define NSCOPES 5
+#define NSCOPES 6
 
-/* In the one order every transaction takes them (see the top). */
+/* In the one order every transaction takes them (see the top); the
+** group's is there only for a record that has one. */
 struct scopes {
+    int n;
     const char *kind[NSCOPES];
     char key[NSCOPES][STORE_NAME_MAX + 12];
 };
 
 static void scopes_of(struct scopes *sc, const char *run, const char *day,
-                      const char *label)
+                      const char *label, const char *group)
 {
     static const char *const kinds[NSCOPES] = {
         STORE_SCOPE_RUN, STORE_SCOPE_DAY, STORE_SCOPE_LABEL,
-        STORE_SCOPE_DAY_LABEL, STORE_SCOPE_ALL
+        STORE_SCOPE_DAY_LABEL, STORE_SCOPE_ALL, STORE_SCOPE_GROUP
     };
     memcpy(sc->kind, kinds, sizeof kinds);
     snprintf(sc->key[0], sizeof sc->key[0], "%s", run);
@@ -333,6 +337,8 @@ static void scopes_of(struct scopes *sc, const char *run, const char *day,
     snprintf(sc->key[2], sizeof sc->key[2], "%s", label);
     snprintf(sc->key[3], sizeof sc->key[3], "%s %s", day, label);
     sc->key[4][0] = '\0';
+    snprintf(sc->key[5], sizeof sc->key[5], "%s", group ? group : "");
+    sc->n = group && group[0] ? 6 : 5;
 }
 
 /*
@@ -390,9 +396,14 @@ static int check_reserve(const store_reserve_req *q, char *err,
                     quote_str(b, sizeof b, q->run ? q->run : ""),
                     quote_str(c, sizeof c, q->label ? q->label : ""),
                     STORE_NAME_MAX);
+    if (q->group && q->group[0] && !name_ok(q->group))
+        return fail(err, errlen, STORE_EINVAL, "group '%s' is not 1-%d of "
+                    "A-Z a-z 0-9 . _ : @ + / -", quote_str(b, sizeof b,
+                    q->group), STORE_NAME_MAX);
     if ((q->run_cap != STORE_NO_CAP && q->run_cap < 0) ||
         (q->daily_cap != STORE_NO_CAP && q->daily_cap < 0) ||
-        (q->label_cap != STORE_NO_CAP && q->label_cap < 0))
+        (q->label_cap != STORE_NO_CAP && q->label_cap < 0) ||
+        (q->group_cap != STORE_NO_CAP && q->group_cap < 0))
         return fail(err, errlen, STORE_EINVAL, "a cap is 0 or more, or "
                     "none");
     if (q->now <= 0)
@@ -412,7 +423,8 @@ static int refused(store_reserve_result *res, store_cap which, int64_t cap,
     return fail(err, errlen, STORE_EXCEEDED, "budget exceeded: %s cap %s "
                 "USD, already committed %s USD, requested %s USD",
                 which == STORE_CAP_RUN ? "run" :
-                which == STORE_CAP_DAILY ? "daily" : "label",
+                which == STORE_CAP_DAILY ? "daily" :
+                which == STORE_CAP_GROUP ? "group" : "label",
                 money_usd_format(cap, c, sizeof c),
                 money_usd_format(committed, h, sizeof h),
                 money_usd_format(amount, r, sizeof r));
@@ -426,14 +438,16 @@ static int reserve_in(store *s, const store_reserve_req *q,
     char day[11];
     int64_t got = 0, caps[NSCOPES] = {q->run_cap, q->daily_cap,
                                       q->label_cap, STORE_NO_CAP,
-                                      STORE_NO_CAP};
+                                      STORE_NO_CAP, q->group_cap};
     static const store_cap which[NSCOPES] = {STORE_CAP_RUN,
                                              STORE_CAP_DAILY,
-                                             STORE_CAP_LABEL};
+                                             STORE_CAP_LABEL, STORE_CAP_NONE,
+                                             STORE_CAP_NONE,
+                                             STORE_CAP_GROUP};
     int st = STORE_OK;
     store_day(q->now, day);
-    scopes_of(&sc, q->run, day, q->label);
-    for (int i = 0; i < NSCOPES; i++) {
+    scopes_of(&sc, q->run, day, q->label, q->group);
+    for (int i = 0; i < sc.n; i++) {
         int up = raise_capped(s, sc.kind[i], sc.key[i], q->amount, caps[i],
                               q->now, &got, &st, err, errlen);
         if (up < 0)
@@ -446,10 +460,11 @@ static int reserve_in(store *s, const store_reserve_req *q,
         else if (i == 1)
             res->day_committed = got;
     }
-    struct engine_val a[7] = {EV_S(q->run), EV_S(q->label),
+    struct engine_val a[8] = {EV_S(q->run), EV_S(q->label),
                               EV_I(q->amount), EV_I(q->now), EV_S(day),
-                              EV_I((int64_t)getpid()), EV_S(s->host)};
-    if (exec(s, SQL_SPEND_INSERT, a, 7, row_int, &res->id, &st, err,
+                              EV_I((int64_t)getpid()), EV_S(s->host),
+                              EV_S(q->group ? q->group : "")};
+    if (exec(s, SQL_SPEND_INSERT, a, 8, row_int, &res->id, &st, err,
              errlen) != 1)
         return st != STORE_OK ? st : fail(err, errlen, STORE_EIO,
                                           "%s: no id for the reservation",
@@ -496,8 +511,8 @@ static int move_totals(store *s, const store_record *r, char *err,
     struct scopes sc;
     int st = STORE_OK;
     int settled = r->state == STORE_SETTLED;
-    scopes_of(&sc, r->run, r->day, r->label);
-    for (int i = 0; i < NSCOPES; i++) {
+    scopes_of(&sc, r->run, r->day, r->label, r->group);
+    for (int i = 0; i < sc.n; i++) {
         struct engine_val a[9] = {
             EV_I(store_record_committed(r) - r->reserved),
             EV_I(-r->reserved), EV_I(settled ? r->settled : 0), EV_I(-1),
@@ -1118,8 +1133,8 @@ static int import_record(store *s, const ledger_record *r, int *st,
                                 EV_I(r->pid), EV_I(r->created), EV_S(day)};
     if (exec(s, SQL_RUN_BEGIN, run, 6, NULL, NULL, st, err, errlen) < 0)
         return -1;
-    scopes_of(&sc, r->run, day, r->label);
-    for (int i = 0; i < NSCOPES; i++) {
+    scopes_of(&sc, r->run, day, r->label, NULL);
+    for (int i = 0; i < sc.n; i++) {
         struct engine_val k[2] = {EV_S(sc.kind[i]), EV_S(sc.key[i])};
         struct engine_val m[9] = {EV_I(committed),
             EV_I(open ? r->reserved : 0), EV_I(settled), EV_I(open),

@@ -106,6 +106,7 @@ typedef struct {
     char day[11];                       /* UTC day it was reserved */
     int64_t reserved;                   /* nano-USD */
     int64_t settled;                    /* nano-USD; 0 unless SETTLED */
+    char group[STORE_NAME_MAX + 1];     /* its group, or "" */
 } store_record;
 
 const char *store_state_name(store_state s);
@@ -117,7 +118,9 @@ typedef enum {
     STORE_CAP_NONE = 0,
     STORE_CAP_RUN,      /* the run's own cap */
     STORE_CAP_DAILY,    /* the cap shared by all runs of a UTC day */
-    STORE_CAP_LABEL     /* the cap of one label over all runs and days */
+    STORE_CAP_LABEL,    /* the cap of one label over all runs and days */
+    STORE_CAP_GROUP     /* the cap of a group of runs (a clawhost mcp
+                        ** server's children) over their life */
 } store_cap;
 
 typedef struct {
@@ -129,6 +132,9 @@ typedef struct {
     int64_t now;            /* unix seconds: store_now() or a test */
     int64_t label_cap;      /* nano-USD or STORE_NO_CAP: a campaign's
                             ** budget, over every run that uses the label */
+    const char *group;      /* NULL or "": none; else a name (same
+                            ** alphabet) several runs reserve under */
+    int64_t group_cap;      /* nano-USD or STORE_NO_CAP */
 } store_reserve_req;
 
 typedef struct {
@@ -143,8 +149,8 @@ typedef struct {
 
 /*
 ** Reserve req->amount for req->run unless the run's committed total,
-** today's committed total (over all runs) or the label's committed
-** total (over all runs and days) would pass its cap; returns
+** today's committed total (over all runs), the label's committed total
+** (over all runs and days) or the group's would pass its cap; returns
 ** STORE_EXCEEDED (with res->cap_hit and the numbers) when it would.
 */
 int store_reserve(store *s, const store_reserve_req *req,
@@ -200,6 +206,7 @@ typedef struct {
 #define STORE_SCOPE_DAY         "day"
 #define STORE_SCOPE_LABEL       "label"
 #define STORE_SCOPE_DAY_LABEL   "daylabel"
+#define STORE_SCOPE_GROUP       "group"
 
 /* The totals of one scope (all zero when nothing was ever recorded). */
 int store_totals_get(store *s, const char *kind, const char *key,

@@ -113,7 +113,7 @@ static int reserve(store *s, const char *run, const char *label,
                    int64_t now, store_reserve_result *res)
 {
     store_reserve_req q = {run, label, amount, run_cap, daily_cap, now,
-                           STORE_NO_CAP};
+                           STORE_NO_CAP, NULL, STORE_NO_CAP};
     return store_reserve(s, &q, res, errbuf, sizeof errbuf);
 }
 
@@ -237,7 +237,7 @@ static void test_label_cap(void)
     store *s = fresh();
     store_reserve_result r;
     store_reserve_req q = {"r1", "campaign:c", USD(0.60), STORE_NO_CAP,
-                           STORE_NO_CAP, T0, USD(1)};
+                           STORE_NO_CAP, T0, USD(1), NULL, STORE_NO_CAP};
     CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
     CHECK_INT(store_settle(s, r.id, USD(0.20), T0, NULL, errbuf,
                            sizeof errbuf), STORE_OK);
@@ -259,6 +259,45 @@ static void test_label_cap(void)
     q.label_cap = STORE_NO_CAP;
     CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
     q.label_cap = -5;
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf),
+              STORE_EINVAL);
+    done(s);
+}
+
+/* A group of runs (a clawhost mcp server's children) shares one cap over
+** their life, next to each run's own; settling gives the group back
+** what was not spent, like every other scope. */
+static void test_group_cap(void)
+{
+    store *s = fresh();
+    store_reserve_result r;
+    store_settle_result sr;
+    store_reserve_req q = {"c1", "qwen3", USD(0.40), USD(2), STORE_NO_CAP,
+                           T0, STORE_NO_CAP, "mcp-1", USD(1)};
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    int64_t first = r.id;
+    q.run = "c2";
+    q.amount = USD(0.60);
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    q.run = "c3";
+    q.amount = 1;
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf),
+              STORE_EXCEEDED);
+    CHECK_INT(r.cap_hit, STORE_CAP_GROUP);
+    CHECK(strstr(errbuf, "budget exceeded: group cap 1.00 USD") != NULL);
+    CHECK_INT(store_settle(s, first, USD(0.10), T0, &sr, errbuf,
+                           sizeof errbuf), STORE_OK);
+    CHECK_STR(sr.rec.group, "mcp-1");
+    CHECK_INT(totals(s, STORE_SCOPE_GROUP, "mcp-1").committed, USD(0.70));
+    q.amount = USD(0.30);
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    /* no group: not counted there; another group has its own */
+    q.group = NULL;
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    q.group = "mcp-2";
+    CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf), STORE_OK);
+    CHECK_INT(totals(s, STORE_SCOPE_GROUP, "mcp-1").committed, USD(1));
+    q.group = "bad group";
     CHECK_INT(store_reserve(s, &q, &r, errbuf, sizeof errbuf),
               STORE_EINVAL);
     done(s);
@@ -564,8 +603,8 @@ static void test_info(void)
     store_release(s, 1, T0, NULL, errbuf, sizeof errbuf);
     store_run_begin(s, "r", "x", T0, errbuf, sizeof errbuf);
     CHECK_INT(store_info_get(s, &in, errbuf, sizeof errbuf), STORE_OK);
-    CHECK_INT(in.schema, 1);
-    CHECK_INT(in.schema_newest, 1);
+    CHECK_INT(in.schema, 2);
+    CHECK_INT(in.schema_newest, 2);
     CHECK_INT(in.records, 2);
     CHECK_INT(in.open, 1);
     CHECK_INT(in.runs, 1);
@@ -915,6 +954,7 @@ static void run_all(const char *engine)
 #define T(fn) {#fn, fn}
         T(test_reserve_settle_release), T(test_settle_over),
         T(test_run_cap), T(test_daily_cap), T(test_label_cap),
+        T(test_group_cap),
         T(test_bad_args),
         T(test_list_open_and_scopes), T(test_totals_each), T(test_runs),
         T(test_journal), T(test_state), T(test_info), T(test_schema),
