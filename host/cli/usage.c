@@ -176,6 +176,10 @@ static const struct usage_item host_environment[] = {
      "name, tried first"},
     {"CLAWHOST_DAILY_BUDGET_USD", NULL, "spend cap of one day in USD, "
      "shared by every run"},
+    {"CLAWHOST_BUDGET_GROUP", NULL, "a group of runs with one cap (set by "
+     "a parent such as clawhost mcp; docs/budget.md)"},
+    {"CLAWHOST_BUDGET_GROUP_CAP", NULL, "that group's cap in USD, over "
+     "its life"},
     {"CLAWHOST_PROXY", NULL, "the proxy requests go through (http_proxy "
      "and the like are ignored)"},
     {"CLAWHOST_CA_FILE", NULL, "the PEM file of CA certificates TLS "
