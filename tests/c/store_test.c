@@ -821,8 +821,12 @@ static void test_concurrent_first_open(void)
                 fprintf(stderr, "    %s\n", errbuf);
                 _exit(3);
             }
-            _exit(reserve(c, run, "a", 1, STORE_NO_CAP, STORE_NO_CAP, T0,
-                          NULL) == STORE_OK ? 0 : 4);
+            if (reserve(c, run, "a", 1, STORE_NO_CAP, STORE_NO_CAP, T0,
+                        NULL) != STORE_OK) {
+                fprintf(stderr, "    %s\n", errbuf);
+                _exit(4);
+            }
+            _exit(0);
         }
     for (int k = 0; k < RACERS; k++)
         CHECK_INT(wait_status(pids[k]), 0);
