@@ -355,6 +355,25 @@ def test_confirm_above_asks_a_client_that_can(mcp, tmp_path):
     s.close()
 
 
+def test_budget_default_comes_from_the_settings_file(mcp, tmp_path):
+    settings = tmp_path / "env"
+    settings.write_text("THETA_MAX_BUDGET_USD=0.30\n")
+    settings.chmod(0o600)
+    env = {"CLAWHOST_STATE_DIR": str(tmp_path / "state"),
+           "THETA_MAX_BUDGET_USD": ""}
+    s = mcp("--env-file", str(settings), "--confirm-above", "0.10",
+            env=env)
+    s.initialize(capabilities={"elicitation": {}})
+    rid = s.request("tools/call", {"name": "spender",
+                                   "arguments": {"usd": 0.2}})
+    ask = s.recv()
+    assert "up to 0.30 USD" in ask["params"]["message"]
+    s.send({"jsonrpc": "2.0", "id": ask["id"],
+            "result": {"action": "decline"}})
+    assert s.wait(rid)["result"]["isError"] is True
+    s.close()
+
+
 def test_publish_leaks_no_secret(mcp, backend):  # noqa: F811
     s = mcp(env={"THREADS_FASTAPI_BASE_URL": backend.url,
                  "THREADS_QUEUE_SECRET": SECRET})
