@@ -40,8 +40,8 @@ function _M.environment(srv)
 end
 
 function _M.start(srv, call)
-  local pid, out, err = srv.io.spawn(_M.command(srv, call.tool,
-                                     call.flags, call.cap), _M.environment(srv))
+  local argv = _M.command(srv, call.tool, call.flags, call.cap)
+  local pid, out, err = srv.io.spawn(argv, _M.environment(srv))
   call.pid, call.out, call.err = pid, out, err
   call.stdout, call.outlen, call.errbuf = {}, 0, ""
   call.started = srv.io.now()
