@@ -166,6 +166,21 @@ void log_fields(int level, const char *msg, const struct log_field *f,
     out_puts(OUT_STDERR, lg.json ? "}\n" : "\n");
 }
 
+/* The last line of a failure: what to do about it. Shown whenever the
+** error is (also with --quiet). */
+void log_hint(const char *hint)
+{
+    clear_for_line();
+    if (lg.json) {
+        json_head("hint");
+        out_puts(OUT_STDERR, ",\"msg\":");
+        put_json_string(hint, strlen(hint));
+        out_puts(OUT_STDERR, "}\n");
+    } else {
+        out_printf(OUT_STDERR, "hint: %s\n", hint);
+    }
+}
+
 void log_print(const char *s, size_t len)
 {
     clear_for_line();

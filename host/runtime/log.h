@@ -27,6 +27,9 @@ struct log_field {
 void log_fields(int level, const char *msg, const struct log_field *f,
                 int n);
 
+/* "hint: what to do", the line after a failure's message. */
+void log_hint(const char *hint);
+
 /* A recipe's print(): the text as it is, one line. */
 void log_print(const char *s, size_t len);
 
