@@ -419,6 +419,10 @@ function _M.to_terminal(ctx, args)
       log.info("interrupted: " .. tokens .. " tokens, spent $" ..
                info.spent_usd .. " (reserved $" .. info.reserved_usd .. ")")
     end
+  else
+    opts.on_request = function()
+      log.progress(args.service, "waiting for the whole answer")
+    end
     opts.on_reasoning = function(text)
       if not args.show_reasoning then
         if not thinking then
