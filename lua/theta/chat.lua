@@ -419,10 +419,6 @@ function _M.to_terminal(ctx, args)
       log.info("interrupted: " .. tokens .. " tokens, spent $" ..
                info.spent_usd .. " (reserved $" .. info.reserved_usd .. ")")
     end
-  else
-    opts.on_request = function()
-      log.progress(args.service, "waiting for the whole answer")
-    end
     opts.on_reasoning = function(text)
       if not args.show_reasoning then
         if not thinking then
@@ -444,6 +440,10 @@ function _M.to_terminal(ctx, args)
         if shown_reasoning then ctx.write("\n[answer]\n") end
       end
       ctx.write(text)
+    end
+  else
+    opts.on_request = function()
+      log.progress(args.service, "waiting for the whole answer")
     end
   end
   local r, err = _M.chat(ctx, opts)
