@@ -87,7 +87,13 @@ static const char description[] =
 "agent.\n"
 ".PP\n"
 "The result of a run goes to stdout, as text or as JSON with "
-"--json; progress and diagnostics go to stderr.\n";
+"--json; progress and diagnostics go to stderr. On a terminal each task "
+"that waits has one live line with its elapsed time (and its limit), "
+"redrawn in place; in a pipe or a file each change of state is one "
+"plain line, with no escape sequences. No colour is used, so NO_COLOR "
+"changes nothing. A failure is one error line followed by a hint line "
+"that says what to do; --verbose adds the detail (each HTTP attempt, "
+"the error's fields).\n";
 
 static const char params_text[] =
 "Each param of a recipe is an option named after it, with '_' written "

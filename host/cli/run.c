@@ -13,6 +13,7 @@
 
 #include <lauxlib.h>
 
+#include "cli/hint.h"
 #include "cli/params.h"
 #include "cli/recipe.h"
 #include "cli/result.h"
@@ -75,15 +76,23 @@ static int exit_for_fatal(int kind)
     }
 }
 
-/* Print an error value with its code's prefix; returns the status. */
+/*
+** Print an error value: its one message, the detail with --verbose, and
+** last what to do (hint.c); returns the status.
+*/
 static int report_error(lua_State *L, int idx, int with_json)
 {
+    idx = lua_absindex(L, idx);
     const char *code = err_code(L, idx);
     const char *msg = err_describe(L, idx);
+    const char *hint = hint_for(L, idx);
     int status = err_exit_status(code);
     log_progress_clear();
     log_msgf(LOG_ERROR, "%s%s", status == EXIT_POLICY ?
              "refused by policy: " : "", msg);
+    hint_log_detail(L, idx);
+    if (hint)
+        log_hint(hint);
     if (with_json && rt_get()->opt.json)
         result_print_json_error(L, code ? code : "error", msg);
     lua_pop(L, 1);
@@ -151,9 +160,12 @@ static void say_fatal(lua_State *L)
     struct rt *r = rt_get();
     const char *codes[] = {"", "deadline", "memory", "policy", "cancelled",
                            "stuck"};
+    const char *hint = hint_for_fatal(r->fatal);
     log_progress_clear();
     log_msgf(LOG_ERROR, "%s%s", r->fatal == RT_POLICY ?
              "refused by policy: " : "", r->fatal_msg);
+    if (hint)
+        log_hint(hint);
     if (r->opt.json)
         result_print_json_error(L, codes[r->fatal], r->fatal_msg);
 }

@@ -149,8 +149,10 @@ const struct usage_item usage_global_options[] = {
      "on a private address (repeatable)"},
     {"--cleanup-timeout", "S", "limit of deferred cleanup (default 60)"},
     {"--log-json", NULL, "diagnostics as JSON lines on stderr"},
-    {"-q, --quiet", NULL, "only warnings and errors on stderr"},
-    {"-v, --verbose", NULL, "debug messages and error tracebacks"},
+    {"-q, --quiet", NULL, "only warnings and errors (with their hint) on "
+     "stderr"},
+    {"-v, --verbose", NULL, "debug messages: each HTTP attempt and retry, "
+     "an error's fields, tracebacks"},
     {"-h, --help", NULL, "the recipe's help instead of a run"},
     {NULL, NULL, NULL}
 };
@@ -381,7 +383,11 @@ void usage_print(int stream)
              "$XDG_CONFIG_HOME/clawhost/env (~/.config/clawhost/env); the "
              "first\nthat has a name wins (docs/secrets.md).\n");
     out_puts(stream, "\nThe result goes to stdout, progress and diagnostics "
-             "to stderr.\n");
+             "to stderr: on a\nterminal one live line per task with its "
+             "elapsed time (and limit),\nelsewhere a plain line per change; "
+             "no colour. A failure is one \"error:\"\nline, then a "
+             "\"hint:\" line that says what to do (--verbose: the "
+             "detail).\n");
     char line[512];
     size_t used = (size_t)snprintf(line, sizeof line, "exit status:");
     for (const struct usage_item *x = usage_exit_statuses; x->left; x++)

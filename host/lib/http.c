@@ -736,6 +736,8 @@ static const char *path_of(const char *shown)
     return p ? p : "/";
 }
 
+/* Each attempt is detail for --verbose: a failure the caller reports
+** is its one message, not one line per attempt (issue 15). */
 static void log_attempt(struct req *r)
 {
     struct transfer *t = r->t;
@@ -749,8 +751,7 @@ static void log_attempt(struct req *r)
         {"attempt", NULL, r->attempt},
         {"bytes", NULL, (long long)transfer_bytes(t)},
     };
-    log_fields(e || transfer_status(t) >= 400 ? LOG_INFO : LOG_DEBUG,
-               "http", f, 7);
+    log_fields(LOG_DEBUG, "http", f, 7);
 }
 
 static int fail(lua_State *L, struct req *r, const char *code,
@@ -1096,7 +1097,7 @@ static int attempt_k(lua_State *L, int status, lua_KContext ctx)
     if (delay >= 0 || transfer_error(r->t) || !r->stream)
         log_attempt(r);     /* a stream handed over logs at its end */
     if (delay >= 0) {
-        log_msgf(LOG_INFO, "retrying %s %s in %ld ms (%s; attempt %d of "
+        log_msgf(LOG_DEBUG, "retrying %s %s in %ld ms (%s; attempt %d of "
                  "%d)", r->method, r->shown, delay, why, r->attempt + 1,
                  r->max_attempts);
         transfer_free(r->t);

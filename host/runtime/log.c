@@ -2,9 +2,10 @@
 ** log.c -- diagnostics on stderr.
 **
 ** Text lines for people ("warning: ..."), JSON lines for machines with
-** --log-json, and on a terminal one live progress line that is rewritten
-** in place. stdout stays reserved for the result. Everything goes out
-** through out.c and so through the redactor.
+** --log-json, and on a terminal the live progress block (progress.c),
+** taken off the screen before any other line. stdout stays reserved for
+** the result. Everything goes out through out.c and so through the
+** redactor.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,14 +17,12 @@
 #include "runtime/clock.h"
 #include "runtime/log.h"
 #include "runtime/out.h"
-#include "runtime/rt.h"
+#include "runtime/progress.h"
 
 static struct {
     int json;
     int min_level;
-    int live;           /* a progress line is on the terminal */
-    char last_progress[256];
-} lg = {0, LOG_INFO, 0, ""};
+} lg = {0, LOG_INFO};
 
 static const char *const level_names[] = {"debug", "info", "warn",
                                           "error"};
@@ -33,14 +32,13 @@ void log_setup(int json, int verbosity)
     lg.json = json;
     lg.min_level = verbosity < 0 ? LOG_WARN :
                    verbosity > 0 ? LOG_DEBUG : LOG_INFO;
+    progress_setup(json ? PROGRESS_RECORD : out_isatty(OUT_STDERR) ?
+                   PROGRESS_TTY : PROGRESS_PLAIN);
 }
 
 void log_progress_clear(void)
 {
-    if (lg.live) {
-        out_puts(OUT_STDERR, "\r\033[K");
-        lg.live = 0;
-    }
+    progress_hide();
 }
 
 /*
@@ -82,9 +80,17 @@ static void json_head(const char *level)
     out_printf(OUT_STDERR, "{\"time\":\"%s\",\"level\":\"%s\"", ts, level);
 }
 
+/* A message starts on a line of its own, with no live block around. */
+static void clear_for_line(void)
+{
+    progress_hide();
+    if (!lg.json)
+        progress_break_line();
+}
+
 static void line_start(int level)
 {
-    log_progress_clear();
+    clear_for_line();
     if (lg.json) {
         json_head(level_names[level]);
         out_puts(OUT_STDERR, ",\"msg\":");
@@ -160,9 +166,24 @@ void log_fields(int level, const char *msg, const struct log_field *f,
     out_puts(OUT_STDERR, lg.json ? "}\n" : "\n");
 }
 
+/* The last line of a failure: what to do about it. Shown whenever the
+** error is (also with --quiet). */
+void log_hint(const char *hint)
+{
+    clear_for_line();
+    if (lg.json) {
+        json_head("hint");
+        out_puts(OUT_STDERR, ",\"msg\":");
+        put_json_string(hint, strlen(hint));
+        out_puts(OUT_STDERR, "}\n");
+    } else {
+        out_printf(OUT_STDERR, "hint: %s\n", hint);
+    }
+}
+
 void log_print(const char *s, size_t len)
 {
-    log_progress_clear();
+    clear_for_line();
     if (lg.json) {
         json_head("info");
         out_puts(OUT_STDERR, ",\"source\":\"print\",\"msg\":");
@@ -175,31 +196,32 @@ void log_print(const char *s, size_t len)
 }
 
 /*
-** On a terminal the state replaces the live line; elsewhere each new
-** state is one plain line (repeats of the same text are dropped, so a
-** pipe or a log file is not flooded by a long wait).
+** The state of a long wait (progress.c draws it); with --log-json a
+** JSON line per state, with the seconds so far and the limit.
 */
-void log_progress(const char *label, const char *state, int done)
+static void progress_at(const char *label, const char *state, int done,
+                        double limit, const void *owner)
 {
-    char line[256];
+    double elapsed;
     if (lg.min_level > LOG_INFO)
         return;
-    snprintf(line, sizeof line, "%s: %s", label, state);
-    if (lg.json) {
-        json_head("progress");
-        out_puts(OUT_STDERR, ",\"label\":");
-        put_json_string(label, strlen(label));
-        out_puts(OUT_STDERR, ",\"state\":");
-        put_json_string(state, strlen(state));
-        out_puts(OUT_STDERR, done ? ",\"done\":true}\n" : "}\n");
-    } else if (out_isatty(OUT_STDERR)) {
-        out_printf(OUT_STDERR, "\r\033[K%s%s", line, done ? "\n" : "");
-        out_flush(OUT_STDERR);
-        lg.live = !done;
-    } else if (strcmp(line, lg.last_progress) != 0 || done) {
-        out_printf(OUT_STDERR, "%s\n", line);
-    }
-    snprintf(lg.last_progress, sizeof lg.last_progress, "%s", line);
+    elapsed = progress_update(label, state, done, limit, owner);
+    if (!lg.json)
+        return;
+    json_head("progress");
+    out_puts(OUT_STDERR, ",\"label\":");
+    put_json_string(label, strlen(label));
+    out_puts(OUT_STDERR, ",\"state\":");
+    put_json_string(state, strlen(state));
+    out_printf(OUT_STDERR, ",\"elapsed_s\":%.1f", elapsed);
+    if (limit > 0)
+        out_printf(OUT_STDERR, ",\"limit_s\":%.0f", limit);
+    out_puts(OUT_STDERR, done ? ",\"done\":true}\n" : "}\n");
+}
+
+void log_progress(const char *label, const char *state, int done)
+{
+    progress_at(label, state, done, 0, NULL);
 }
 
 /* ---- Lua binding ---- */
@@ -285,17 +307,27 @@ static int l_info(lua_State *L) { return log_at(L, LOG_INFO); }
 static int l_warn(lua_State *L) { return log_at(L, LOG_WARN); }
 static int l_error(lua_State *L) { return log_at(L, LOG_ERROR); }
 
-/* log.progress(label, state[, {done = true}]) */
+/*
+** log.progress(label, state[, {done = true, limit = seconds}]): the
+** line belongs to the calling thread, so it goes when that task ends.
+*/
 static int l_progress(lua_State *L)
 {
     const char *label = luaL_checkstring(L, 1);
     const char *state = luaL_checkstring(L, 2);
     int done = 0;
-    if (lua_istable(L, 3)) {
+    double limit = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
         lua_getfield(L, 3, "done");
         done = lua_toboolean(L, -1);
+        lua_getfield(L, 3, "limit");
+        limit = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
+        luaL_argcheck(L, limit >= 0 && limit < 1e9, 3,
+                      "limit must be seconds from 0 to 1e9");
+        lua_pop(L, 2);
     }
-    log_progress(label, state, done);
+    progress_at(label, state, done, limit, L);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
 ** log.h -- diagnostics on stderr: readable lines on a terminal or in a
-** pipe, JSON lines with --log-json, and a live progress line.
+** pipe, JSON lines with --log-json, and the live progress block.
 */
 #ifndef CLAWHOST_LOG_H
 #define CLAWHOST_LOG_H
@@ -27,13 +27,18 @@ struct log_field {
 void log_fields(int level, const char *msg, const struct log_field *f,
                 int n);
 
+/* "hint: what to do", the line after a failure's message. */
+void log_hint(const char *hint);
+
 /* A recipe's print(): the text as it is, one line. */
 void log_print(const char *s, size_t len);
 
-/* Progress of a long wait; `done` turns the live line into a line. */
+/* Progress of a long wait; `done` turns the live line into a line
+** (progress.h draws them). */
 void log_progress(const char *label, const char *state, int done);
 
-/* Remove the live progress line before other output (results). */
+/* Take the live progress block off the screen before other output
+** (results, streamed text); the next progress update draws it again. */
 void log_progress_clear(void);
 
 int luaopen_clawhost_log(lua_State *L);

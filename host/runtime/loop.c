@@ -19,6 +19,7 @@
 
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "runtime/progress.h"
 #include "runtime/rt.h"
 
 char loop_wait_marker;
@@ -308,6 +309,7 @@ static void finish(struct task *t, int status, int nres)
     t->nres = nres;
     heap_remove(t);
     live_unlink(t);
+    progress_forget(t->co);
     if (t->on_done)
         t->on_done(t, t->on_done_ud);
     if (status != LUA_OK && !t->observed && t->refs == 1) {
@@ -430,11 +432,16 @@ static void run_ready(void)
     }
 }
 
+/* The nearest of: the deadline, the first timer, the progress block's
+** next redraw (once a second while a live line shows elapsed time). */
 static int next_timeout_ms(void)
 {
     double now = rt_now(), until = rt_get()->deadline;
+    double tick = progress_next_tick();
     if (lp.heap_len > 0 && lp.heap[0]->wake_at < until)
         until = lp.heap[0]->wake_at;
+    if (tick > 0 && tick < until)
+        until = tick;
     double ms = (until - now) * 1000.0;
     if (ms <= 0)
         return 0;
@@ -507,6 +514,7 @@ void loop_run(struct task *main)
         fire_timers();
         if (r->io && r->io->pending())
             r->io->dispatch();
+        progress_tick();
     }
 }
 

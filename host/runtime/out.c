@@ -25,6 +25,7 @@ struct stream {
     char buf[OUT_BUF];
     size_t len;
     int tty;            /* -1 unknown */
+    int midline;        /* the last byte written was not a newline */
 };
 
 static struct stream streams[3] = {{.tty = -1}, {.tty = -1}, {.tty = -1}};
@@ -62,6 +63,19 @@ void out_flush(int fd)
     drain(fd, 0);
 }
 
+void out_flush_release(int fd)
+{
+    if (fd == OUT_STDOUT || fd == OUT_STDERR)
+        drain(fd, 1);
+}
+
+int out_at_line_start(int fd)
+{
+    if (fd != OUT_STDOUT && fd != OUT_STDERR)
+        return 1;
+    return !streams[fd].midline;
+}
+
 void out_flush_all(void)
 {
     drain(OUT_STDOUT, 1);
@@ -74,6 +88,8 @@ void out_write(int fd, const char *buf, size_t len)
     if (fd != OUT_STDOUT && fd != OUT_STDERR)
         return;
     s = &streams[fd];
+    if (len > 0)
+        s->midline = buf[len - 1] != '\n';
     if (s->len + len > OUT_BUF) {
         drain(fd, 0);
         if (len > OUT_BUF) {

@@ -25,6 +25,17 @@ void out_flush(int fd);
 void out_flush_all(void);
 
 /*
+** Write everything of fd, what the mask holds back included: for a
+** caller whose bytes so far end a whole message (a terminal control
+** sequence after a complete line), so the screen is right before
+** another stream writes to the same terminal.
+*/
+void out_flush_release(int fd);
+
+/* Did the last byte written to fd end a line? 1 before any output. */
+int out_at_line_start(int fd);
+
+/*
 ** Register a secret with the redactor every output passes through
 ** (with `user`: Basic credentials user:password). Returns redact.h's
 ** code; a secret that cannot be registered must not be used.

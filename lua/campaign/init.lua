@@ -418,6 +418,9 @@ function _M.run(ctx, args, o)
         "reviewed draft to approve (run --review first)")
     else
       rec, ierr = run_item(ctx, c, item, slots[i], opts)
+      -- the item's live line ends here (items run one after another in
+      -- this task, so its end would not take the line away)
+      log.progress(item.id, ierr and "failed" or "done", { done = true })
     end
     local row = summary_of(rec or get(item.id), slots[i])
     row.item = item.id

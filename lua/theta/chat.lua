@@ -9,6 +9,7 @@
 --     on_content = function(text) ctx.write(text) end,
 --     on_reasoning = function(text) end,
 --     on_request = function(plan) end,   -- just before the call goes out
+--     on_interrupt = function(info) end, -- the run ended mid-call
 --   })
 --
 -- Two request shapes (reference 2.7 and 6.10):
@@ -32,7 +33,10 @@
 -- Money: the worst case (prompt estimate x input price + max_tokens x
 -- output price) is reserved first and settled with the usage the answer
 -- reports; a stream cut before its usage arrived settles at the
--- reservation.
+-- reservation. When the run itself ends mid-call (Ctrl-C, the deadline)
+-- and on_interrupt is given, a deferred function settles the same way
+-- (the usage if one arrived, else the reservation: docs/budget.md) and
+-- calls on_interrupt{pieces, usage, reserved_usd, spent_usd}.
 local clock = require "clock"
 local errors = require "errors"
 local log = require "log"
@@ -53,6 +57,7 @@ local DEFAULTS = {
 _M.DEFAULTS = DEFAULTS
 
 local STREAM_FIRST_BYTE_MS = 120000  -- qwen3 may think 30-50 s first
+_M.STREAM_FIRST_BYTE_MS = STREAM_FIRST_BYTE_MS
 local STREAM_IDLE_MS = 60000
 local STREAM_TOTAL_MS = 300000
 local PLAIN_TIMEOUT_MS = 120000
@@ -253,6 +258,38 @@ local function usage_view(u)
   return { prompt_tokens = u.input, completion_tokens = u.output }
 end
 
+-- A copy of args whose callbacks count what arrived, and a deferred
+-- function that, if the run ends before chat() settled (resv.open),
+-- settles from the usage seen or at the reservation and says so.
+function _M.watch_interrupt(ctx, entry, resv, args)
+  local seen = { pieces = 0 }
+  local a = {}
+  for k, v in pairs(args) do a[k] = v end
+  local function counted(fn)
+    return function(text, chunk)
+      seen.pieces = seen.pieces + 1
+      if type(chunk) == "table" and type(chunk.usage) == "table" then
+        seen.usage = chunk.usage
+      end
+      if fn then return fn(text, chunk) end
+    end
+  end
+  a.on_content = counted(args.on_content)
+  a.on_reasoning = counted(args.on_reasoning)
+  ctx.defer(function()
+    if not resv.open then return end
+    local u = seen.usage and pricing.usage(seen.usage)
+    local cost = u and pricing.cost_nano(u, entry.price) or nil
+    local spent = od.close(resv, cost, "unknown", false)
+    args.on_interrupt {
+      pieces = seen.pieces, usage = usage_view(seen.usage),
+      reserved_usd = pricing.usd_string(resv.nano),
+      spent_usd = pricing.usd_string(spent),
+    }
+  end)
+  return a
+end
+
 -- chat(ctx, args) -> result, or nil, err. See the top of the file.
 function _M.chat(ctx, args)
   if type(args) ~= "table" then error("chat: expected a table", 2) end
@@ -269,6 +306,9 @@ function _M.chat(ctx, args)
   local resv, rerr = od.begin(ctx, entry, args, {
     messages = p.messages, max_tokens = p.max_tokens })
   if not resv then return nil, rerr end
+  if args.on_interrupt and not dry then
+    args = _M.watch_interrupt(ctx, entry, resv, args)
+  end
   if args.on_request and not dry then args.on_request(p) end
   local started = clock.monotonic()
   local what = "chat with " .. alias
@@ -367,7 +407,17 @@ function _M.to_terminal(ctx, args)
   }
   if args.stream then
     opts.on_request = function()
-      log.progress(args.service, "waiting for the first token")
+      log.progress(args.service, "waiting for the first token",
+                   { limit = STREAM_FIRST_BYTE_MS / 1000 })
+    end
+    -- Ctrl-C mid-answer: what was shown stays, on its own line, with
+    -- what the call cost so far
+    opts.on_interrupt = function(info)
+      if shown_answer or shown_reasoning then ctx.write("\n") end
+      local tokens = info.usage and info.usage.completion_tokens or
+                     info.pieces
+      log.info("interrupted: " .. tokens .. " tokens, spent $" ..
+               info.spent_usd .. " (reserved $" .. info.reserved_usd .. ")")
     end
     opts.on_reasoning = function(text)
       if not args.show_reasoning then
@@ -391,6 +441,10 @@ function _M.to_terminal(ctx, args)
       end
       ctx.write(text)
     end
+  else
+    opts.on_request = function()
+      log.progress(args.service, "waiting for the whole answer")
+    end
   end
   local r, err = _M.chat(ctx, opts)
   if shown_answer or shown_reasoning then ctx.write("\n") end
@@ -402,8 +456,10 @@ function _M.to_terminal(ctx, args)
   end
   if r.dry_run then return r end
   if args.stream then
+    -- shown already; with --json the answer went to stderr, and the
+    -- result must carry it for whoever reads stdout
     r.answer_chars = utf8.len(r.answer) or #r.answer
-    r.answer = nil
+    if not ctx.json then r.answer = nil end
   end
   if args.show_reasoning and not args.stream then
     r.reasoning = r.reasoning ~= "" and r.reasoning or nil

@@ -52,6 +52,11 @@ local TERMINAL = { success = true, error = true, failed = true,
 _M.TERMINAL = TERMINAL
 
 local live -- {entries, info} from the first successful discovery
+-- A failed discovery is not repeated in the same run: every service of
+-- a smoke run would retry it, each warning on its own (issue 15). While
+-- one task discovers, the others wait for its answer.
+local fallback -- {entries, info} of the bundled catalog, once it failed
+local discovering = false
 
 -- ---- catalog ---------------------------------------------------------
 
@@ -86,10 +91,16 @@ end
 -- "live" or "catalog"; with "catalog", info.warning says why. A wrong
 -- base URL is not a failed discovery: nil, err (config).
 function _M.services(ctx, opts)
-  if live and not (opts and opts.refresh) then
-    return live.entries, live.info
+  local refresh = opts and opts.refresh
+  while discovering and not refresh do task.sleep(0.02) end
+  if live and not refresh then return live.entries, live.info end
+  if fallback and not refresh then
+    return fallback.entries, fallback.info
   end
-  local entries, err = fetch_live(ctx)
+  discovering = true
+  local ok, entries, err = pcall(fetch_live, ctx)
+  discovering = false
+  if not ok then error(entries, 0) end
   if entries then
     live = { entries = entries, info = { source = "live" } }
     return entries, live.info
@@ -100,7 +111,9 @@ function _M.services(ctx, opts)
   log.warn(warning)
   local bundled = catalog.bundled()
   for _, e in ipairs(bundled) do e.source = "catalog" end
-  return bundled, { source = "catalog", warning = warning }
+  fallback = { entries = bundled,
+               info = { source = "catalog", warning = warning } }
+  return bundled, fallback.info
 end
 
 -- service(ctx, alias) -> entry, or nil, err (code not_found, with

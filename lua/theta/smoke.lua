@@ -159,7 +159,9 @@ local function run_one(ctx, s, alias, assets)
     log.progress(alias, state, { done = true })
     return row
   end
-  local function progress(state) log.progress(alias, state) end
+  local function progress(state, limit)
+    log.progress(alias, state, limit and { limit = limit } or nil)
+  end
 
   local entry, err = od.service(ctx, alias)
   if not entry then
@@ -192,7 +194,12 @@ local function run_one(ctx, s, alias, assets)
 
   local result, ierr
   if entry.kind == "chat" then
-    progress(dry and "planning" or "waiting for the first token")
+    if dry then
+      progress("planning")
+    else
+      progress("waiting for the first token",
+               chat.STREAM_FIRST_BYTE_MS / 1000)
+    end
     local first = true
     result, ierr = chat.chat(ctx, {
       service = alias, message = _M.CHAT_PROMPT, reservation = r,

@@ -1260,25 +1260,32 @@ def test_log_one_line_per_attempt(host, fault, canary):
     assert isinstance(l["ms"], int) and l["ms"] >= 0
     retried = [l for l in lines if l["path"] == "/status/503"]
     assert [l["attempt"] for l in retried] == [1, 2, 3]
-    assert {l["level"] for l in retried} == {"info"}
+    assert {l["level"] for l in retried} == {"debug"}
     assert {l["method"] for l in retried} == {"POST"}
     nf = [l for l in lines if l["path"] == "/status/404"]
-    assert len(nf) == 1 and nf[0]["level"] == "info"
+    assert len(nf) == 1 and nf[0]["level"] == "debug"
     assert nf[0]["status"] == 404
     assert canary.count() == 0
 
 
-def test_log_errors_without_verbose(host, fault, canary):
+def test_log_attempts_only_with_verbose(host, fault, canary):
+    # issue 15: a failed attempt is detail; the caller's error is the one
+    # message. Without --verbose no attempt line shows, with it each does.
     port = closed_port()
-    run = lua(host, fault, canary, """
+    body = """
       assert(http.get(B .. "/json"))
       assert(http.get(B .. "/status/500", {retries = 0}))
       http.get("http://127.0.0.1:%d/y", {retries = 0})
       return {}
-    """ % port, "--allow-host", "127.0.0.1:%d" % port)
+    """ % port
+    run = lua(host, fault, canary, body, "--allow-host", "127.0.0.1:%d" % port)
     ok(run)
-    lines = [l for l in run.err.splitlines() if l.startswith("http ")]
-    assert not any("path=/json" in l for l in lines), run.err
+    assert "http " not in run.err and "retrying" not in run.err, run.err
+    run = lua(host, fault, canary, body, "--allow-host", "127.0.0.1:%d" % port,
+              "--verbose")
+    ok(run)
+    lines = [l for l in run.err.splitlines() if l.startswith("debug: http ")]
+    assert any("path=/json" in l for l in lines), run.err
     assert any("path=/status/500" in l and "status=500" in l
                and "attempt=1" in l for l in lines), run.err
     assert any("path=/y" in l and "error=connect" in l for l in lines), \

@@ -314,7 +314,9 @@ def test_secret_require_lists_every_place(host):
             "--env-file (not given), ./.env.local (/.env.local: none), "
             "~/.config/clawhost/env (%s: none). Run `clawhost setup`"
             % user_file(host)) in r.err, r.err
-    assert "\n" not in r.err.strip().split("error: ", 1)[-1]
+    # one line of message, then the hint line (issue 15)
+    msg, hint = r.err.strip().split("error: ", 1)[-1].split("\n")
+    assert hint.startswith("hint: fix the setting"), r.err
 
 
 def test_missing_settings_list_every_place_with_paths(host):

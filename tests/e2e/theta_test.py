@@ -425,13 +425,14 @@ def test_chat_empty_answer_because_of_reasoning_is_not_success(theta):
 
 def test_capacity_409_is_retried_then_succeeds(theta):
     theta.sim.faults(capacity={"count": 1, "service": "qwen3"})
-    r = theta.run("run", "chat", "--message", "hi", "--json")
+    r = theta.run("run", "chat", "--message", "hi", "--json", "--verbose")
     assert r.code == 0, r
     assert r.json()["answer_chars"] > 0
     statuses = [q["status"] for q in
                 theta.sim.requests(route="infer", service="qwen3")]
     assert statuses == [409, 200]
-    assert "409 no instances available" in r.err      # the retry is logged
+    # the retry is logged, as detail (--verbose) since issue 15
+    assert "409 no instances available" in r.err
     led = theta.ledger()
     assert by_service(led)["qwen3"]["calls"] == 1 and led["open"] == 0
 

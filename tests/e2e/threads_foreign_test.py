@@ -202,7 +202,8 @@ def state_db(host):
 
 def test_key_ignored_and_reply_dropped_stores_one_post(th, foreign):
     foreign.config(drop=1)                   # keys ignored (the default)
-    run = th.run("publish", "--message", "drop me", "--idempotency-key",
+    run = th.run("--verbose",
+                 "publish", "--message", "drop me", "--idempotency-key",
                  "drop-1")
     assert run.code == 1, run
     assert len(foreign.posts()) == 1, "one run, at most one post"
@@ -229,7 +230,8 @@ def test_key_ignored_and_500_after_storing_stores_one_post(th, foreign):
 def test_timeout_after_sending_is_not_repeated(th, foreign):
     # 15 s: the publish timeout of threads-api.md 6.7
     foreign.config(delay_ms=16500)
-    run = th.run("publish", "--message", "slow", "--idempotency-key",
+    run = th.run("--verbose",
+                 "publish", "--message", "slow", "--idempotency-key",
                  "slow-1")
     assert run.code == 1, run
     assert "no answer from the backend at " + foreign.url in run.err
@@ -242,7 +244,8 @@ def test_timeout_after_sending_is_not_repeated(th, foreign):
 def test_silent_honouring_backend_is_not_trusted(th, foreign):
     # it would replay, but has never said so: treated as ignoring keys
     foreign.config(keys="honour", drop=1)
-    run = th.run("publish", "--message", "quiet", "--idempotency-key",
+    run = th.run("--verbose",
+                 "publish", "--message", "quiet", "--idempotency-key",
                  "quiet-1")
     assert run.code == 1, run
     assert "retrying" not in run.err
@@ -254,7 +257,7 @@ def test_echoed_key_in_an_earlier_run_allows_the_retry(th, foreign, host):
     first = th.run("publish", "--message", "first")
     assert first.code == 0, first
     foreign.config(drop=1)
-    run = th.run("publish", "--message", "second", "--json")
+    run = th.run("--verbose", "publish", "--message", "second", "--json")
     assert run.code == 0, run
     res = run.json()
     assert "confirmed by a retry" not in res["summary"]  # no replay mark
@@ -285,7 +288,7 @@ def test_replay_header_in_an_earlier_run_allows_the_retry(th, foreign):
 def test_evidence_in_the_failing_reply_itself(th, foreign):
     # first contact: the 500 echoes the key, so it may be sent again
     foreign.config(keys="honour", echo_key=True, replay_body=True, fail=1)
-    run = th.run("publish", "--message", "echo on 500", "--json")
+    run = th.run("--verbose", "publish", "--message", "echo on 500", "--json")
     assert run.code == 0, run
     assert "retrying POST" in run.err
     assert len(foreign.posts()) == 1
@@ -301,7 +304,8 @@ def test_dry_run_writes_nothing(th, foreign, host):
 
 def test_postimg_key_ignored_and_reply_dropped(th, foreign):
     foreign.config(drop=1)
-    run = th.run("postimg", "--prompt", "a fox", "--idempotency-key",
+    run = th.run("--verbose",
+                 "postimg", "--prompt", "a fox", "--idempotency-key",
                  "img-1")
     assert run.code == 1, run
     assert len(foreign.posts()) == 1, "generated once"

@@ -334,7 +334,8 @@ def teach(th):
 def test_lost_answer_still_one_item(th, backend, fault):
     teach(th)
     backend.faults(**{fault: 1})
-    run = th.run("publish", "--message", "lost answer " + fault, "--json")
+    run = th.run("--verbose",
+                 "publish", "--message", "lost answer " + fault, "--json")
     assert run.code == 0, run
     res = run.json()
     assert res["already_queued"] is False
@@ -352,7 +353,7 @@ def test_lost_answer_of_an_unknown_backend_is_not_repeated(th, backend,
                                                             fault):
     # nothing shows yet that this backend keeps keys: one attempt only
     backend.faults(**{fault: 1})
-    run = th.run("publish", "--message", "unknown " + fault,
+    run = th.run("--verbose", "publish", "--message", "unknown " + fault,
                  "--idempotency-key", "unknown-1")
     assert run.code == 1, run
     assert "retrying" not in run.err
@@ -700,7 +701,7 @@ def test_postimg_wire_has_no_secret(host, stub):
 
 
 def test_postimg_generation_failure_is_not_retried(th, backend):
-    run = th.run("postimg", "--prompt", "something #nsfw")
+    run = th.run("--verbose", "postimg", "--prompt", "something #nsfw")
     assert run.code == 1, run
     assert "image generation failed" in run.err
     assert "retrying" not in run.err
@@ -708,7 +709,7 @@ def test_postimg_generation_failure_is_not_retried(th, backend):
 
 
 def test_postimg_throttled_upstream_is_retried_then_reported(th, backend):
-    run = th.run("postimg", "--prompt", "busy model #throttle")
+    run = th.run("--verbose", "postimg", "--prompt", "busy model #throttle")
     assert run.code == 1, run
     assert run.err.count("retrying POST") == 2
     assert "429 upstream_throttled" in run.err
@@ -718,7 +719,7 @@ def test_postimg_throttled_upstream_is_retried_then_reported(th, backend):
 
 def test_postimg_generation_timeout(th, backend):
     backend.config(gen_timeout_s=0.5)
-    run = th.run("postimg", "--prompt", "takes forever #slow")
+    run = th.run("--verbose", "postimg", "--prompt", "takes forever #slow")
     assert run.code == 1, run
     assert "image generation took too long" in run.err
     assert "retrying" not in run.err
@@ -730,7 +731,7 @@ def test_postimg_lost_answer_is_replayed(th, backend):
     assert first.code == 0, first
     backend.hook("reset")
     backend.faults(drop_after_store=1)
-    run = th.run("postimg", "--prompt", "a dog", "--json")
+    run = th.run("--verbose", "postimg", "--prompt", "a dog", "--json")
     assert run.code == 0, run
     assert "retrying POST" in run.err
     assert [i["id"] for i in backend.items()] == [run.json()["id"]]
