@@ -317,7 +317,11 @@ static int l_progress(lua_State *L)
     const char *state = luaL_checkstring(L, 2);
     int done = 0;
     double limit = 0;
-    if (!lua_isnoneornil(L, 3)) {
+    /* a boolean is the older form, `done` alone: recipes written for
+    ** it keep working */
+    if (lua_isboolean(L, 3)) {
+        done = lua_toboolean(L, 3);
+    } else if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         lua_getfield(L, 3, "done");
         done = lua_toboolean(L, -1);
