@@ -15,6 +15,8 @@
 //                             form mode and answers every request so; an
 //                             accept without content fills the requested
 //                             schema from its defaults (booleans true)
+//   protocol_version          the revision initialize asks for (default:
+//                             the SDK's latest, 2025-11-25)
 //   list_tools                true: tools/list (every page) into the report
 //   schemas                   true: compile each tool's inputSchema and
 //                             outputSchema with Ajv (draft 2020-12) and
@@ -70,10 +72,16 @@ function serverParams(sc) {
                     ...(sc.args ?? [])] };
 }
 
-// Every JSON-RPC message both ways, in order, with its time.
-function recordMessages(transport, log) {
+// Every JSON-RPC message both ways, in order, with its time. With
+// `version`, the initialize request asks for that protocol revision
+// instead of the SDK's latest (the SDK accepts any revision it supports
+// in the answer).
+function recordMessages(transport, log, version) {
     const send = transport.send.bind(transport);
     transport.send = (msg, opts) => {
+        if (version && msg.method === "initialize")
+            msg = { ...msg, params: { ...msg.params,
+                                      protocolVersion: version } };
         log.push({ t: now(), dir: "out", msg });
         return send(msg, opts);
     };
@@ -223,7 +231,7 @@ async function main() {
     const transport = new StdioClientTransport(serverParams(sc));
     const chunks = [];
     transport.stderr.on("data", (b) => chunks.push(Buffer.from(b)));
-    recordMessages(transport, report.messages);
+    recordMessages(transport, report.messages, sc.protocol_version);
     const closed = new Promise((res) => {
         const prev = transport.onclose;
         transport.onclose = () => { prev?.(); res(); };
