@@ -493,7 +493,8 @@ def test_streamed_chat_reports_progress(mcp, sim):
     r = ok(call)
     assert text_of(r).strip()
     prog = call["progress"]
-    assert len(prog) >= 2, call
+    assert prog and all(p.get("message") for p in prog), call
+    assert any("qwen3" in p["message"] for p in prog), prog
     values = [p["progress"] for p in prog]
     assert values == sorted(values) and len(set(values)) == len(values)
     # the call carried a progress token and every notification used it
@@ -616,8 +617,9 @@ local secret = require "secret"
 local log = require "log"
 return {
   description = "Probe the queue secret through every output",
-  params = {},
-  run = function(ctx)
+  params = { result = { type = "boolean", default = false,
+                        help = "return the secret itself" } },
+  run = function(ctx, args)
     local s = secret.require("THREADS_QUEUE_SECRET")
     local k = secret.require("THETA_EC_API_KEY")
     local rows = {}
@@ -636,7 +638,10 @@ return {
       local ok, v = pcall(probes[name])
       rows[#rows + 1] = {probe = name, ok = ok, got = tostring(v)}
     end
-    return {probes = rows, secret = s, nested = {deep = {k}}}
+    if args.result then
+      return {probes = rows, secret = s, nested = {deep = {k}}}
+    end
+    return {probes = rows}
   end,
 }
 """
@@ -647,22 +652,30 @@ def test_no_secret_byte_over_an_mcp_connection_that_publishes(mcp,
     recipes = mcp.tmp / "recipes"
     recipes.mkdir()
     (recipes / "probe.lua").write_text(textwrap.dedent(PROBE))
-    for name in ("publish.lua", "hello.lua"):
-        shutil.copy(ROOT / "recipes" / name, recipes / name)
-    rep = mcp.run(["--recipes", recipes], list_tools=True,
+    rep = mcp.run(["--recipes", recipes, "--only", "probe,publish,hello"],
+                  list_tools=True,
                   batches=[[{"id": "p", "name": "publish",
                              "arguments": {"message": "secret probe"}},
-                            {"id": "probe", "name": "probe"}],
+                            {"id": "probe", "name": "probe"},
+                            {"id": "result", "name": "probe",
+                             "arguments": {"result": True}}],
                            [{"id": "p2", "name": "publish",
                              "arguments": {"message": "x" * 600}}]])
     assert set(rep.tools) == {"probe", "publish", "hello"}
     ok(rep.call("p"))
     assert len(backend.items()) == 1
     failed(rep.call("p2"))
-    probe = rep.call("probe")
-    res = probe.get("result", {})
-    text = json.dumps(res)
-    assert "<secret THREADS_QUEUE_SECRET>" in text, res
+    rows = {r["probe"]: r for r in
+            ok(rep.call("probe"))["structuredContent"]["probes"]}
+    assert rows["tostring"] == {"probe": "tostring", "ok": True,
+                                "got": "<secret THREADS_QUEUE_SECRET>"}
+    assert rows["print"]["ok"] and rows["log"]["ok"]
+    assert not rows["concat"]["ok"] and not rows["error"]["ok"]
+    # a result cannot carry a secret: a clean tool error, as with --json
+    r = failed(rep.call("result"))
+    assert "cannot encode a clawhost.Secret" in text_of(r), r
+    assert "<secret THETA_EC_API_KEY>" in rep["stderr"] or \
+        "<secret THREADS_QUEUE_SECRET>" in rep["stderr"], rep["stderr"]
     # Mcp.finish checked every byte of stdout, stderr and the report
 
 
