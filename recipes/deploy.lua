@@ -31,6 +31,7 @@ return {
             help = "create it (it is billed by the hour until deleted)" },
   },
   calls = { "POST controller.thetaedgecloud.com/deployment" },
+  approval = "lives",
   spends = "yes: the VM's hourly price for as long as the deployment " ..
            "lives (not reserved: no end is known); delete it with " ..
            "deployment-delete",

@@ -18,6 +18,7 @@ return {
   },
   calls = { "PUT controller.thetaedgecloud.com/deployment/{shard}/" ..
             "{suffix}/start (/deployments/... on 404/405)" },
+  approval = "lives",
   spends = "yes: the VM is billed by the hour again while it runs",
   run = function(ctx, args)
     if not args.yes and not ctx.dry_run then

@@ -54,6 +54,7 @@ return {
             "POST {endpoint}/v1/chat/completions (one smoke call)",
             "DELETE .../deployment/{shard}/{suffix}",
             "GET .../deployment/list (until it is gone)" },
+  approval = "lives",
   spends = "yes: the VM's hourly price while it lives; the worst case " ..
            "is reserved first and settled from the balance delta",
   run = function(ctx, args)

@@ -17,6 +17,7 @@
 #include "cli/cmd_ledger.h"
 #include "cli/cmd_man.h"
 #include "cli/cmd_setup.h"
+#include "cli/cmd_mcp.h"
 #include "cli/cmd_store.h"
 #include "cli/recipe.h"
 #include "cli/run.h"
@@ -633,6 +634,8 @@ static int dispatch(const char *root, int argc, char **argv)
         return cmd_setup(root, argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0)
         return check_online(root, argc - 2, argv + 2);
+    if (strcmp(cmd, "mcp") == 0)
+        return cmd_mcp(root, argc - 2, argv + 2);
     if (strcmp(cmd, "completion") == 0)
         return cmd_completion(root, argc - 2, argv + 2);
     if (strcmp(cmd, "sweep") == 0)

@@ -1003,12 +1003,12 @@ void params_push_data(lua_State *L, int idx, const char *recipe)
 {
     struct specs s;
     int r = lua_absindex(L, idx), top = lua_gettop(L);
-    lua_createtable(L, 0, 10);                          /* top + 1 */
+    lua_createtable(L, 0, 11);                          /* top + 1 */
     lua_pushstring(L, recipe);
     lua_setfield(L, top + 1, "name");
     static const char *const fields[] = {"description", "group",
                                          "spends", "alias_of", "settings",
-                                         NULL};
+                                         "approval", NULL};
     for (int k = 0; fields[k]; k++) {
         lua_getfield(L, r, fields[k]);
         if (k == 2 && lua_type(L, -1) != LUA_TSTRING) {

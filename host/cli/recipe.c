@@ -103,6 +103,23 @@ static void check_field(lua_State *L, const struct recipe_ref *ref,
     lua_pop(L, 1);
 }
 
+/*
+** `approval = "lives"` marks a recipe that makes something billed for as
+** long as it exists (a deployment): the MCP server asks the user before
+** it runs one (docs/mcp.md). One known word, so a typo cannot turn the
+** question off.
+*/
+static void check_approval(lua_State *L, const struct recipe_ref *ref)
+{
+    check_field(L, ref, "approval", LUA_TSTRING, 0);
+    lua_getfield(L, -1, "approval");
+    const char *a = lua_tostring(L, -1);
+    if (a && strcmp(a, "lives") != 0)
+        err_raise(L, "config", "recipe %s: `approval` must be \"lives\" "
+                  "when present (got a different word)", ref->name);
+    lua_pop(L, 1);
+}
+
 void recipe_load(lua_State *L, const struct recipe_ref *ref,
                  int for_listing)
 {
@@ -123,6 +140,7 @@ void recipe_load(lua_State *L, const struct recipe_ref *ref,
     check_field(L, ref, "calls", LUA_TTABLE, 0);
     check_field(L, ref, "group", LUA_TSTRING, 0);
     check_field(L, ref, "alias_of", LUA_TSTRING, 0);
+    check_approval(L, ref);
     lua_getfield(L, -1, "params");
     params_check(L, -1, ref->name);
     lua_pop(L, 1);

@@ -77,6 +77,31 @@ static const struct usage_item completion_options[] = {
     {NULL, NULL, NULL}
 };
 
+static const struct usage_item mcp_options[] = {
+    {"--budget", "USD", "what all calls of this server together may "
+     "spend, on top of each run's and the daily cap (default: "
+     "THETA_MAX_BUDGET_USD, else 2.00)"},
+    {"--dry-run", NULL, "serve every tool in dry-run mode: no request "
+     "but GET/HEAD leaves"},
+    {"--approve-spend", NULL, "run recipes that need approval without "
+     "asking when the client cannot ask the user (elicitation)"},
+    {"--confirm-above", "USD", "also ask before any recipe that spends "
+     "when --budget is above USD"},
+    {"--recipes", "DIR", "also serve the recipes (*.lua) in DIR "
+     "(repeatable)"},
+    {"--only", "NAME", "serve only these recipes (repeatable, or "
+     "NAME,NAME)"},
+    {"--exclude", "NAME", "do not serve these recipes (repeatable, or "
+     "NAME,NAME)"},
+    {"--allow-file-dir", "DIR", "file params may name files under DIR "
+     "(repeatable); without it no tool reads a file"},
+    {"--max-calls", "N", "calls running at once, more wait (default 8, "
+     "at most 64)"},
+    {"--timeout", "S", "deadline of each call (default 600)"},
+    {"--memory-mb", "N", "memory cap of each call (default 256)"},
+    {NULL, NULL, NULL}
+};
+
 const struct usage_command usage_commands[] = {
     {"run", "RECIPE [--param value ...] [global options]",
      "run a recipe; a TEXT param also takes @FILE or - (stdin)", NULL},
@@ -95,6 +120,9 @@ const struct usage_command usage_commands[] = {
      "--online verifies each with one call", check_options},
     {"sweep", "[--dry-run] [--force]", "finish cleanup a killed run "
      "left (delete and verify its deployments)", sweep_options},
+    {"mcp", "[--budget USD] [--dry-run] [--approve-spend] [options]",
+     "serve the recipes as tools of a Model Context Protocol server on "
+     "stdin/stdout (docs/mcp.md)", mcp_options},
     {"completion", "bash|zsh", "print a shell completion script made "
      "from the recipes' params", completion_options},
     {"man", "", "print this manual page as roff (man -l <(clawhost "

@@ -1,0 +1,334 @@
+/*
+** mcpproc.c -- the operating-system side of `clawhost mcp`, as a Lua
+** module for the server's own state (never a recipe's): child
+** processes, pipes, poll(2), signals, and the one way out to stdout.
+**
+** Read first: the server runs each tools/call as a child process (the
+** same binary, `run RECIPE`), so a crash, a memory breach or a deadline
+** stays in that child. This file only moves bytes and processes; what
+** they mean is decided in lua/mcp/. No shell is ever involved: argv
+** items go to execve as they are.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "cli/mcpproc.h"
+#include "runtime/out.h"
+
+#define MAX_ARGS 4096           /* argv items of one child */
+#define MAX_ENV 4096            /* environment entries of one child */
+#define MAX_POLL 1024           /* descriptors watched at once */
+#define READ_CHUNK 65536
+
+static volatile sig_atomic_t got_signal;
+
+/* SIGINT/SIGTERM only note the signal: poll(2) returns EINTR and the
+** server's loop cancels its calls, lets their cleanup run, and ends. */
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+int mcpproc_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = SIG_IGN;        /* a client gone: EPIPE, not death */
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* A NULL-terminated copy of the strings of the table at idx (pushed as
+** a userdata so that an error frees it with the state). */
+static char **string_list(lua_State *L, int idx, int max, const char *what)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    if (n > max)
+        luaL_error(L, "mcpproc: more than %d %s", max, what);
+    char **v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *v, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        v[i - 1] = (char *)luaL_checkstring(L, -1);
+        lua_pop(L, 1);      /* the table keeps the string alive */
+    }
+    v[n] = NULL;
+    return v;
+}
+
+/* In the child between fork and exec: only async-signal-safe calls. */
+static void child_exec(char **argv, char **envp, int out, int err)
+{
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
+        dup2(err, 2) < 0)
+        _exit(127);
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    setpgid(0, 0);          /* the terminal's Ctrl-C reaches the server,
+                            ** which decides what each child gets */
+    execve(argv[0], argv, envp);
+    _exit(127);
+}
+
+/* spawn(argv, env) -> pid, stdout fd, stderr fd (both non-blocking). */
+static int l_spawn(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    char **argv = string_list(L, 1, MAX_ARGS, "arguments");
+    char **envp = string_list(L, 2, MAX_ENV, "environment entries");
+    if (!argv[0])
+        return luaL_error(L, "mcpproc.spawn: empty argv");
+    int po[2], pe[2];
+    if (pipe2(po, O_CLOEXEC) != 0)
+        return luaL_error(L, "pipe: %s", strerror(errno));
+    if (pipe2(pe, O_CLOEXEC) != 0) {
+        close(po[0]);
+        close(po[1]);
+        return luaL_error(L, "pipe: %s", strerror(errno));
+    }
+    out_flush_all();        /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid == 0)
+        child_exec(argv, envp, po[1], pe[1]);
+    int e = errno;
+    close(po[1]);
+    close(pe[1]);
+    if (pid < 0) {
+        close(po[0]);
+        close(pe[0]);
+        return luaL_error(L, "fork: %s", strerror(e));
+    }
+    set_nonblock(po[0]);
+    set_nonblock(pe[0]);
+    lua_pushinteger(L, pid);
+    lua_pushinteger(L, po[0]);
+    lua_pushinteger(L, pe[0]);
+    return 3;
+}
+
+/* poll(fds, timeout_ms) -> a list of the fds that are readable or
+** closed (empty on timeout or after a signal). */
+static int l_poll(lua_State *L)
+{
+    struct pollfd p[MAX_POLL];
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int n = (int)lua_rawlen(L, 1), ms = (int)luaL_checkinteger(L, 2);
+    if (n > MAX_POLL)
+        return luaL_error(L, "mcpproc.poll: more than %d fds", MAX_POLL);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, i + 1);
+        p[i].fd = (int)lua_tointeger(L, -1);
+        p[i].events = POLLIN;
+        p[i].revents = 0;
+        lua_pop(L, 1);
+    }
+    int r = poll(p, (nfds_t)n, ms);
+    lua_newtable(L);
+    if (r < 0 && errno != EINTR)
+        return luaL_error(L, "poll: %s", strerror(errno));
+    for (int i = 0, k = 0; r > 0 && i < n; i++)
+        if (p[i].revents) {
+            lua_pushinteger(L, p[i].fd);
+            lua_rawseti(L, -2, ++k);
+        }
+    return 1;
+}
+
+/* read(fd) -> bytes, "" at end of file, or nil when nothing is ready. */
+static int l_read(lua_State *L)
+{
+    char buf[READ_CHUNK];
+    int fd = (int)luaL_checkinteger(L, 1);
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n < 0)      /* an error reads as the end: the peer is gone */
+        n = 0;
+    lua_pushlstring(L, buf, (size_t)n);
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    close((int)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+/* kill(pid, "TERM"|"INT"|"KILL"): to the child's process group too,
+** so whatever it started goes with it. */
+static int l_kill(lua_State *L)
+{
+    pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+    static const char *const names[] = {"TERM", "INT", "KILL", NULL};
+    static const int sigs[] = {SIGTERM, SIGINT, SIGKILL};
+    int s = sigs[luaL_checkoption(L, 2, NULL, names)];
+    if (pid > 1)
+        kill(pid, s);
+    return 0;
+}
+
+/* reap() -> a list of {pid, status} of children that ended; status is
+** the exit code, or 128 + the signal that killed it. */
+static int l_reap(lua_State *L)
+{
+    int st, k = 0;
+    pid_t pid;
+    lua_newtable(L);
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        lua_createtable(L, 2, 0);
+        lua_pushinteger(L, pid);
+        lua_rawseti(L, -2, 1);
+        lua_pushinteger(L, WIFEXITED(st) ? WEXITSTATUS(st)
+                                         : 128 + WTERMSIG(st));
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+/* The one way to stdout: through the redactor, flushed at once (a
+** message must not wait in a buffer while the client waits for it). */
+static int l_write(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    out_write(OUT_STDOUT, s, len);
+    out_flush_all();
+    return 0;
+}
+
+static int l_log(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    out_write(OUT_STDERR, s, len);
+    return 0;
+}
+
+static int l_realpath(lua_State *L)
+{
+    char buf[PATH_MAX];
+    if (!realpath(luaL_checkstring(L, 1), buf)) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* isfile(path) -> is it a regular file (after links)? */
+static int l_isfile(lua_State *L)
+{
+    struct stat st;
+    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 &&
+                       S_ISREG(st.st_mode));
+    return 1;
+}
+
+/* listdir(dir) -> sorted names of the *.lua files in dir, or nil, err */
+static int l_listdir(lua_State *L)
+{
+    DIR *d = opendir(luaL_checkstring(L, 1));
+    struct dirent *e;
+    int k = 0;
+    if (!d) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_newtable(L);
+    while ((e = readdir(d)) && k < MAX_ARGS) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && e->d_name[0] != '.' &&
+            strcmp(e->d_name + n - 4, ".lua") == 0) {
+            lua_pushstring(L, e->d_name);
+            lua_rawseti(L, -2, ++k);
+        }
+    }
+    closedir(d);
+    return 1;
+}
+
+/* environ() -> the process environment as "NAME=value" items */
+static int l_environ(lua_State *L)
+{
+    extern char **environ;
+    int k = 0;
+    lua_newtable(L);
+    for (char **e = environ; *e && k < MAX_ENV - 8; e++) {
+        lua_pushstring(L, *e);
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+/* id() -> this process's id and the wall clock in seconds: a name for
+** its budget group that no other server shares. */
+static int l_id(lua_State *L)
+{
+    lua_pushinteger(L, getpid());
+    lua_pushinteger(L, (lua_Integer)time(NULL));
+    return 2;
+}
+
+static int l_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+    return 1;
+}
+
+/* signalled() -> "INT"/"TERM" once a signal came, else nil */
+static int l_signalled(lua_State *L)
+{
+    if (!got_signal)
+        return 0;
+    lua_pushstring(L, got_signal == SIGINT ? "INT" : "TERM");
+    return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"spawn", l_spawn}, {"poll", l_poll}, {"read", l_read},
+    {"close", l_close}, {"kill", l_kill}, {"reap", l_reap},
+    {"write", l_write}, {"log", l_log}, {"realpath", l_realpath},
+    {"isfile", l_isfile}, {"listdir", l_listdir}, {"now", l_now},
+    {"signalled", l_signalled}, {"environ", l_environ}, {"id", l_id},
+    {NULL, NULL}
+};
+
+int luaopen_clawhost_mcpproc(lua_State *L)
+{
+    luaL_newlib(L, funcs);
+    return 1;
+}
