@@ -281,7 +281,10 @@ async function main() {
     }
     report.server_pid = transport.pid;
     await client.close().catch(() => {});
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+    // wait for the server to go (at most 5 s; the timer does not keep
+    // node alive once it has)
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 5000)
+                                                      .unref())]);
     report.stderr = Buffer.concat(chunks).toString("utf8");
     report.elapsed_ms = now();
     process.stdout.write(JSON.stringify(report) + "\n");
