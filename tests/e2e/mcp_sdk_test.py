@@ -539,9 +539,15 @@ def disposable_args(**kw):
 
 def test_spending_tool_refused_without_elicitation_or_approval(mcp, sim):
     rep = mcp.run(batches=[[{"id": "v", "name": "validate-disposable",
-                             "arguments": disposable_args()}]])
-    r = failed(rep.call("v"))
-    assert "--approve-spend" in text_of(r), r
+                             "arguments": disposable_args()},
+                            {"id": "d", "name": "deploy",
+                             "arguments": {"template": DEEPSEEK,
+                                           "yes": True}},
+                            {"id": "h", "name": "hello"}]])
+    for cid in ("v", "d"):
+        r = failed(rep.call(cid))
+        assert "--approve-spend" in text_of(r), r
+    ok(rep.call("h"))
     assert rep["elicitations"] == []
     assert sim.mutating() == [] and sim.deployments() == []
 
