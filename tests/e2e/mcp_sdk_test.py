@@ -280,6 +280,8 @@ class Mcp:
             assert msg.get("jsonrpc") == "2.0", line[:200]
         rc = raw.with_name(raw.name + ".rc")
         rep.exit_code = int(rc.read_text()) if rc.exists() else None
+        # the server left by itself when the client closed its stdin
+        assert rep.exit_code == 0, (rep.exit_code, doc["stderr"][-2000:])
         return rep
 
     def run(self, args=(), timeout=120, **kw):
@@ -365,12 +367,14 @@ def test_every_shipped_recipe_is_a_tool_with_a_valid_schema(mcp):
             # a valid draft 2020-12 schema (MCP 2025-11-25's default
             # dialect) that Ajv compiles
             assert v["meta_valid"] and v["compiles"], (name, part, v)
+            # and nothing Ajv's strict mode would flag (unknown keywords,
+            # keywords that do not fit the type)
+            assert v["strict_warnings"] == [], (name, part, v)
             assert v["declares_schema"] in (
                 None, "https://json-schema.org/draft/2020-12/schema"), v
     # the protocol revision the client asked for was answered as is
     [init] = rep.sent("initialize")
     assert init["params"]["protocolVersion"] == "2025-11-25"
-    assert rep.exit_code == 0
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-03-26"])
@@ -401,6 +405,7 @@ INSTANCES = [
     ("publish", {"message": "hi", "image": [3]}, False),
     ("publish", {"message": "hi", "at": "2030-01-02T03:04:05+01:00"}, True),
     ("publish", {"message": "hi", "proxy_images": "yes"}, False),
+    ("publish", {"message": "hi", "no_such_param": 1}, False),
     ("chat", {"message": "hi", "max_tokens": 0}, False),
     ("validate-disposable", {"probe": "ssh"}, False),
 ]
