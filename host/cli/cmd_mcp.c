@@ -131,7 +131,6 @@ static int l_catalog(lua_State *S)
         return luaL_error(S, "%s", err);
     }
     lua_State *L = rt_get()->L;
-    protect_known_secrets();
     lua_pushcfunction(L, catalog_entries);
     lua_pushlightuserdata(L, (void *)root);
     lua_newtable(L);
@@ -148,7 +147,8 @@ static int l_catalog(lua_State *S)
     else
         lua_pushfstring(S, "%s", ok ? "catalog too large" :
                         err_describe(L, -1));
-    init_stop();
+    init_stop();            /* closes the output redactor too */
+    protect_known_secrets();
     if (!ok || len > CATALOG_MAX)
         return lua_error(S);
     return 1;

@@ -229,7 +229,10 @@ local function on_line(line)
     return fail(nil, -32600, "invalid request: one JSON-RPC 2.0 object " ..
       "per line (batches are not part of MCP)")
   end
-  if msg.method == nil and valid_id(msg.id) then return on_answer(msg) end
+  if msg.method == nil and valid_id(msg.id) and
+      (msg.result ~= nil or msg.error ~= nil) then
+    return on_answer(msg)
+  end
   if type(msg.method) ~= "string" then
     return fail(valid_id(msg.id) and msg.id or nil, -32600,
                 "invalid request: no method")

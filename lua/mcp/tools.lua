@@ -111,7 +111,9 @@ function _M.description(data, opts)
   if why then
     d = d .. "\nThe user is asked to approve each call (" .. why .. ")."
   end
-  if data.alias_of then d = d .. "\nAnother name of " .. data.alias_of .. "." end
+  if data.alias_of then
+    d = d .. "\nAnother name of " .. data.alias_of .. "."
+  end
   return d
 end
 

@@ -1,0 +1,105 @@
+-- mcp_tools_test.lua: lua/mcp/tools.lua, a recipe's params as an MCP
+-- inputSchema and a call's arguments as the recipe's flags.
+--
+-- Run by the host as a recipe (tests/run_lua.sh). No network, no files.
+
+local function data()
+  return {
+    name = "t", description = "A test", spends = false,
+    calls = { "GET https://example.com/x" },
+    params = {
+      { name = "n", flag = "--n", type = "integer", min = 1, max = 3,
+        default = 1, required = false },
+      { name = "word", flag = "--word", type = "string", required = true,
+        max_bytes = 10 },
+      { name = "tag", flag = "--tag", type = "list", of = "enum",
+        values = { "a", "b" } },
+      { name = "at", flag = "--at", type = "time" },
+      { name = "yes", flag = "--yes", type = "boolean" },
+      { name = "doc", flag = "--doc", type = "file" },
+      { name = "key_file", flag = "--key-file", type = "output" },
+    },
+  }
+end
+
+local function cases(t, suite)
+  local eq, ok = t.eq, t.ok
+  local json = require "json"
+  local tools = require "mcp.tools"
+  local none = { file_dirs = {} }
+
+  suite:case("schema from params", function()
+    local s = tools.schema(json, data())
+    eq(s.type, "object")
+    eq(s.additionalProperties, false)
+    eq(s.properties.n.minimum, 1)
+    eq(s.properties.n.maximum, 3)
+    eq(s.properties.word.maxLength, 10)
+    eq(s.properties.tag.type, "array")
+    eq(s.properties.tag.items.enum[2], "b")
+    eq(s.properties.at.format, "date-time")
+    ok(("2026-01-02T03:04:05+01:00"):find("^%d%d%d%d%-") ~= nil)
+    eq(s.properties.key_file, nil, "output params are not offered")
+    eq(json.encode(s.required), '["word"]')
+  end)
+
+  suite:case("annotations", function()
+    local a = tools.annotations(data())
+    eq(a.readOnlyHint, true)
+    eq(a.openWorldHint, true)
+    local d = data()
+    d.calls = { "DELETE https://example.com/x" }
+    a = tools.annotations(d)
+    eq(a.readOnlyHint, false)
+    eq(a.destructiveHint, true)
+  end)
+
+  suite:case("approval", function()
+    local d = data()
+    eq(tools.needs_approval(d, { budget = 2 }), nil)
+    d.approval = "lives"
+    ok(tools.needs_approval(d, { budget = 2 }))
+    d.approval, d.spends = nil, "yes"
+    ok(tools.needs_approval(d, { budget = 2, confirm_above = 1 }))
+    eq(tools.needs_approval(d, { budget = 2, confirm_above = 3 }), nil)
+  end)
+
+  suite:case("arguments to flags", function()
+    local argv = tools.argv(data(), { word = "-x", n = 2, tag = { "a",
+      "b" }, yes = false }, none)
+    eq(table.concat(argv, " "), "--n=2 --tag=a --tag=b --word=-x --yes=false")
+    argv = tools.argv(data(), { word = "@me" }, none)
+    eq(argv[1], "--word=@@me")
+  end)
+
+  suite:case("bad arguments", function()
+    local _, err = tools.argv(data(), { nope = 1 }, none)
+    ok(err:find("unknown argument nope", 1, true))
+    _, err = tools.argv(data(), { word = "-" }, none)
+    ok(err:find("stdin", 1, true))
+    _, err = tools.argv(data(), { n = 1.5 }, none)
+    ok(err:find("integer", 1, true))
+    _, err = tools.argv(data(), { tag = "a" }, none)
+    ok(err:find("array", 1, true))
+    _, err = tools.argv(data(), { doc = "/etc/passwd" }, none)
+    ok(err:find("--allow-file-dir", 1, true))
+    _, err = tools.argv(data(), { doc = "/d/../etc/passwd" }, {
+      file_dirs = { "/d" }, realpath = function() return "/etc/passwd" end,
+      isfile = function() return true end })
+    ok(err:find("not a file under", 1, true))
+    local argv = tools.argv(data(), { doc = "/d/x" }, {
+      file_dirs = { "/d" }, realpath = function(p) return p end,
+      isfile = function() return true end })
+    eq(argv[1], "--doc=/d/x")
+  end)
+end
+
+return {
+  description = "Tests for lua/mcp/tools.lua",
+  run = function(ctx)
+    local t = require "testlib"
+    local suite = t.new("mcp_tools")
+    cases(t, suite)
+    return suite:done()
+  end,
+}
