@@ -187,6 +187,7 @@ static void push_config(lua_State *L, const char *root, int argc,
                         char **argv)
 {
     char exe[PATH_MAX];
+    const char *src = NULL, *serr = NULL;
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
     lua_createtable(L, 0, 7);
@@ -198,7 +199,11 @@ static void push_config(lua_State *L, const char *root, int argc,
     lua_setfield(L, -2, "env_file");
     lua_pushstring(L, CLAWHOST_VERSION);
     lua_setfield(L, -2, "version");
-    lua_pushstring(L, getenv("THETA_MAX_BUDGET_USD"));
+    /* the usual run cap, from wherever settings come from (the
+    ** environment, --env-file, ./.env.local, the user file); a refused
+    ** file leaves it unset here and each call reports the refusal */
+    lua_pushstring(L, sources_lookup("THETA_MAX_BUDGET_USD", &src,
+                                     &serr));
     lua_setfield(L, -2, "env_budget");
     lua_pushcfunction(L, l_catalog);
     lua_setfield(L, -2, "catalog");

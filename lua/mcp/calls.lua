@@ -5,17 +5,20 @@
 -- its own memory cap, deadline, signals and cleanup, so nothing it does
 -- reaches the server or another call. Its stdout is the result JSON,
 -- its stderr JSON log lines (progress among them).
+local tools = require "mcp.tools"
+
 local _M = {}
 
 local MAX_RESULT = 16 * 1024 * 1024     -- bytes of one result
 local MAX_LOG_LINE = 64 * 1024          -- bytes of one stderr line
 
-function _M.command(srv, tool, flags)
+function _M.command(srv, tool, flags, cap)
   local o = srv.opts
   local argv = { srv.cfg.exe, "run", "--json", "--log-json",
                  "--timeout=" .. string.format("%g", o.timeout),
                  "--memory-mb=" .. string.format("%d", o.memory_mb) }
   if o.dry_run then argv[#argv + 1] = "--dry-run" end
+  if cap then argv[#argv + 1] = "--budget=" .. tools.usd(cap) end
   argv[#argv + 1] = tool.ref
   for _, f in ipairs(flags) do argv[#argv + 1] = f end
   return argv
@@ -29,8 +32,7 @@ function _M.environment(srv)
     if not skip[e:match("^([^=]*)")] then env[#env + 1] = e end
   end
   env[#env + 1] = "CLAWHOST_BUDGET_GROUP=" .. srv.group
-  env[#env + 1] = string.format("CLAWHOST_BUDGET_GROUP_CAP=%.2f",
-                                srv.opts.budget)
+  env[#env + 1] = "CLAWHOST_BUDGET_GROUP_CAP=" .. tools.usd(srv.opts.budget)
   if srv.cfg.env_file ~= "" then
     env[#env + 1] = "CLAWHOST_ENV_FILE=" .. srv.cfg.env_file
   end
@@ -39,7 +41,7 @@ end
 
 function _M.start(srv, call)
   local pid, out, err = srv.io.spawn(_M.command(srv, call.tool,
-                                     call.flags), _M.environment(srv))
+                                     call.flags, call.cap), _M.environment(srv))
   call.pid, call.out, call.err = pid, out, err
   call.stdout, call.outlen, call.errbuf = {}, 0, ""
   call.started = srv.io.now()

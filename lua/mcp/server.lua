@@ -107,8 +107,8 @@ local function ask_approval(call, why)
   call.asking = id
   send({ id = id, method = "elicitation/create", params = {
     message = string.format("Allow the tool %s to run? %s. It may " ..
-      "spend up to %.2f USD of this server's budget.", call.tool.name,
-      why:gsub("^%l", string.upper), srv.opts.budget),
+      "spend up to %s USD of this server's budget.", call.tool.name,
+      (why:gsub("^%l", string.upper)), tools.usd(srv.opts.budget)),
     requestedSchema = { type = "object", properties = {
       approve = { type = "boolean", title = "Approve",
                   description = "run " .. call.tool.name } },
@@ -137,9 +137,13 @@ local function tool_call(id, params)
     return reply(id, calls.error_result("usage", err))
   end
   srv.calls[call.key] = call
-  local why = tools.needs_approval(t.data, srv.opts)
+  local why, kind = tools.needs_approval(t.data, srv.opts)
   if why and srv.can_elicit then
     return ask_approval(call, why)
+  elseif kind == "above" and not srv.opts.approve_spend then
+    -- nobody can approve more: the call runs with the threshold as its
+    -- own run cap, so it spends at most that much
+    call.cap = srv.opts.confirm_above
   elseif why and not srv.opts.approve_spend then
     return finish(call, calls.error_result("approval_required",
       name .. " needs the user's approval (" .. why .. "), and this " ..

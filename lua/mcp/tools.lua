@@ -85,17 +85,30 @@ function _M.annotations(data)
            idempotentHint = ro, openWorldHint = #calls > 0 }
 end
 
+-- Why a call needs the user's approval, and which kind: "lives" (it
+-- makes something billed while it lives: always asked) or "above" (it
+-- spends and the server's budget is above --confirm-above: asked, or
+-- run with its own cap lowered to the threshold when nobody can ask).
 function _M.needs_approval(data, opts)
   if data.approval == "lives" then
-    return "it creates something billed for as long as it lives"
+    return "it creates something billed for as long as it lives", "lives"
   end
   if data.spends and opts.confirm_above and
       opts.budget > opts.confirm_above then
-    return string.format("it spends, up to the server's budget of " ..
-      "%.2f USD (above --confirm-above %.2f)", opts.budget,
-      opts.confirm_above)
+    return string.format("it may spend more than --confirm-above %s " ..
+      "USD, up to the server's budget of %s USD",
+      _M.usd(opts.confirm_above), _M.usd(opts.budget)), "above"
   end
   return nil
+end
+
+-- An amount as clawhost's money parser reads it: at least 2 decimals,
+-- at most 9, no float noise (0.0001028, not 1.028e-04).
+function _M.usd(n)
+  local s = string.format("%.9f", n):gsub("0+$", "")
+  local whole, frac = s:match("^(%d+)%.(%d*)$")
+  if #frac < 2 then frac = frac .. string.rep("0", 2 - #frac) end
+  return whole .. "." .. frac
 end
 
 function _M.description(data, opts)
@@ -107,9 +120,12 @@ function _M.description(data, opts)
   else
     d = d .. "\nSpends no money."
   end
-  local why = _M.needs_approval(data, opts)
-  if why then
+  local why, kind = _M.needs_approval(data, opts)
+  if kind == "lives" then
     d = d .. "\nThe user is asked to approve each call (" .. why .. ")."
+  elseif kind == "above" then
+    d = d .. "\nA call may spend at most " .. _M.usd(opts.confirm_above) ..
+      " USD unless the user approves more when asked."
   end
   if data.alias_of then
     d = d .. "\nAnother name of " .. data.alias_of .. "."

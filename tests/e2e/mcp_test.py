@@ -139,7 +139,7 @@ def test_tools_list_serves_every_recipe_with_a_schema(mcp, host):
     s.initialize()
     tools = {t["name"]: t for t in s.call("tools/list")["result"]["tools"]}
     shipped = host.run("list", "--all", "--json").json()
-    assert {r["name"] for r in shipped} | {"sleepy", "lives"} == set(tools)
+    assert {r["name"] for r in shipped} | {"sleepy", "lives", "spender"} == set(tools)
     for t in tools.values():
         sch = t["inputSchema"]
         assert sch["type"] == "object" and "properties" in sch
@@ -221,7 +221,13 @@ def test_cancel_stops_the_run_and_its_cleanup_runs(mcp):
     s = mcp()
     s.initialize()
     rid = s.request("tools/call", {"name": "sleepy",
-                                   "arguments": {"seconds": 60}})
+                                   "arguments": {"seconds": 60},
+                                   "_meta": {"progressToken": "c1"}})
+    # cancel once the run is under way (its cleanup is registered); a
+    # run cancelled before it started has nothing to clean up
+    started = s.recv()
+    assert started["method"] == "notifications/progress"
+    assert started["params"]["progressToken"] == "c1"
     s.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
             "params": {"requestId": rid, "reason": "test"}})
     seen = []
@@ -304,6 +310,67 @@ def test_elicitation_asks_the_user(mcp, answer, ok):
     else:
         assert r["isError"] and \
             r["structuredContent"]["error"]["code"] == "declined"
+    s.close()
+
+
+def test_confirm_above_caps_a_call_nobody_can_approve(mcp, tmp_path):
+    """Without elicitation a spending call runs with --confirm-above as
+    its own cap: 0.40 of a 0.50 threshold passes, 0.80 is refused by the
+    budget; with --approve-spend the server's budget is the limit."""
+    env = {"CLAWHOST_STATE_DIR": str(tmp_path / "state")}
+    s = mcp("--budget", "5", "--confirm-above", "0.50", env=env)
+    s.initialize()
+    tools = {t["name"]: t for t in s.call("tools/list")["result"]["tools"]}
+    assert "at most 0.50 USD" in tools["spender"]["description"]
+    r = s.tool("spender", {"usd": 0.4})["result"]
+    assert not r.get("isError"), r
+    assert r["structuredContent"] == {"spent": 0.4, "cap": 0.5}
+    r = s.tool("spender", {"usd": 0.8})["result"]
+    assert r["isError"] is True
+    assert r["structuredContent"]["error"]["code"] == "budget_exceeded"
+    s.close()
+    s = mcp("--budget", "5", "--confirm-above", "0.50", "--approve-spend",
+            env=env)
+    s.initialize()
+    r = s.tool("spender", {"usd": 0.8})["result"]
+    assert not r.get("isError"), r
+    assert r["structuredContent"]["spent"] == 0.8
+    s.close()
+
+
+def test_confirm_above_asks_a_client_that_can(mcp, tmp_path):
+    env = {"CLAWHOST_STATE_DIR": str(tmp_path / "state")}
+    s = mcp("--budget", "5", "--confirm-above", "0.50", env=env)
+    s.initialize(capabilities={"elicitation": {}})
+    rid = s.request("tools/call", {"name": "spender",
+                                   "arguments": {"usd": 0.8}})
+    ask = s.recv()
+    assert ask["method"] == "elicitation/create"
+    assert "0.50" in ask["params"]["message"]
+    s.send({"jsonrpc": "2.0", "id": ask["id"],
+            "result": {"action": "accept", "content": {"approve": True}}})
+    r = s.wait(rid)["result"]
+    assert not r.get("isError"), r
+    assert r["structuredContent"]["spent"] == 0.8
+    s.close()
+
+
+def test_budget_default_comes_from_the_settings_file(mcp, tmp_path):
+    settings = tmp_path / "env"
+    settings.write_text("THETA_MAX_BUDGET_USD=0.30\n")
+    settings.chmod(0o600)
+    env = {"CLAWHOST_STATE_DIR": str(tmp_path / "state"),
+           "THETA_MAX_BUDGET_USD": ""}
+    s = mcp("--env-file", str(settings), "--confirm-above", "0.10",
+            env=env)
+    s.initialize(capabilities={"elicitation": {}})
+    rid = s.request("tools/call", {"name": "spender",
+                                   "arguments": {"usd": 0.2}})
+    ask = s.recv()
+    assert "up to 0.30 USD" in ask["params"]["message"]
+    s.send({"jsonrpc": "2.0", "id": ask["id"],
+            "result": {"action": "decline"}})
+    assert s.wait(rid)["result"]["isError"] is True
     s.close()
 
 

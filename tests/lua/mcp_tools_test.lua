@@ -60,8 +60,21 @@ local function cases(t, suite)
     d.approval = "lives"
     ok(tools.needs_approval(d, { budget = 2 }))
     d.approval, d.spends = nil, "yes"
-    ok(tools.needs_approval(d, { budget = 2, confirm_above = 1 }))
+    local why, kind = tools.needs_approval(d, { budget = 2,
+                                                confirm_above = 1 })
+    ok(why and why:find("1.00", 1, true) and why:find("2.00", 1, true))
+    eq(kind, "above")
     eq(tools.needs_approval(d, { budget = 2, confirm_above = 3 }), nil)
+    d.approval = "lives"
+    why, kind = tools.needs_approval(d, { budget = 2, confirm_above = 1 })
+    eq(kind, "lives")
+  end)
+
+  suite:case("amounts as the money parser reads them", function()
+    eq(tools.usd(2), "2.00")
+    eq(tools.usd(0.5), "0.50")
+    eq(tools.usd(0.0001028), "0.0001028")
+    eq(tools.usd(1000000), "1000000.00")
   end)
 
   suite:case("arguments to flags", function()
