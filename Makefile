@@ -65,7 +65,7 @@ deps-test: build/.deps-test
 
 build/.deps-build: vendor/packages.txt vendor/deps.sh
 	@mkdir -p build && ./vendor/deps.sh build && touch $@
-build/.deps-test: vendor/packages.txt vendor/deps.sh
+build/.deps-test: vendor/packages.txt vendor/deps.sh tests/mcp/package-lock.json
 	@mkdir -p build && ./vendor/deps.sh build test && touch $@
 
 # `make V=1` shows the full commands.
