@@ -49,7 +49,9 @@ return {
                       "message" }
       out.response = nil
     end
-    if not r then return out, rerr end
+    -- a failure is the error alone: its `result` already holds the
+    -- attempts (returning both would encode the table twice)
+    if not r then return nil, rerr end
     return out
   end,
 }

@@ -592,6 +592,11 @@ def test_deploy_then_ready_chat_stop_start_delete(ec, sim):
     r = ec.run("run", "ready", "--interval-ms", "500", "--timeout-ms",
                "1500", env=env)
     assert r.code == 1 and "HTTP 503" in r.err, r
+    r = ec.run("run", "ready", "--interval-ms", "500", "--timeout-ms",
+               "1500", "--json", env=env)
+    assert r.code == 1 and "cannot report" not in r.err, r
+    err = r.json()["error"]
+    assert err["code"] == "timeout", err
     r = ec.run("run", "deployment-start", "--shard", shard, "--suffix",
                suffix, "--yes")
     assert r.code == 0, r
