@@ -34,7 +34,7 @@ return {
   run = function(ctx, args)
     local url, err = dedicated.endpoint(args.endpoint)
     if not url then return nil, err end
-    local headers, aerr = dedicated.auth()
+    local headers, aerr = dedicated.auth(url)
     if not headers then return nil, aerr end
     local model = args.model
     if not model then

@@ -30,7 +30,7 @@ return {
   run = function(ctx, args)
     local url, err = dedicated.endpoint(args.endpoint)
     if not url then return nil, err end
-    local headers, aerr = dedicated.auth()
+    local headers, aerr = dedicated.auth(url)
     if not headers then return nil, aerr end
     local r, rerr = dedicated.ready(ctx, { endpoint = url,
       kind = args.probe, headers = headers, timeout_ms = args.timeout_ms,

@@ -106,7 +106,7 @@ function _M.probe(ctx)
       function()
         local url, err = dedicated.endpoint()
         if not url then return nil, err end
-        local headers, aerr = dedicated.auth()
+        local headers, aerr = dedicated.auth(url)
         if not headers then return nil, aerr end
         local ids, merr = dedicated.models(ctx, { endpoint = url,
                                                   headers = headers })

@@ -7,7 +7,7 @@
 --   dedicated.endpoint(given)        the checked URL from the argument
 --                                    or THETA_INFERENCE_ENDPOINT, or
 --                                    nil, err (config)
---   dedicated.auth()                 headers from THETA_INFERENCE_AUTH_*
+--   dedicated.auth([url])            headers from THETA_INFERENCE_AUTH_*
 --   dedicated.probe(ctx, o)          one GET of the probe path: an
 --                                    attempt {ok, status, code, ...}
 --   dedicated.ready(ctx, o)          the probe until ready or timeout
@@ -142,15 +142,47 @@ function _M.endpoint(given)
   return url
 end
 
--- auth() -> headers for THETA_INFERENCE_AUTH_TOKEN (Bearer, preferred)
--- or THETA_INFERENCE_AUTH_USER + _PASS (Basic), or {} for a public
--- deployment; or nil, err when only one half of the pair is set.
-function _M.auth()
+-- Whether a Secret may go to url's host and port (its bindings are
+-- "host:port" or "host" for any port; secret.info lists them).
+local function bound_to(s, url)
+  local host, port = url:match("^https://([^/:]+):?(%d*)")
+  local hp = host .. ":" .. (port ~= "" and port or "443")
+  for _, b in ipairs(secret.info(s).hosts or {}) do
+    if b == hp or b == host then return true end
+  end
+  return false
+end
+
+-- The endpoint credentials are bound to THETA_INFERENCE_ENDPOINT's host
+-- only (docs/secrets.md): another deployment, even under the same
+-- domain, may be someone else's, so --endpoint elsewhere gets a clear
+-- refusal before anything is sent rather than one `blocked` per try.
+local function check_bound(s, url)
+  if url == nil or bound_to(s, url) then return true end
+  return nil, errors.new("config", fmt("the endpoint credentials (%s) " ..
+    "are sent only to the host of THETA_INFERENCE_ENDPOINT, and %s is " ..
+    "another host. Set THETA_INFERENCE_ENDPOINT to this deployment's " ..
+    "URL (clawhost setup, or --env-file) and leave --endpoint out; a " ..
+    "public deployment needs no credentials", secret.info(s).name,
+    url:match("^https://([^/]+)")), { sent = "no" })
+end
+
+-- auth([url]) -> headers for THETA_INFERENCE_AUTH_TOKEN (Bearer,
+-- preferred) or THETA_INFERENCE_AUTH_USER + _PASS (Basic), or {} for a
+-- public deployment; or nil, err when only one half of the pair is set
+-- or url (checked by check_endpoint) is not where they may go.
+function _M.auth(url)
   local tok = secret.get("THETA_INFERENCE_AUTH_TOKEN")
-  if tok then return { Authorization = secret.bearer(tok) } end
+  if tok then
+    local ok, err = check_bound(tok, url)
+    if not ok then return nil, err end
+    return { Authorization = secret.bearer(tok) }
+  end
   local user = secret.get("THETA_INFERENCE_AUTH_USER")
   local pass = secret.get("THETA_INFERENCE_AUTH_PASS")
   if user and pass then
+    local ok, err = check_bound(pass, url)
+    if not ok then return nil, err end
     return { Authorization = secret.basic(user, pass) }
   end
   if user or pass then

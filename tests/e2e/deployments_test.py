@@ -575,8 +575,23 @@ def test_deploy_then_ready_chat_stop_start_delete(ec, sim):
     d = result(r)
     endpoint, shard, suffix = d["endpoint"], str(d["shard"]), d["suffix"]
     assert endpoint.endswith(".onthetaedgecloud.com")
+    # the credentials go only to THETA_INFERENCE_ENDPOINT's host: with
+    # it unset (or elsewhere) --endpoint is refused before any request
+    before = len(sim.requests())
+    for extra in ({}, {"THETA_INFERENCE_ENDPOINT":
+                       "https://other.s1.tec-s1.onthetaedgecloud.com"}):
+        for recipe in (("ready",), ("dedicated-chat", "--message", "hi")):
+            r = ec.run("run", *recipe, "--endpoint", endpoint,
+                       env={**auth, **extra})
+            assert r.code == 2, r
+            assert "sent only to the host of THETA_INFERENCE_ENDPOINT" \
+                in r.err and "blocked" not in r.err, r
+            assert ENDPOINT_PASS not in r.out + r.err
+    assert len(sim.requests()) == before
     env = {**auth, "THETA_INFERENCE_ENDPOINT": endpoint}
     r = ec.run("run", "ready", "--interval-ms", "500", "--json", env=env)
+    assert r.code == 0, r
+    r = ec.run("run", "ready", "--endpoint", endpoint, "--json", env=env)
     assert r.code == 0, r
     rd = result(r)
     assert rd["ready"] is True and rd["attempts"][-1]["status"] == 200
