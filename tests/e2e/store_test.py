@@ -335,18 +335,21 @@ def test_three_machines_share_one_daily_cap(tmp_path, pg_url):
         for _ in range(4):
             procs.append(m.popen("run", path, "--json", "--n", "60",
                                  "--budget", "10"))
-    granted = 0
+    granted, granting = 0, 0
     for p in procs:
         out, err = p.communicate(timeout=180)
         assert p.returncode == 0, err
         doc = json.loads(out)
         assert doc.get("stopped") in (None, "budget_exceeded"), doc
         granted += doc["granted"]
+        granting += doc["granted"] > 0
     assert granted == 100
     led = ledger(machines[0])
     assert Decimal(str(led["today_committed"])) == Decimal("1.00")
     assert sum(g["calls"] for g in led["run"]) == 100
-    assert len(led["run"]) == 12
+    # one ledger row per run that was granted something: on a busy
+    # machine a late starter may find the day's cap already reached
+    assert len(led["run"]) == granting
 
 
 # ---- SIGKILL ---------------------------------------------------------------------
