@@ -16,7 +16,7 @@
 # BENCH_HTTP_REPS (9), BENCH_SEQ_N (2000), BENCH_CONC_N (4000),
 # BENCH_CONC (32), BENCH_RSS_RUNS (5), BENCH_SLEEP_S (2),
 # BENCH_STORE_PAIRS (200), BENCH_STORE_WRITERS (8), BENCH_STORE_SECS (3),
-# BENCH_HOT_REPS (7), BENCH_STREAM_MB (100).
+# BENCH_HOT_REPS (7), BENCH_STREAM_MB (100), BENCH_MCP_RUNS (20).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -32,6 +32,7 @@ CONC=${BENCH_CONC:-32}
 RSS_RUNS=${BENCH_RSS_RUNS:-5}
 SLEEP_S=${BENCH_SLEEP_S:-2}
 PY=${PYTHON:-/usr/bin/python3}
+MCP_RUNS=${BENCH_MCP_RUNS:-20}
 [ -x "$PY" ] || PY=$(command -v python3 || echo python3)
 
 # hyperfine and curl are the `bench` group of vendor/packages.txt;
@@ -797,6 +798,28 @@ else
     hot_ratio "stream: clawhost >= 0.95 x curl" "$ST_CH" "$ST_CURL" 0.95
     hot_ratio "GETs: clawhost >= 0.9 x libcurl client" "$GET_CH" \
         "$GET_LC" 0.9
+fi
+
+# ======================================================================
+section "8. clawhost mcp: start to tools/list, one tools/call"
+echo "   median of $MCP_RUNS servers: initialize + tools/list from the"
+echo "   server's start, then a hello tools/call (a child process); the"
+echo "   baseline is \`clawhost run hello --json\` run directly"
+if clean timeout 300 "$PY" "$ROOT/bench/mcp_rtt.py" "$BIN" "$MCP_RUNS" \
+        > "$TMP/mcp.json" 2> "$TMP/mcp.err"; then
+    MCP_LIST=$(jnum list_ms "$TMP/mcp.json")
+    MCP_CALL=$(jnum call_ms "$TMP/mcp.json")
+    MCP_DIRECT=$(jnum direct_ms "$TMP/mcp.json")
+    echo "   $(jnum tools "$TMP/mcp.json") tools listed in $MCP_LIST ms;" \
+         "hello over MCP $MCP_CALL ms, run directly $MCP_DIRECT ms"
+    target "mcp: tools/list within 100 ms of start" "$MCP_LIST ms" \
+        "$(calc "$MCP_LIST <= 100")"
+    target "mcp: a call within 2.5 x a direct run" \
+        "$(fmt %.2fx "$(calc "$MCP_CALL / $MCP_DIRECT")")" \
+        "$(calc "$MCP_CALL <= 2.5 * $MCP_DIRECT")"
+else
+    echo "   !! bench/mcp_rtt.py failed: $(head -c 300 "$TMP/mcp.err")"
+    not_measured "mcp: tools/list within 100 ms of start" "it failed"
 fi
 
 # ======================================================================
