@@ -79,6 +79,8 @@ struct req {
     size_t nparts;
     char progress[64];          /* the progress line's label, or "" */
     double progress_at;         /* when it was last written */
+    const char *url_arg;        /* http.get/post: the URL, not opts.url */
+    const char *method_arg;     /* and the method, not opts.method */
 };
 
 /* Knobs from the seed, read once: THETA_HTTP_TIMEOUT_MS and friends. */
@@ -233,7 +235,8 @@ static void parse_method(lua_State *L, int opts, struct req *r)
 {
     static const char *const ok[] = {"GET", "HEAD", "POST", "PUT",
                                      "PATCH", "DELETE", "OPTIONS", NULL};
-    const char *m = opt_str(L, opts, "method");
+    const char *m = r->method_arg ? r->method_arg :
+                    opt_str(L, opts, "method");
     char up[12];
     size_t i = 0;
     if (!m)
@@ -703,7 +706,7 @@ static int url_with_query(lua_State *L, int opts, const char *url,
 static void build_url(lua_State *L, int opts, struct req *r, char *scheme,
                       size_t slen)
 {
-    const char *url = opt_str(L, opts, "url");
+    const char *url = r->url_arg ? r->url_arg : opt_str(L, opts, "url");
     struct curlurl u;
     char err[512];
     if (!url)
@@ -1488,17 +1491,25 @@ static int prepare(lua_State *L, struct req *r)
     return 0;
 }
 
-static int request(lua_State *L)
+/*
+** The options at 1; url and method come from the table, or from
+** http.get and http.post (url_at > 0: the URL string at that index,
+** which is kept on the stack above the request while prepare reads it).
+*/
+static int request(lua_State *L, int url_at, const char *method)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    rt_check(L);
     char lerr[512];
+    rt_check(L);
     if (transfer_load(lerr, sizeof lerr) != 0)
         err_raise(L, "config", "%s", lerr);
     read_knobs();
     struct req *r = new_req(L);                     /* 2 */
     lua_newtable(L);                                /* 3: shown headers */
+    if (url_at) {
+        lua_rotate(L, url_at, -1);                  /* 4: the URL */
+        r->url_arg = lua_tostring(L, 4);
+        r->method_arg = method;
+    }
     if (prepare(L, r) != 0)
         return 2;
     if (rt_get()->opt.dry_run && strcmp(r->method, "GET") != 0 &&
@@ -1530,24 +1541,38 @@ static int request(lua_State *L)
 
 static int l_request(lua_State *L)
 {
-    return request(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    return request(L, 0, NULL);
 }
 
-/* http.get(url[, opts]) and http.post(url[, opts]): the options with
-** url and method filled in. */
+/*
+** http.get(url[, opts]) and http.post(url[, opts]): the options with
+** url and method given apart. The recipe's table is read in place, not
+** copied (a table and its hash part less per request); one with a
+** metatable is still copied, so that its __index is not consulted, as
+** before.
+*/
 static int with_method(lua_State *L, const char *method)
 {
     luaL_checkstring(L, 1);
     lua_settop(L, 2);
+    if (lua_isnil(L, 2)) {
+        lua_newtable(L);
+        lua_replace(L, 2);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (!lua_getmetatable(L, 2)) {
+        lua_insert(L, 1);                   /* opts, url */
+        return request(L, 2, method);
+    }
+    lua_pop(L, 1);
     lua_newtable(L);
-    if (!lua_isnil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        lua_pushnil(L);
-        while (lua_next(L, 2)) {
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, 3);
-        }
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, 3);
     }
     lua_pushvalue(L, 1);
     lua_setfield(L, 3, "url");
@@ -1555,7 +1580,7 @@ static int with_method(lua_State *L, const char *method)
     lua_setfield(L, 3, "method");
     lua_replace(L, 1);
     lua_settop(L, 1);
-    return request(L);
+    return request(L, 0, NULL);
 }
 
 static int l_get(lua_State *L) { return with_method(L, "GET"); }
