@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +32,9 @@
 #define MAX_ENV 4096            /* environment entries of one child */
 #define MAX_POLL 1024           /* descriptors watched at once */
 #define READ_CHUNK 65536
+#define MAX_TEXTS 16            /* texts handed to one child as files */
+#define TEXT_FD0 3              /* the first of them is fd 3 there */
+#define TEXT_TMP_FD 64          /* where they wait while fds are moved */
 
 static volatile sig_atomic_t got_signal;
 
@@ -77,14 +81,24 @@ static char **string_list(lua_State *L, int idx, int max, const char *what)
     return v;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void child_exec(char **argv, char **envp, int out, int err)
+/* In the child between fork and exec: only async-signal-safe calls.
+** The texts (memfds) become fds TEXT_FD0.. in order: first moved out
+** of the way, since one may sit where another must go. */
+static void child_exec(char **argv, char **envp, int out, int err,
+                       const int *texts, int ntexts)
 {
+    int tmp[MAX_TEXTS];
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
         dup2(err, 2) < 0)
         _exit(127);
-    for (int fd = 3; fd < 1024; fd++)
+    for (int i = 0; i < ntexts; i++)
+        if ((tmp[i] = fcntl(texts[i], F_DUPFD, TEXT_TMP_FD)) < 0)
+            _exit(127);
+    for (int i = 0; i < ntexts; i++)
+        if (dup2(tmp[i], TEXT_FD0 + i) < 0)     /* without CLOEXEC */
+            _exit(127);
+    for (int fd = TEXT_FD0 + ntexts; fd < 1024; fd++)
         close(fd);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -98,30 +112,82 @@ static void child_exec(char **argv, char **envp, int out, int err)
     _exit(127);
 }
 
-/* spawn(argv, env) -> pid, stdout fd, stderr fd (both non-blocking). */
+static void close_all(int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+/*
+** The strings of the table at idx as memfds read from the start: a
+** long text reaches the child as `@/dev/fd/N` instead of an argv item,
+** which the kernel caps at 128 KiB ("Argument list too long"), and
+** nothing is written to disk. Returns how many, or raises an error.
+*/
+static int make_texts(lua_State *L, int idx, int *fds)
+{
+    int n = lua_istable(L, idx) ? (int)lua_rawlen(L, idx) : 0;
+    if (n > MAX_TEXTS)
+        return luaL_error(L, "mcpproc.spawn: more than %d texts",
+                          MAX_TEXTS);
+    for (int i = 0; i < n; i++)
+        fds[i] = -1;
+    for (int i = 0; i < n; i++) {
+        size_t len, done = 0;
+        lua_rawgeti(L, idx, i + 1);
+        const char *t = luaL_checklstring(L, -1, &len);
+        fds[i] = memfd_create("clawhost-text", MFD_CLOEXEC);
+        while (fds[i] >= 0 && done < len) {
+            ssize_t w = write(fds[i], t + done, len - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        lua_pop(L, 1);
+        if (fds[i] < 0 || done < len || lseek(fds[i], 0, SEEK_SET) != 0) {
+            int e = errno;
+            close_all(fds, i + 1);
+            return luaL_error(L, "mcpproc.spawn: a text of %d bytes: %s",
+                              (int)len, strerror(e));
+        }
+    }
+    return n;
+}
+
+/* spawn(argv, env[, texts]) -> pid, stdout fd, stderr fd (both
+** non-blocking); texts[i] is the child's fd 3 + i - 1 (make_texts). */
 static int l_spawn(lua_State *L)
 {
+    int texts[MAX_TEXTS];
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     char **argv = string_list(L, 1, MAX_ARGS, "arguments");
     char **envp = string_list(L, 2, MAX_ENV, "environment entries");
     if (!argv[0])
         return luaL_error(L, "mcpproc.spawn: empty argv");
+    int ntexts = make_texts(L, 3, texts);
     int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) != 0)
+    if (pipe2(po, O_CLOEXEC) != 0) {
+        close_all(texts, ntexts);
         return luaL_error(L, "pipe: %s", strerror(errno));
+    }
     if (pipe2(pe, O_CLOEXEC) != 0) {
         close(po[0]);
         close(po[1]);
+        close_all(texts, ntexts);
         return luaL_error(L, "pipe: %s", strerror(errno));
     }
     out_flush_all();        /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid == 0)
-        child_exec(argv, envp, po[1], pe[1]);
+        child_exec(argv, envp, po[1], pe[1], texts, ntexts);
     int e = errno;
     close(po[1]);
     close(pe[1]);
+    close_all(texts, ntexts);
     if (pid < 0) {
         close(po[0]);
         close(pe[0]);

@@ -41,7 +41,8 @@ end
 
 function _M.start(srv, call)
   local argv = _M.command(srv, call.tool, call.flags, call.cap)
-  local pid, out, err = srv.io.spawn(argv, _M.environment(srv))
+  local pid, out, err = srv.io.spawn(argv, _M.environment(srv),
+                                     call.texts)
   call.pid, call.out, call.err = pid, out, err
   call.stdout, call.outlen, call.errbuf = {}, 0, ""
   call.started = srv.io.now()

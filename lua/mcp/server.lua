@@ -123,8 +123,9 @@ local function tool_call(id, params)
   end
   local args = params.arguments
   if args == json.null then args = nil end
-  local flags, err = tools.argv(t.data, args, srv.file_opts)
-  local call = { id = id, key = json.encode(id), tool = t, flags = flags }
+  local flags, err, texts = tools.argv(t.data, args, srv.file_opts)
+  local call = { id = id, key = json.encode(id), tool = t, flags = flags,
+                 texts = texts }
   local meta = params._meta
   if type(meta) == "table" and meta.progressToken ~= nil and
       meta.progressToken ~= json.null then

@@ -154,9 +154,14 @@ local function text(name, v)
   if type(v) ~= "string" then
     return nil, name .. " must be a string"
   end
-  if v == "-" then
-    return nil, name .. ": '-' is not a value a tool call can give " ..
+  if v == "-" then      -- a list item; a plain text goes as a file
+    return nil, name .. ": '-' is not an item a tool call can give " ..
       "(it means stdin on the command line)"
+  end
+  local nul = v:find("\0", 1, true)
+  if nul then
+    return nil, string.format("%s: a NUL byte at byte %d; text " ..
+      "arguments are text", name, nul)
   end
   if v:sub(1, 1) == "@" then return "@" .. v end
   return v
@@ -203,10 +208,17 @@ local function one_value(p, t, v, opts)
   return text(p.name, v)
 end
 
+-- Texts longer than this, and a lone "-", reach the child as files
+-- (`--flag=@/dev/fd/N`, a memfd: mcpproc.spawn) rather than as argv
+-- items, which the kernel caps at 128 KiB each.
+_M.LONG_TEXT = 32 * 1024
+_M.FIRST_TEXT_FD = 3
+
 -- The flags of a call: `--flag=value` items, so a value that begins
--- with `-` is never read as an option; a list repeats its flag.
+-- with `-` is never read as an option; a list repeats its flag. Also
+-- returns the texts handed over as files (see LONG_TEXT), in fd order.
 function _M.argv(data, args, opts)
-  local byname, out = {}, {}
+  local byname, out, texts = {}, {}, {}
   for _, p in ipairs(data.params or {}) do
     if p.type ~= "output" then byname[p.name] = p end
   end
@@ -228,14 +240,28 @@ function _M.argv(data, args, opts)
         (next(v) ~= nil and #v == 0)) then
       return nil, k .. " must be an array"
     end
-    for _, one in ipairs(list) do
-      local s, err = one_value(p, p.type == "list" and (p.of or "string")
-                               or p.type, one, opts)
-      if not s then return nil, err end
-      out[#out + 1] = p.flag .. "=" .. s
+    local plain = p.type == nil or p.type == "string"
+    -- a NUL would end an argv item early: as a file, the run refuses
+    -- it with the command line's own message
+    if plain and type(v) == "string" and (#v > _M.LONG_TEXT or
+        v == "-" or v:find("\0", 1, true)) then
+      texts[#texts + 1] = v
+      out[#out + 1] = string.format("%s=@/dev/fd/%d", p.flag,
+                                    _M.FIRST_TEXT_FD + #texts - 1)
+    else
+      for _, one in ipairs(list) do
+        local s, err = one_value(p, p.type == "list" and
+                                 (p.of or "string") or p.type, one, opts)
+        if not s then return nil, err end
+        if #s > _M.LONG_TEXT then
+          return nil, string.format("%s: an item of %d bytes; a list " ..
+            "item is at most %d", k, #s, _M.LONG_TEXT)
+        end
+        out[#out + 1] = p.flag .. "=" .. s
+      end
     end
   end
-  return out
+  return out, nil, texts
 end
 
 return _M

@@ -189,8 +189,6 @@ def test_hello_call_and_recipe_error(mcp):
     r = s.tool("hello", {"nope": 1})["result"]
     assert r["isError"] and "unknown argument nope" in \
         r["content"][0]["text"]
-    r = s.tool("hello", {"name": "-"})["result"]
-    assert r["isError"]
     bad = s.call("tools/call", {"name": "no-such-tool"})
     assert bad["error"]["code"] == -32602
     assert s.close()[0] == 0
@@ -371,6 +369,24 @@ def test_budget_default_comes_from_the_settings_file(mcp, tmp_path):
     s.send({"jsonrpc": "2.0", "id": ask["id"],
             "result": {"action": "decline"}})
     assert s.wait(rid)["result"]["isError"] is True
+    s.close()
+
+
+def test_long_texts_a_dash_and_nul_reach_the_run_intact(mcp):
+    """A text argument longer than a command line may carry (the kernel
+    caps one argv item at 128 KiB) goes to the run as a file; so do a
+    lone '-' and a NUL, which the run then refuses as the CLI does."""
+    s = mcp()
+    s.initialize()
+    for name in ("x" * 200_000, "-", "@" + "y" * 40_000, "é" * 30_000):
+        r = s.tool("hello", {"name": name})["result"]
+        assert not r.get("isError"), r
+        assert r["structuredContent"]["greeting"] == "hello, " + name
+    r = s.tool("hello", {"name": "a\0b"})["result"]
+    assert r["isError"] and "NUL" in r["content"][0]["text"], r
+    r = s.tool("hello", {"name": "x" * (1 << 20 + 1)})["result"]
+    assert r["isError"] and \
+        r["structuredContent"]["error"]["code"] == "usage", r
     s.close()
 
 
