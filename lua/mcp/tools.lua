@@ -213,6 +213,7 @@ end
 -- items, which the kernel caps at 128 KiB each.
 _M.LONG_TEXT = 32 * 1024
 _M.FIRST_TEXT_FD = 3
+_M.MAX_ARGV = 1024 * 1024
 
 -- The flags of a call: `--flag=value` items, so a value that begins
 -- with `-` is never read as an option; a list repeats its flag. Also
@@ -260,6 +261,15 @@ function _M.argv(data, args, opts)
         out[#out + 1] = p.flag .. "=" .. s
       end
     end
+  end
+  -- the kernel also caps argv and environment together (ARG_MAX, 2 MiB
+  -- here): past 1 MiB of flags say so, not "the run ended with 127"
+  local total = 0
+  for _, f in ipairs(out) do total = total + #f + 1 end
+  if total > _M.MAX_ARGV then
+    return nil, string.format("the arguments make %d bytes of flags; " ..
+      "a call takes at most %d outside its text arguments (shorten " ..
+      "the lists)", total, _M.MAX_ARGV)
   end
   return out, nil, texts
 end

@@ -108,6 +108,11 @@ local function cases(t, suite)
     ok(err:find("NUL", 1, true))
     argv, err, texts = tools.argv(data(), { word = "short" }, none)
     eq(#texts, 0)
+    local many = {}
+    for i = 1, 40 do many[i] = string.rep("t", tools.LONG_TEXT) end
+    argv, err = tools.argv(data(), { tag = many }, none)
+    eq(argv, nil)
+    ok(err:find("bytes of flags", 1, true))
   end)
 
   suite:case("bad arguments", function()
