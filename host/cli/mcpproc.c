@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -85,9 +86,14 @@ static char **string_list(lua_State *L, int idx, int max, const char *what)
 ** The texts (memfds) become fds TEXT_FD0.. in order: first moved out
 ** of the way, since one may sit where another must go. */
 static void child_exec(char **argv, char **envp, int out, int err,
-                       const int *texts, int ntexts)
+                       const int *texts, int ntexts, pid_t server)
 {
     int tmp[MAX_TEXTS];
+    /* a server that dies (even by SIGKILL) cancels its runs: SIGTERM
+    ** lets each one's deferred cleanup run, as notifications/cancelled
+    ** does; the check after it covers a server gone before the call */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != server)
+        _exit(127);
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
         dup2(err, 2) < 0)
@@ -181,9 +187,10 @@ static int l_spawn(lua_State *L)
         return luaL_error(L, "pipe: %s", strerror(errno));
     }
     out_flush_all();        /* nothing buffered is written twice */
+    pid_t server = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        child_exec(argv, envp, po[1], pe[1], texts, ntexts);
+        child_exec(argv, envp, po[1], pe[1], texts, ntexts, server);
     int e = errno;
     close(po[1]);
     close(pe[1]);

@@ -9,10 +9,14 @@ Every read has a deadline; every server is closed (stdin EOF) and must
 exit by itself. Every byte of stdout must be a JSON-RPC message.
 """
 import json
+import os
 import pathlib
 import queue
+import signal
+import sqlite3
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -139,7 +143,7 @@ def test_tools_list_serves_every_recipe_with_a_schema(mcp, host):
     s.initialize()
     tools = {t["name"]: t for t in s.call("tools/list")["result"]["tools"]}
     shipped = host.run("list", "--all", "--json").json()
-    assert {r["name"] for r in shipped} | {"sleepy", "lives", "spender"} == set(tools)
+    assert {r["name"] for r in shipped} | {"sleepy", "lives", "spender", "hog"} == set(tools)
     for t in tools.values():
         sch = t["inputSchema"]
         assert sch["type"] == "object" and "properties" in sch
@@ -388,6 +392,81 @@ def test_long_texts_a_dash_and_nul_reach_the_run_intact(mcp):
     assert r["isError"] and \
         r["structuredContent"]["error"]["code"] == "usage", r
     s.close()
+
+
+def test_a_memory_breach_and_a_crash_end_their_call_only(mcp):
+    """One call over --memory-mb and one whose process dies of SIGSEGV
+    are isError results; a call running beside them and the server go
+    on."""
+    # under ASan the SIGSEGV must kill the run as it would a plain build
+    asan = os.environ.get("ASAN_OPTIONS") or \
+        "detect_leaks=1:abort_on_error=0"
+    s = mcp("--memory-mb", "32",
+            env={"ASAN_OPTIONS": asan + ":handle_segv=0"})
+    s.initialize()
+    hog = s.request("tools/call", {"name": "hog", "arguments": {}})
+    victim = s.request("tools/call", {"name": "sleepy",
+                                      "arguments": {"seconds": 30},
+                                      "_meta": {"progressToken": "v"}})
+    calm = s.request("tools/call", {"name": "sleepy",
+                                    "arguments": {"seconds": 2},
+                                    "_meta": {"progressToken": "c"}})
+    started = set()
+    while started != {"v", "c"}:
+        msg = s.recv()
+        if msg.get("method") == "notifications/progress":
+            started.add(msg["params"]["progressToken"])
+    pids = subprocess.run(["pgrep", "-P", str(s.p.pid), "-f",
+                           "sleepy.lua --seconds=30"],
+                          capture_output=True, text=True).stdout.split()
+    assert len(pids) == 1, pids
+    os.kill(int(pids[0]), signal.SIGSEGV)
+    results = {}
+    while len(results) < 3:
+        msg = s.recv()
+        if "method" not in msg:
+            results[msg["id"]] = msg["result"]
+    assert results[hog]["structuredContent"]["error"]["code"] == "memory"
+    assert results[victim]["structuredContent"]["error"]["code"] == \
+        "crashed"
+    assert results[calm]["structuredContent"] == {"slept": 2}
+    assert s.call("ping")["result"] == {}
+    assert s.tool("hello")["result"]["structuredContent"]["greeting"]
+    assert s.close()[0] == 0
+
+
+def test_a_killed_server_cancels_its_runs_with_their_cleanup(mcp,
+                                                            tmp_path):
+    """SIGKILL of the server (a host that gives up on it) still ends
+    every run it started, each with its deferred cleanup (which here
+    stores a key: the server's stdout and stderr are gone)."""
+    state = tmp_path / "state"
+    s = mcp(env={"CLAWHOST_STATE_DIR": str(state)})
+    s.initialize()
+    s.request("tools/call", {"name": "sleepy",
+                             "arguments": {"seconds": 60, "mark": "k1"},
+                             "_meta": {"progressToken": "k"}})
+    assert s.recv()["method"] == "notifications/progress"
+    pids = subprocess.run(["pgrep", "-P", str(s.p.pid), "-f",
+                           "sleepy.lua .*--seconds=60"],
+                          capture_output=True, text=True).stdout.split()
+    assert len(pids) == 1, pids
+    child = int(pids[0])
+    s.p.kill()
+    s.p.wait(timeout=30)
+    for _ in range(300):                # the run ends within 30 s
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the run outlived its killed server")
+    db = sqlite3.connect(state / "clawhost.db")
+    keys = [k for (k,) in db.execute(
+        "SELECT key FROM clawhost_state WHERE ns = 'recipe:sleepy'")]
+    db.close()
+    assert keys == ["cleanup:k1"], keys
 
 
 def test_publish_leaks_no_secret(mcp, backend):  # noqa: F811
