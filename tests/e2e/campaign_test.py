@@ -16,14 +16,13 @@ import pathlib
 import re
 import secrets
 import signal
-import ssl
-import http.client
 import time
 import urllib.request
 import zoneinfo
 
 import pytest
 
+from tests.e2e.fixtures.theta_sim import Sim
 from tests.servers import harness
 
 TOKEN = "tsim_" + secrets.token_urlsafe(24)
@@ -37,43 +36,7 @@ START = datetime.date.today() + datetime.timedelta(days=7)
 
 # ---- the servers ---------------------------------------------------------
 
-class Sim:
-    def __init__(self, server):
-        self.server = server
-        self.port = int(server.url.rsplit(":", 1)[1])
-        self.ca = server.info["ca"]
-        self.ctx = ssl.create_default_context(cafile=self.ca)
-
-    def call(self, method, path, body=None):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                        context=self.ctx, timeout=15)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            c.request(method, path, body=data,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            doc = json.loads(r.read() or b"null")
-            assert r.status == 200, (r.status, doc)
-            return doc
-        finally:
-            c.close()
-
-    def reset(self):
-        self.call("POST", "/__sim__/reset")
-
-    def config(self, **kw):
-        return self.call("POST", "/__sim__/config", kw)
-
-    def copies(self):
-        return self.call("GET", "/__sim__/copy")["generations"]
-
-    def requests(self):
-        return self.call("GET", "/__sim__/requests")["requests"]
-
-    def env(self):
-        maps = ",".join(f"{h}:443:127.0.0.1:{self.port}" for h in (
-            OD, "ondemand-outputs.thetaedgecloud.com"))
-        return {"CLAWHOST_CONNECT_TO": maps, "CLAWHOST_CA_FILE": self.ca}
+SIM_HOSTS = (OD, "ondemand-outputs.thetaedgecloud.com")
 
 
 class Backend:
@@ -101,7 +64,7 @@ def sim():
     server = harness.start("theta_sim", ["--profile", "fast", "--quiet"],
                            env={"THETA_SIM_TOKEN": TOKEN})
     try:
-        yield Sim(server)
+        yield Sim(server, SIM_HOSTS)
     finally:
         assert server.stop() == 0
 

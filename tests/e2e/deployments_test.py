@@ -21,12 +21,11 @@ import random
 import re
 import secrets
 import signal
-import ssl
-import http.client
 import time
 
 import pytest
 
+from tests.e2e.fixtures import theta_sim
 from tests.servers import harness
 
 TOKEN = "tsim_" + secrets.token_urlsafe(24)
@@ -49,66 +48,18 @@ B64URL_24 = re.compile(r"[A-Za-z0-9_-]{24}")
 
 # ---- the simulator -----------------------------------------------------
 
-class Sim:
+SIM_HOSTS = ("controller.thetaedgecloud.com", "api.thetaedgecloud.com",
+             "ondemand.thetaedgecloud.com", ".onthetaedgecloud.com")
+
+
+class Sim(theta_sim.Sim):
     def __init__(self, server):
-        self.server = server
-        self.port = int(server.url.rsplit(":", 1)[1])
-        self.ctx = ssl.create_default_context(cafile=server.info["ca"])
-        self.ca = server.info["ca"]
-
-    def call(self, method, path, body=None, expect=200):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                        context=self.ctx, timeout=15)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            c.request(method, path, body=data,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            doc = json.loads(r.read() or b"null")
-            assert r.status == expect, (r.status, doc)
-            return doc
-        finally:
-            c.close()
-
-    def reset(self):
-        self.call("POST", "/__sim__/reset")
-        self.config(warmup=FAST_WARMUP)
-
-    def config(self, **kw):
-        return self.call("POST", "/__sim__/config", kw)["config"]
-
-    def faults(self, **kw):
-        return self.call("POST", "/__sim__/faults", kw)["faults"]
-
-    def requests(self, **q):
-        query = "&".join(f"{k}={v}" for k, v in q.items())
-        return self.call("GET", "/__sim__/requests" +
-                         ("?" + query if query else ""))["requests"]
-
-    def deployments(self):
-        return self.call("GET", "/__sim__/deployments")["deployments"]
-
-    def live(self, source="api"):
-        return [d for d in self.deployments()
-                if not d["deleted"] and d.get("source", "api") == source]
-
-    def inject(self, **kw):
-        return self.call("POST", "/__sim__/deployments", kw)
+        super().__init__(server, SIM_HOSTS,
+                         reset_config={"warmup": FAST_WARMUP})
 
     def password_hashes(self):
         return {d["auth_password_sha256"] for d in self.deployments()
                 if d.get("auth_password_sha256")}
-
-    def mutating(self):
-        """Requests that are not GET/HEAD, on any simulated host."""
-        return [r for r in self.requests()
-                if r["method"] not in ("GET", "HEAD")]
-
-    def env(self):
-        maps = ",".join(f"{h}:443:127.0.0.1:{self.port}" for h in (
-            "controller.thetaedgecloud.com", "api.thetaedgecloud.com",
-            "ondemand.thetaedgecloud.com", ".onthetaedgecloud.com"))
-        return {"CLAWHOST_CONNECT_TO": maps, "CLAWHOST_CA_FILE": self.ca}
 
 
 @pytest.fixture(scope="module")

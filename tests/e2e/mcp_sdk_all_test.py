@@ -33,6 +33,7 @@ from collections import namedtuple
 import pytest
 
 from tests.e2e import mcp_sdk_test as sdk
+from tests.e2e.fixtures.theta_sim import Sim
 from tests.e2e.mcp_sdk_test import (API_KEY, BACKEND_ENV, DEEPSEEK,
                                     FAST_WARMUP, ORG, PROJECT, SDK, TOKEN,
                                     Backend, Mcp, shipped, wait_for)
@@ -265,18 +266,10 @@ def dry_plan(method):
 
 # ---- the servers ---------------------------------------------------------
 
-class Sim(sdk.Sim):
-    def env(self):
-        maps = ",".join(f"{h}:443:127.0.0.1:{self.port}" for h in (
-            "ondemand.thetaedgecloud.com", "controller.thetaedgecloud.com",
-            "api.thetaedgecloud.com", "storage.googleapis.com",
-            "ondemand-outputs.thetaedgecloud.com", "api.thetavideoapi.com",
-            ".onthetaedgecloud.com"))
-        return {"CLAWHOST_CONNECT_TO": maps, "CLAWHOST_CA_FILE": self.ca}
-
-    def reset(self):
-        self.call("POST", "/__sim__/reset")
-        self.config(warmup=FAST_WARMUP, video_times=[0.2, 0.5])
+SIM_HOSTS = ("ondemand.thetaedgecloud.com", "controller.thetaedgecloud.com",
+             "api.thetaedgecloud.com", "storage.googleapis.com",
+             "ondemand-outputs.thetaedgecloud.com", "api.thetavideoapi.com",
+             ".onthetaedgecloud.com")
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +290,9 @@ def sim():
                                 "THETA_SIM_ORG_ID": ORG,
                                 "THETA_SIM_VIDEO_SA_SECRET": VIDEO_SECRET})
     try:
-        yield Sim(server)
+        yield Sim(server, SIM_HOSTS,
+                  reset_config={"warmup": FAST_WARMUP,
+                                "video_times": [0.2, 0.5]})
     finally:
         assert server.stop() == 0
 

@@ -30,6 +30,7 @@ import urllib.parse
 import pytest
 
 from tests.e2e.conftest import BIN, ROOT, clean_env
+from tests.e2e.fixtures.theta_sim import Sim
 from tests.servers import harness
 
 NODE = shutil.which("node")
@@ -111,59 +112,9 @@ class Backend:
         return self.call("GET", QUEUE)["items"]
 
 
-class Sim:
-    def __init__(self, server):
-        import ssl
-        self.server = server
-        self.port = int(server.url.rsplit(":", 1)[1])
-        self.ca = server.info["ca"]
-        self.ctx = ssl.create_default_context(cafile=self.ca)
-
-    def call(self, method, path, body=None):
-        import http.client
-        c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                        context=self.ctx, timeout=15)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            c.request(method, path, body=data,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            doc = json.loads(r.read() or b"null")
-            assert r.status == 200, (r.status, doc)
-            return doc
-        finally:
-            c.close()
-
-    def reset(self):
-        self.call("POST", "/__sim__/reset")
-        self.config(warmup=FAST_WARMUP)
-
-    def config(self, **kw):
-        return self.call("POST", "/__sim__/config", kw)
-
-    def faults(self, **kw):
-        return self.call("POST", "/__sim__/faults", kw)
-
-    def requests(self):
-        return self.call("GET", "/__sim__/requests")["requests"]
-
-    def deployments(self):
-        return self.call("GET", "/__sim__/deployments")["deployments"]
-
-    def live(self):
-        return [d for d in self.deployments()
-                if not d["deleted"] and d.get("source", "api") == "api"]
-
-    def mutating(self):
-        return [r for r in self.requests()
-                if r["method"] not in ("GET", "HEAD")]
-
-    def env(self):
-        maps = ",".join(f"{h}:443:127.0.0.1:{self.port}" for h in (
-            "ondemand.thetaedgecloud.com", "controller.thetaedgecloud.com",
-            "api.thetaedgecloud.com", "storage.googleapis.com",
-            "ondemand-outputs.thetaedgecloud.com", ".onthetaedgecloud.com"))
-        return {"CLAWHOST_CONNECT_TO": maps, "CLAWHOST_CA_FILE": self.ca}
+SIM_HOSTS = ("ondemand.thetaedgecloud.com", "controller.thetaedgecloud.com",
+             "api.thetaedgecloud.com", "storage.googleapis.com",
+             "ondemand-outputs.thetaedgecloud.com", ".onthetaedgecloud.com")
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +134,7 @@ def sim():
                                 "THETA_SIM_PROJECT_ID": PROJECT,
                                 "THETA_SIM_ORG_ID": ORG})
     try:
-        yield Sim(server)
+        yield Sim(server, SIM_HOSTS, reset_config={"warmup": FAST_WARMUP})
     finally:
         assert server.stop() == 0
 

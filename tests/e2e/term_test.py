@@ -13,13 +13,12 @@ simulator runs as in theta_test.py, over TLS under the production names.
 import json
 import re
 import secrets
-import ssl
-import http.client
 
 import pytest
 
 from tests.e2e.conftest import BIN, clean_env
 from tests.e2e.fixtures.term import Term
+from tests.e2e.fixtures.theta_sim import Sim
 from tests.servers import harness
 
 TOKEN = "tsim_" + secrets.token_urlsafe(24)
@@ -27,30 +26,8 @@ OD = "ondemand.thetaedgecloud.com"
 ERASE = re.compile(rb"\r\x1b\[\d+A\x1b\[J")
 
 
-class Sim:
-    def __init__(self, server):
-        self.port = int(server.url.rsplit(":", 1)[1])
-        self.ca = server.info["ca"]
-        self.ctx = ssl.create_default_context(cafile=self.ca)
-
-    def call(self, path, body):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                        context=self.ctx, timeout=15)
-        try:
-            c.request("POST", path, body=json.dumps(body).encode(),
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            assert r.status == 200, r.read()
-            return json.loads(r.read())
-        finally:
-            c.close()
-
-    def env(self):
-        maps = ",".join(f"{h}:443:127.0.0.1:{self.port}" for h in (
-            OD, "storage.googleapis.com",
-            "ondemand-outputs.thetaedgecloud.com"))
-        return {"CLAWHOST_CONNECT_TO": maps, "CLAWHOST_CA_FILE": self.ca,
-                "THETA_API_KEY": TOKEN}
+SIM_HOSTS = (OD, "storage.googleapis.com",
+             "ondemand-outputs.thetaedgecloud.com")
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +35,14 @@ def sim():
     server = harness.start("theta_sim", ["--profile", "fast", "--quiet"],
                            env={"THETA_SIM_TOKEN": TOKEN})
     try:
-        yield Sim(server)
+        yield Sim(server, SIM_HOSTS, extra_env={"THETA_API_KEY": TOKEN})
     finally:
         assert server.stop() == 0
 
 
 @pytest.fixture
 def theta(host, sim, tmp_path):
-    sim.call("/__sim__/reset", {})
+    sim.reset()
     host.env.update(sim.env())
     host.env["CLAWHOST_STATE_DIR"] = str(tmp_path / "state")
     return host
@@ -85,8 +62,7 @@ def no_secret(*texts):
 # ---- item 4: a streamed chat that reads well ------------------------------
 
 def test_chat_status_is_erased_before_the_first_token(theta, sim):
-    sim.call("/__sim__/config", {"first_byte_delay": 1.2,
-                                 "token_interval": 0.01})
+    sim.config(first_byte_delay=1.2, token_interval=0.01)
     t = term(theta, "run", "chat", "--message", "Name three rivers")
     try:
         assert t.wait() == 0, t.output
@@ -108,8 +84,7 @@ def test_chat_status_is_erased_before_the_first_token(theta, sim):
 
 
 def test_ctrl_c_keeps_the_partial_answer_and_says_what_it_cost(theta, sim):
-    sim.call("/__sim__/config", {"first_byte_delay": 0.2,
-                                 "token_interval": 0.3})
+    sim.config(first_byte_delay=0.2, token_interval=0.3)
     t = term(theta, "run", "chat", "--message", "hello")
     try:
         t.read_until(b"qwen3 answer")
@@ -166,9 +141,8 @@ def blocks(out):
 
 
 def test_smoke_shows_one_live_line_per_service(theta, sim):
-    sim.call("/__sim__/config", {"first_byte_delay": 2.5})
-    sim.call("/__sim__/faults", {"latency": {"seconds": 1.5, "count": -1,
-                                             "routes": ["infer"]}})
+    sim.config(first_byte_delay=2.5)
+    sim.faults(latency={"seconds": 1.5, "count": -1, "routes": ["infer"]})
     t = term(theta, "run", "smoke")
     try:
         assert t.wait() == 0, t.output
@@ -219,7 +193,7 @@ def test_a_sleeping_wait_costs_almost_no_cpu(host):
 
 
 def test_no_escape_sequences_in_a_pipe(theta, sim):
-    sim.call("/__sim__/config", {"first_byte_delay": 1.2})
+    sim.config(first_byte_delay=1.2)
     r = theta.run("run", "smoke")
     assert r.code == 0, r
     no_secret(r.out, r.err)
@@ -254,8 +228,7 @@ def test_control_bytes_in_a_state_never_reach_the_terminal(host):
 # ---- item 6: errors people can read ---------------------------------------
 
 def test_a_down_service_is_one_message_and_a_hint(theta, sim):
-    sim.call("/__sim__/faults", {"http_error": {"status": 503,
-                                                "count": -1}})
+    sim.faults(http_error={"status": 503, "count": -1})
     r = theta.run("run", "chat", "--message", "hi")
     assert r.code == 1, r
     no_secret(r.out, r.err)
@@ -281,8 +254,7 @@ def test_a_down_service_is_one_message_and_a_hint(theta, sim):
 
 
 def test_discovery_is_tried_once_per_run(theta, sim):
-    sim.call("/__sim__/faults", {"http_error": {"status": 503,
-                                                "count": -1}})
+    sim.faults(http_error={"status": 503, "count": -1})
     r = theta.run("run", "smoke")
     assert r.code == 1, r
     no_secret(r.out, r.err)
@@ -292,13 +264,7 @@ def test_discovery_is_tried_once_per_run(theta, sim):
     assert lines[-1].startswith("hint: "), r.err
     assert not any(ln.startswith(("http ", "retrying")) for ln in lines)
     # the service list was asked for once (three attempts), not per service
-    c = http.client.HTTPSConnection("127.0.0.1", sim.port, context=sim.ctx,
-                                    timeout=15)
-    try:
-        c.request("GET", "/__sim__/requests?route=list")
-        listed = json.loads(c.getresponse().read())["requests"]
-    finally:
-        c.close()
+    listed = sim.requests(route="list")
     assert len(listed) == 3, listed
 
 

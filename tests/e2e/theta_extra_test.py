@@ -12,15 +12,14 @@ simulator issued (their SHA-256 come from its control routes where it
 hides them).
 """
 import hashlib
-import http.client
 import json
 import re
 import secrets
-import ssl
 import urllib.request
 
 import pytest
 
+from tests.e2e.fixtures.theta_sim import Sim
 from tests.servers import harness
 
 API_KEY = "tsk_" + secrets.token_urlsafe(24)
@@ -28,36 +27,6 @@ VIDEO_SECRET = "vsec" + secrets.token_hex(14)
 CLI_PASSWORD = "cli-" + secrets.token_hex(10)
 OUTPUTS = []
 SECRETS = [API_KEY, VIDEO_SECRET, CLI_PASSWORD]
-
-
-class Sim:
-    def __init__(self, server):
-        self.server = server
-        self.port = int(server.url.rsplit(":", 1)[1])
-        self.ca = server.info["ca"]
-        self.info = server.info
-        self.ctx = ssl.create_default_context(cafile=self.ca)
-
-    def call(self, method, path, body=None):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                        context=self.ctx, timeout=15)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            c.request(method, path, body=data,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            doc = json.loads(r.read() or b"null")
-            assert r.status == 200, (r.status, doc)
-            return doc
-        finally:
-            c.close()
-
-    def requests(self):
-        return self.call("GET", "/__sim__/requests")["requests"]
-
-    def mutating(self):
-        return [q for q in self.requests()
-                if q["method"] not in ("GET", "HEAD")]
 
 
 class Rpc:
@@ -222,7 +191,7 @@ def test_upload_50_mb_with_progress_and_play(run, sim, host):
     assert any(re.match(r"video: processing(/transcoding)? \d+% \(\d+ s\)",
                         ln) for ln in lines), r.err
     # the file reached storage whole, and no credential went there
-    ups = sim.call("GET", "/__sim__/uploads")["uploads"]
+    ups = sim.uploads()
     up = [u for u in ups if u.get("service") == "video"][-1]
     assert up["size"] == 50 * 1024 * 1024
     assert up["sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()

@@ -12,19 +12,18 @@ starts empty. Every clawhost run goes through `Theta.run`/`Theta.popen`,
 which keep stdout and stderr; each test checks that the token appears in
 none of them, and the last test checks the whole collection once more.
 """
-import http.client
 import json
 import os
 import secrets
 import select
 import signal
-import ssl
 import subprocess
 import time
 from decimal import Decimal
 
 import pytest
 
+from tests.e2e.fixtures import theta_sim
 from tests.servers import harness
 
 TOKEN = "tsim_" + secrets.token_urlsafe(24)
@@ -48,56 +47,17 @@ def check_output(out, err):
 
 # ---- the simulator -----------------------------------------------------
 
-class Sim:
+SIM_HOSTS = (OD, "storage.googleapis.com",
+             "ondemand-outputs.thetaedgecloud.com")
+
+
+class Sim(theta_sim.Sim):
     def __init__(self, server):
-        self.server = server
-        self.port = int(server.url.rsplit(":", 1)[1])
-        self.ca = server.info["ca"]
-        self.ctx = ssl.create_default_context(cafile=self.ca)
-
-    def call(self, method, path, body=None):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                        context=self.ctx, timeout=15)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            c.request(method, path, body=data,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            doc = json.loads(r.read() or b"null")
-            assert r.status == 200, (r.status, doc)
-            return doc
-        finally:
-            c.close()
-
-    def reset(self):
-        self.call("POST", "/__sim__/reset")
-
-    def faults(self, **kw):
-        return self.call("POST", "/__sim__/faults", kw)
-
-    def config(self, **kw):
-        return self.call("POST", "/__sim__/config", kw)
-
-    def requests(self, **q):
-        query = "&".join(f"{k}={v}" for k, v in q.items())
-        return self.call("GET", "/__sim__/requests" +
-                         ("?" + query if query else ""))["requests"]
-
-    def ledger(self):
-        return self.call("GET", "/__sim__/ledger")
-
-    def uploads(self):
-        return self.call("GET", "/__sim__/uploads")["uploads"]
+        super().__init__(server, SIM_HOSTS)
 
     def paid_posts(self):
         return [r for r in self.requests(method="POST")
                 if r["route"] in ("infer", "chat")]
-
-    def env(self):
-        maps = ",".join(f"{h}:443:127.0.0.1:{self.port}" for h in (
-            OD, "storage.googleapis.com",
-            "ondemand-outputs.thetaedgecloud.com"))
-        return {"CLAWHOST_CONNECT_TO": maps, "CLAWHOST_CA_FILE": self.ca}
 
 
 @pytest.fixture(scope="module")
