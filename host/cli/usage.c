@@ -85,8 +85,9 @@ static const struct usage_item mcp_options[] = {
      "but GET/HEAD leaves"},
     {"--approve-spend", NULL, "run recipes that need approval without "
      "asking when the client cannot ask the user (elicitation)"},
-    {"--confirm-above", "USD", "also ask before any recipe that spends "
-     "when --budget is above USD"},
+    {"--confirm-above", "USD", "a spending call may spend at most USD "
+     "unless the user approves more when asked; a client that cannot "
+     "ask is held to USD"},
     {"--recipes", "DIR", "also serve the recipes (*.lua) in DIR "
      "(repeatable)"},
     {"--only", "NAME", "serve only these recipes (repeatable, or "
