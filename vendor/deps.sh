@@ -6,9 +6,8 @@
 # The test group also brings the MCP client tests' npm packages
 # (tests/mcp: the official MCP TypeScript SDK and Ajv, exact versions in
 # its package-lock.json) into tests/mcp/node_modules with `npm ci`,
-# again only when they are missing or the lock changed. node and npm
-# come from Debian's nodejs and npm when no node or npm is on PATH (a
-# nodejs that bundles npm, like NodeSource's, is used as it is).
+# again only when they are missing or the lock changed. nodejs and npm
+# are test packages of vendor/packages.txt like the others.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -gt 0 ] || set -- build
@@ -16,6 +15,11 @@ missing=""
 for group in "$@"; do
     pkgs=$(awk -v g="$group" '$1 == g { print $2 }' "$here/packages.txt")
     for p in $pkgs; do
+        # a nodejs that bundles npm (NodeSource's) conflicts with
+        # Debian's npm package: an npm on PATH is enough
+        if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+            continue
+        fi
         st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
         [ "$st" = installed ] || missing="$missing $p"
     done
@@ -24,10 +28,6 @@ wants_node=false
 for group in "$@"; do
     [ "$group" != test ] || wants_node=true
 done
-if $wants_node; then
-    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-    command -v npm >/dev/null 2>&1 || missing="$missing npm"
-fi
 
 # npm ci into tests/mcp/node_modules unless the lock it was made from is
 # the committed one; the copy of the lock is written last, so an
