@@ -254,10 +254,6 @@ int cmd_mcp(const char *root, int argc, char **argv)
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return print_help();
-    if (mcpproc_signals() != 0) {
-        out_puts(OUT_STDERR, "clawhost mcp: cannot set signal handlers\n");
-        return EXIT_FAILED;
-    }
     lua_State *L = server_state(root);
     if (!L) {
         out_puts(OUT_STDERR, "clawhost mcp: out of memory\n");

@@ -27,6 +27,7 @@
 #include <lauxlib.h>
 
 #include "cli/mcpproc.h"
+#include "pure/money.h"
 #include "runtime/out.h"
 
 #define MAX_ARGS 4096           /* argv items of one child */
@@ -38,17 +39,27 @@
 #define TEXT_TMP_FD 64          /* where they wait while fds are moved */
 
 static volatile sig_atomic_t got_signal;
+static int wake_pipe[2] = {-1, -1};
 
-/* SIGINT/SIGTERM only note the signal: poll(2) returns EINTR and the
-** server's loop cancels its calls, lets their cleanup run, and ends. */
+/* SIGINT/SIGTERM only note the signal and write a byte to the wake
+** pipe, which the loop polls: an idle server waits without a timeout,
+** and a signal that lands just before poll(2) still wakes it. The
+** loop then cancels its calls, lets their cleanup run, and ends. */
 static void on_signal(int sig)
 {
+    int e = errno;
     got_signal = sig;
+    if (write(wake_pipe[1], "", 1) < 0) {
+        /* full: a wake-up is pending anyway */
+    }
+    errno = e;
 }
 
-int mcpproc_signals(void)
+static int trap_signals(void)
 {
     struct sigaction sa;
+    if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -256,8 +267,9 @@ static int l_close(lua_State *L)
     return 0;
 }
 
-/* kill(pid, "TERM"|"INT"|"KILL"): to the child's process group too,
-** so whatever it started goes with it. */
+/* kill(pid, "TERM"|"INT"|"KILL"): the run only (a run starts no
+** processes of its own; it is in a group of its own so a terminal's
+** Ctrl-C reaches the server first). */
 static int l_kill(lua_State *L)
 {
     pid_t pid = (pid_t)luaL_checkinteger(L, 1);
@@ -382,13 +394,48 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-/* signalled() -> "INT"/"TERM" once a signal came, else nil */
+/* trap_signals() -> true: (again) this file's SIGINT/SIGTERM handling;
+** loading the recipes for the catalog runs the runtime, whose own
+** handlers replace these. */
+static int l_trap_signals(lua_State *L)
+{
+    lua_pushboolean(L, trap_signals() == 0);
+    return 1;
+}
+
+/* usd(text) -> nano-USD, the amount as clawhost writes it ("2.00");
+** or nil, why: the ledger's own parser (pure/money.c), so the server's
+** --budget reads as every other amount does. */
+static int l_usd(lua_State *L)
+{
+    char err[160], text[48];
+    int64_t nano;
+    if (money_usd_parse(luaL_checkstring(L, 1), &nano, err,
+                        sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)nano);
+    lua_pushstring(L, money_usd_format(nano, text, sizeof text));
+    return 2;
+}
+
+/* signalled() -> "INT"/"TERM" once a signal came, else nil; also
+** the wake pipe's fd, to poll, drained here. */
 static int l_signalled(lua_State *L)
 {
-    if (!got_signal)
-        return 0;
+    char buf[64];
+    while (read(wake_pipe[0], buf, sizeof buf) > 0)
+        continue;
+    if (!got_signal) {
+        lua_pushnil(L);
+        lua_pushinteger(L, wake_pipe[0]);
+        return 2;
+    }
     lua_pushstring(L, got_signal == SIGINT ? "INT" : "TERM");
-    return 1;
+    lua_pushinteger(L, wake_pipe[0]);
+    return 2;
 }
 
 static const luaL_Reg funcs[] = {
@@ -397,7 +444,7 @@ static const luaL_Reg funcs[] = {
     {"write", l_write}, {"log", l_log}, {"realpath", l_realpath},
     {"isfile", l_isfile}, {"listdir", l_listdir}, {"now", l_now},
     {"signalled", l_signalled}, {"environ", l_environ}, {"id", l_id},
-    {NULL, NULL}
+    {"usd", l_usd}, {"trap_signals", l_trap_signals}, {NULL, NULL}
 };
 
 int luaopen_clawhost_mcpproc(lua_State *L)

@@ -7,9 +7,6 @@
 
 #include <lua.h>
 
-/* SIGINT/SIGTERM noted for the loop, SIGPIPE ignored. 0 or -1. */
-int mcpproc_signals(void);
-
 int luaopen_clawhost_mcpproc(lua_State *L);
 
 #endif

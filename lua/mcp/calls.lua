@@ -5,8 +5,6 @@
 -- its own memory cap, deadline, signals and cleanup, so nothing it does
 -- reaches the server or another call. Its stdout is the result JSON,
 -- its stderr JSON log lines (progress among them).
-local tools = require "mcp.tools"
-
 local _M = {}
 
 local MAX_RESULT = 16 * 1024 * 1024     -- bytes of one result
@@ -18,7 +16,7 @@ function _M.command(srv, tool, flags, cap)
                  "--timeout=" .. string.format("%g", o.timeout),
                  "--memory-mb=" .. string.format("%d", o.memory_mb) }
   if o.dry_run then argv[#argv + 1] = "--dry-run" end
-  if cap then argv[#argv + 1] = "--budget=" .. tools.usd(cap) end
+  if cap then argv[#argv + 1] = "--budget=" .. cap end
   argv[#argv + 1] = tool.ref
   for _, f in ipairs(flags) do argv[#argv + 1] = f end
   return argv
@@ -32,7 +30,7 @@ function _M.environment(srv)
     if not skip[e:match("^([^=]*)")] then env[#env + 1] = e end
   end
   env[#env + 1] = "CLAWHOST_BUDGET_GROUP=" .. srv.group
-  env[#env + 1] = "CLAWHOST_BUDGET_GROUP_CAP=" .. tools.usd(srv.opts.budget)
+  env[#env + 1] = "CLAWHOST_BUDGET_GROUP_CAP=" .. srv.opts.budget_usd
   if srv.cfg.env_file ~= "" then
     env[#env + 1] = "CLAWHOST_ENV_FILE=" .. srv.cfg.env_file
   end

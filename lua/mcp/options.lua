@@ -2,13 +2,12 @@
 -- them for --help, the manual page and the completions).
 local _M = {}
 
-local function usd(flag, v)
-  local n = tonumber(v)
-  if not n or n ~= n or n < 0 or n > 1e6 or not v:match("^%d+%.?%d*$") then
-    return nil, flag .. " needs an amount in USD like 2.00, got '" ..
-      tostring(v) .. "'"
-  end
-  return n
+-- An amount through the ledger's parser (mcpproc.usd): nano-USD and
+-- its text as clawhost writes it, or nil, message naming the flag.
+local function usd(parse, flag, v)
+  local nano, text = parse(v)
+  if not nano then return nil, flag .. ": " .. text end
+  return nano, text
 end
 
 local function positive(flag, v, max)
@@ -24,15 +23,18 @@ local function add_names(list, v)
   for name in v:gmatch("[^,]+") do list[name] = true end
 end
 
--- argv (a list of strings) -> options, or nil, message.
-function _M.parse(argv, env_budget, realpath)
-  local o = { budget = 2.00, dry_run = false, approve_spend = false,
+-- argv (a list of strings) -> options, or nil, message. Amounts are
+-- nano-USD (budget, confirm_above) with their text (budget_usd,
+-- confirm_above_usd); usd_parse is mcpproc.usd.
+function _M.parse(argv, env_budget, realpath, usd_parse)
+  local o = { budget = 2000000000, budget_usd = "2.00",
+              dry_run = false, approve_spend = false,
               recipe_dirs = {}, file_dirs = {}, max_calls = 8,
               timeout = 600, memory_mb = 256 }
   if env_budget and env_budget ~= "" then
-    local b, err = usd("THETA_MAX_BUDGET_USD", env_budget)
-    if not b then return nil, err end
-    o.budget = b
+    local b, text = usd(usd_parse, "THETA_MAX_BUDGET_USD", env_budget)
+    if not b then return nil, text end
+    o.budget, o.budget_usd = b, text
   end
   local i, err = 1, nil
   while i <= #argv do
@@ -48,9 +50,11 @@ function _M.parse(argv, env_budget, realpath)
     local ok, e = pcall(function()
       if name == "--dry-run" then o.dry_run = true
       elseif name == "--approve-spend" then o.approve_spend = true
-      elseif name == "--budget" then o.budget, err = usd(name, value())
-      elseif name == "--confirm-above" then
-        o.confirm_above, err = usd(name, value())
+      elseif name == "--budget" or name == "--confirm-above" then
+        local key = name == "--budget" and "budget" or "confirm_above"
+        local nano, text = usd(usd_parse, name, value())
+        if nano then o[key], o[key .. "_usd"] = nano, text
+        else err = text end
       elseif name == "--recipes" or name == "--allow-file-dir" then
         local d = value()
         local real = realpath(d)

@@ -108,7 +108,7 @@ local function ask_approval(call, why)
   send({ id = id, method = "elicitation/create", params = {
     message = string.format("Allow the tool %s to run? %s. It may " ..
       "spend up to %s USD of this server's budget.", call.tool.name,
-      (why:gsub("^%l", string.upper)), tools.usd(srv.opts.budget)),
+      (why:gsub("^%l", string.upper)), srv.opts.budget_usd),
     requestedSchema = { type = "object", properties = {
       approve = { type = "boolean", title = "Approve",
                   description = "run " .. call.tool.name } },
@@ -144,7 +144,7 @@ local function tool_call(id, params)
   elseif kind == "above" and not srv.opts.approve_spend then
     -- nobody can approve more: the call runs with the threshold as its
     -- own run cap, so it spends at most that much
-    call.cap = srv.opts.confirm_above
+    call.cap = srv.opts.confirm_above_usd
   elseif why and not srv.opts.approve_spend then
     return finish(call, calls.error_result("approval_required",
       name .. " needs the user's approval (" .. why .. "), and this " ..
@@ -288,9 +288,9 @@ end
 
 -- ---- the loop ----
 
-local function by_fd()
-  local fds, owner = { 0 }, {}
-  if srv.stdin_done then fds = {} end
+local function by_fd(wake)
+  local fds, owner = { wake, 0 }, {}
+  if srv.stdin_done then fds = { wake } end
   for _, c in pairs(srv.calls) do
     if c.out then fds[#fds + 1] = c.out; owner[c.out] = c end
     if c.err then fds[#fds + 1] = c.err; owner[c.err] = c end
@@ -348,14 +348,19 @@ local function any_running()
   return false
 end
 
+-- Runs wake the loop once a second (their deadline backstop, the
+-- stop's SIGKILL); an idle server sleeps in poll(2) until a message,
+-- a closed stdin or a signal (the wake pipe) comes.
 local function loop()
   while true do
     local now = mcpio.now()
-    if mcpio.signalled() or srv.stdin_done then stop_all(now) end
-    if srv.stopping and not any_running() then return 0 end
-    local fds, owner = by_fd()
-    for _, fd in ipairs(mcpio.poll(fds, 1000)) do
-      local bytes = mcpio.read(fd)
+    local sig, wake = mcpio.signalled()
+    if sig or srv.stdin_done then stop_all(now) end
+    local running = any_running()
+    if srv.stopping and not running then return 0 end
+    local fds, owner = by_fd(wake)
+    for _, fd in ipairs(mcpio.poll(fds, running and 1000 or -1)) do
+      local bytes = fd ~= wake and mcpio.read(fd) or nil
       if bytes == nil then
         -- nothing after all
       elseif fd == 0 then
@@ -370,7 +375,8 @@ local function loop()
 end
 
 function _M.main(cfg)
-  local o, err = options.parse(cfg.argv, cfg.env_budget, mcpio.realpath)
+  local o, err = options.parse(cfg.argv, cfg.env_budget, mcpio.realpath,
+                               mcpio.usd)
   if not o then
     say("%s", err)
     return 2
@@ -384,6 +390,11 @@ function _M.main(cfg)
   if not srv.tools then
     say("%s", srv.byname)
     return 2
+  end
+  -- the catalog ran the runtime, whose signal handlers replaced ours
+  if not mcpio.trap_signals() then
+    say("cannot set the signal handlers")
+    return 1
   end
   say("serving %d tools%s on stdin/stdout", #srv.tools,
       o.dry_run and " in dry-run mode" or "")

@@ -97,18 +97,9 @@ function _M.needs_approval(data, opts)
       opts.budget > opts.confirm_above then
     return string.format("it may spend more than --confirm-above %s " ..
       "USD, up to the server's budget of %s USD",
-      _M.usd(opts.confirm_above), _M.usd(opts.budget)), "above"
+      opts.confirm_above_usd, opts.budget_usd), "above"
   end
   return nil
-end
-
--- An amount as clawhost's money parser reads it: at least 2 decimals,
--- at most 9, no float noise (0.0001028, not 1.028e-04).
-function _M.usd(n)
-  local s = string.format("%.9f", n):gsub("0+$", "")
-  local whole, frac = s:match("^(%d+)%.(%d*)$")
-  if #frac < 2 then frac = frac .. string.rep("0", 2 - #frac) end
-  return whole .. "." .. frac
 end
 
 function _M.description(data, opts)
@@ -124,7 +115,7 @@ function _M.description(data, opts)
   if kind == "lives" then
     d = d .. "\nThe user is asked to approve each call (" .. why .. ")."
   elseif kind == "above" then
-    d = d .. "\nA call may spend at most " .. _M.usd(opts.confirm_above) ..
+    d = d .. "\nA call may spend at most " .. opts.confirm_above_usd ..
       " USD unless the user approves more when asked."
   end
   if data.alias_of then

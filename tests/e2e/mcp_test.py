@@ -469,6 +469,31 @@ def test_a_killed_server_cancels_its_runs_with_their_cleanup(mcp,
     assert keys == ["cleanup:k1"], keys
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_server_and_cancels_its_runs(mcp, tmp_path,
+                                                         sig):
+    """SIGTERM or SIGINT, idle or with a call running: the server ends
+    (exit 0) once the run's cleanup has run."""
+    state = tmp_path / "state"
+    s = mcp(env={"CLAWHOST_STATE_DIR": str(state)})
+    s.initialize()
+    s.request("tools/call", {"name": "sleepy",
+                             "arguments": {"seconds": 60, "mark": "sig"},
+                             "_meta": {"progressToken": "s"}})
+    assert s.recv()["method"] == "notifications/progress"
+    s.p.send_signal(sig)
+    assert s.p.wait(timeout=30) == 0
+    db = sqlite3.connect(state / "clawhost.db")
+    keys = [k for (k,) in db.execute(
+        "SELECT key FROM clawhost_state WHERE ns = 'recipe:sleepy'")]
+    db.close()
+    assert keys == ["cleanup:sig"], keys
+    idle = mcp()
+    idle.initialize()
+    idle.p.send_signal(sig)
+    assert idle.p.wait(timeout=30) == 0
+
+
 def test_publish_leaks_no_secret(mcp, backend):  # noqa: F811
     s = mcp(env={"THREADS_FASTAPI_BASE_URL": backend.url,
                  "THREADS_QUEUE_SECRET": SECRET})

@@ -55,26 +55,27 @@ local function cases(t, suite)
   end)
 
   suite:case("approval", function()
+    -- amounts as options.parse leaves them: nano-USD and their text
+    local two = { budget = 2000000000, budget_usd = "2.00" }
+    local function with(above, text)
+      return { budget = two.budget, budget_usd = two.budget_usd,
+               confirm_above = above, confirm_above_usd = text }
+    end
     local d = data()
-    eq(tools.needs_approval(d, { budget = 2 }), nil)
+    eq(tools.needs_approval(d, two), nil)
     d.approval = "lives"
-    ok(tools.needs_approval(d, { budget = 2 }))
+    ok(tools.needs_approval(d, two))
     d.approval, d.spends = nil, "yes"
-    local why, kind = tools.needs_approval(d, { budget = 2,
-                                                confirm_above = 1 })
+    local why, kind = tools.needs_approval(d, with(1000000000, "1.00"))
     ok(why and why:find("1.00", 1, true) and why:find("2.00", 1, true))
     eq(kind, "above")
-    eq(tools.needs_approval(d, { budget = 2, confirm_above = 3 }), nil)
+    ok(tools.description(d, with(1000000000, "1.00")):find(
+      "at most 1.00 USD", 1, true))
+    eq(tools.needs_approval(d, with(3000000000, "3.00")), nil)
+    eq(tools.needs_approval(d, with(2000000000, "2.00")), nil)
     d.approval = "lives"
-    why, kind = tools.needs_approval(d, { budget = 2, confirm_above = 1 })
+    why, kind = tools.needs_approval(d, with(1000000000, "1.00"))
     eq(kind, "lives")
-  end)
-
-  suite:case("amounts as the money parser reads them", function()
-    eq(tools.usd(2), "2.00")
-    eq(tools.usd(0.5), "0.50")
-    eq(tools.usd(0.0001028), "0.0001028")
-    eq(tools.usd(1000000), "1000000.00")
   end)
 
   suite:case("arguments to flags", function()
