@@ -126,6 +126,9 @@ static void child_exec(char **argv, char **envp, int out, int err,
     setpgid(0, 0);          /* the terminal's Ctrl-C reaches the server,
                             ** which decides what each child gets */
     execve(argv[0], argv, envp);
+    static const char why[] = "clawhost mcp: cannot execute the run\n";
+    ssize_t w = write(2, why, sizeof why - 1);     /* best effort */
+    (void)w;
     _exit(127);
 }
 

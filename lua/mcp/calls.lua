@@ -106,6 +106,9 @@ function _M.feed(srv, call, fd, bytes)
   end
 end
 
+local SIGNALS = { [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
+  [9] = "SIGKILL", [11] = "SIGSEGV", [15] = "SIGTERM" }
+
 local STATUS_CODES = { [2] = "usage", [3] = "budget_exceeded",
   [4] = "blocked", [124] = "deadline", [130] = "cancelled" }
 
@@ -137,8 +140,22 @@ function _M.result(srv, call, status)
   local code = STATUS_CODES[status] or (status > 128 and "crashed" or
                                         "failed")
   local msg = call.last_error or string.format("the run ended with " ..
-    "status %d and no result", status)
-  if status == 124 then
+    "status %d and no result; the server's stderr has its log", status)
+  if call.killed then
+    msg = string.format("the run was still going %gs past its deadline " ..
+      "and cleanup, and was killed; check for anything it created " ..
+      "(clawhost run sweep for deployments)", srv.opts.timeout + 90)
+  elseif status > 128 and not STATUS_CODES[status] then
+    local sig = status - 128
+    msg = string.format("the run died of %s before it gave a result; " ..
+      "no other call was affected. Try again; if it repeats, the " ..
+      "server's stderr has the run's log", SIGNALS[sig] or
+      ("signal " .. sig))
+  elseif status == 127 and not call.last_error then
+    msg = "the run could not start: " .. srv.cfg.exe .. " could not " ..
+      "be executed (moved or replaced while the server runs?); " ..
+      "restart clawhost mcp"
+  elseif status == 124 then
     msg = call.last_error or string.format("the run passed its deadline " ..
       "(%gs; clawhost mcp --timeout)", srv.opts.timeout)
   end

@@ -429,6 +429,8 @@ def test_a_memory_breach_and_a_crash_end_their_call_only(mcp):
     assert results[hog]["structuredContent"]["error"]["code"] == "memory"
     assert results[victim]["structuredContent"]["error"]["code"] == \
         "crashed"
+    assert "died of SIGSEGV" in \
+        results[victim]["structuredContent"]["error"]["message"]
     assert results[calm]["structuredContent"] == {"slept": 2}
     assert s.call("ping")["result"] == {}
     assert s.tool("hello")["result"]["structuredContent"]["greeting"]
