@@ -11,6 +11,7 @@ simulator runs as in theta_test.py, over TLS under the production names.
     /usr/bin/python3 -m pytest tests/e2e/term_test.py -q
 """
 import json
+import pathlib
 import re
 import secrets
 
@@ -272,3 +273,24 @@ def test_deadline_says_what_to_do(host):
     r = host.run_body("require('task').sleep(5)", "--timeout", "1")
     assert r.code == 124, r
     assert r.err.splitlines()[-1].startswith("hint: raise --timeout"), r
+
+
+# Codes after which there is nothing for the user to do differently:
+# a dry run's refused write, and a run the user cancelled.
+NO_HINT = {"dry_run", "cancelled"}
+
+
+def test_every_error_code_has_its_hint():
+    """A failure's last line says what to do (host/cli/hint.c): every
+    code of the vocabulary (lua/client/codes.lua) has a line there, so
+    a new code cannot end a run without one."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    lua = (root / "lua/client/codes.lua").read_text()
+    listed = lua[lua.index("local LIST = {"):]
+    listed = listed[:listed.index("\n}")]
+    codes = set(re.findall(r'"([a-z_]+)"', listed))
+    hints = set(re.findall(r'\{"([a-z_]+)",',
+                           (root / "host/cli/hint.c").read_text()))
+    assert len(codes) > 20
+    assert codes - NO_HINT <= hints, sorted(codes - NO_HINT - hints)
+    assert hints <= codes, sorted(hints - codes)
