@@ -34,9 +34,10 @@ import pytest
 
 from tests.e2e import mcp_sdk_test as sdk
 from tests.e2e.fixtures.theta_sim import Sim
-from tests.e2e.mcp_sdk_test import (API_KEY, BACKEND_ENV, DEEPSEEK,
-                                    FAST_WARMUP, ORG, PROJECT, SDK, TOKEN,
-                                    Backend, Mcp, shipped, wait_for)
+from tests.e2e.mcp_sdk_test import (API_KEY, DEEPSEEK, FAST_WARMUP, ORG,
+                                    PROJECT, SDK, TOKEN, Mcp,
+                                    backend, shipped,  # noqa: F401
+                                    wait_for)
 from tests.servers import harness
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None,
@@ -270,15 +271,6 @@ SIM_HOSTS = ("ondemand.thetaedgecloud.com", "controller.thetaedgecloud.com",
              "api.thetaedgecloud.com", "storage.googleapis.com",
              "ondemand-outputs.thetaedgecloud.com", "api.thetavideoapi.com",
              ".onthetaedgecloud.com")
-
-
-@pytest.fixture(scope="module")
-def backend():
-    server = harness.start("threads_backend", env=BACKEND_ENV)
-    try:
-        yield Backend(server)
-    finally:
-        assert server.stop() == 0
 
 
 @pytest.fixture(scope="module")
